@@ -1,0 +1,79 @@
+"""Compose the Hydra config once and turn it into typed Settings, with errors that name the fix."""
+
+from __future__ import annotations
+
+import re
+
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.errors import ConfigCompositionException, HydraException, MissingConfigException, OverrideParseException
+from omegaconf import DictConfig, OmegaConf
+
+from tasks.settings import PROJECT_ROOT, Settings, SettingsError, settings_from_dict
+
+CONF_DIR = PROJECT_ROOT / "conf"
+
+
+def _keys_at(cfg: DictConfig, dotted: str) -> list[str]:
+    node = cfg
+    for part in dotted.split(".")[:-1]:
+        node = node.get(part) if isinstance(node, DictConfig) else None
+        if node is None:
+            return []
+    return sorted(str(k) for k in node.keys()) if isinstance(node, DictConfig) else []
+
+
+def _group_options(group: str) -> list[str]:
+    folder = CONF_DIR / group
+    return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+
+
+def _explain_hydra(exc: Exception, overrides: list[str]) -> str:
+    message = str(exc).strip()
+    key_match = re.search(r"Could not override '([^']+)'", message) or re.search(r"Key '([^']+)' is not in struct", message)
+    if key_match:
+        key = key_match.group(1)
+        base = _compose([o for o in overrides if not o.lstrip("+~").startswith(key)])
+        allowed = ", ".join(_keys_at(base, key)) or "(none)"
+        top = key.split(".")[0]
+        if top not in base and top in _group_dirs():
+            return f"config group '{top}' is not selected, so '{key}' does not exist; select it first with '+{top}=<option>' (options: {', '.join(_group_options(top))})"
+        hint = f"; config groups: {', '.join(sorted(p.name for p in CONF_DIR.iterdir() if p.is_dir()))}" if "." not in key else ""
+        return f"unknown config key '{key}'. Allowed keys at that level: {allowed}{hint}. To add a new key on purpose use '+{key}=...'." if top else message
+    group_match = re.search(r"Could not find '([^/']+)/([^']+)'", message) or re.search(r"Could not load '([^/']+)/([^']+)'", message)
+    if group_match:
+        group, option = group_match.groups()
+        options = ", ".join(_group_options(group)) or "(none)"
+        return f"unknown option '{option}' for config group '{group}'. Allowed values: {options}"
+    return f"bad override ({type(exc).__name__}): {message.splitlines()[0]}"
+
+
+def _compose(overrides: list[str]) -> DictConfig:
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return compose(config_name="config", overrides=list(overrides))
+
+
+def load_settings(overrides: list[str] | None = None) -> tuple[Settings, dict]:
+    """Compose ``conf/config.yaml`` with ``overrides`` and validate it.
+
+    Returns:
+        The typed Settings and the resolved config as a plain dict (for logging).
+    Raises:
+        SettingsError: with a message naming the bad key and what it accepts.
+    """
+    overrides = list(overrides or [])
+    try:
+        cfg = _compose(overrides)
+        resolved = OmegaConf.to_container(cfg, resolve=True)
+    except (ConfigCompositionException, MissingConfigException, OverrideParseException, HydraException) as exc:
+        raise SettingsError(_explain_hydra(exc, overrides)) from None
+    except Exception as exc:  # OmegaConf interpolation and type errors
+        raise SettingsError(f"config error: {type(exc).__name__}: {exc}") from None
+    finally:
+        GlobalHydra.instance().clear()
+    return settings_from_dict(resolved), resolved
+
+
+def _group_dirs() -> set[str]:
+    return {p.name for p in CONF_DIR.iterdir() if p.is_dir()}

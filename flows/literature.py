@@ -1,0 +1,159 @@
+"""Literature stage: queries -> parallel arXiv search (snapshot fallback) -> filter -> FAISS index."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from prefect import task, unmapped
+from prefect.cache_policies import NO_CACHE
+
+from flows.progress import StageTimer, console
+from tasks.index.chunking import chunk_paper
+from tasks.index.embedder import load_embedder
+from tasks.index.faiss_store import build_index, load_or_none, paper_ids_digest
+from tasks.records import IndexCard, Paper, Query, RelevanceDecision, SearchResult
+from tasks.retrieval.arxiv_live import ArxivUnavailable, search_live
+from tasks.retrieval.merge import merge_dedupe
+from tasks.retrieval.queries import expand_queries
+from tasks.retrieval.relevance import semantic_rerank, tfidf_filter
+from tasks.retrieval.snapshot import search_snapshot
+from tasks.settings import EmbedderSettings, IndexSettings, RetrievalSettings, Settings, project_path
+
+log = logging.getLogger("sovereign.literature")
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:24]
+
+
+def _snapshot_fingerprint(path: str) -> str:
+    p = project_path(path)
+    stat = p.stat() if p.exists() else None
+    return f"{p}:{stat.st_size}:{int(stat.st_mtime)}" if stat else f"{p}:missing"
+
+
+def _search_key(_, params: dict) -> str:
+    r: RetrievalSettings = params["retrieval"]
+    return "search-" + _digest(params["query"].text, r.backend, r.max_results_per_query, r.api_url, _snapshot_fingerprint(r.snapshot_path))
+
+
+@task(name="search-arxiv", cache_key_fn=_search_key, cache_expiration=timedelta(days=1), persist_result=True)
+def search_query(query: Query, retrieval: RetrievalSettings) -> SearchResult:
+    """Search arXiv live for one query, or the snapshot when the API is off or unreachable."""
+    import time
+
+    started = time.perf_counter()
+    error = "retrieval.backend=snapshot"
+    if retrieval.backend == "arxiv":
+        try:
+            papers = search_live(query, retrieval.max_results_per_query, retrieval.timeout_s, retrieval.retries, retrieval.backoff_s, retrieval.api_url)
+            return SearchResult(query=query, papers=papers, source="arxiv", seconds=time.perf_counter() - started)
+        except ArxivUnavailable as exc:
+            error = str(exc).split("(Caused by")[0].strip()[:160]
+            log.warning("arXiv unreachable for %r (%s): FALLING BACK to the local snapshot", query.text, error)
+    ranked, _ = search_snapshot(project_path(retrieval.snapshot_path), [query], retrieval.max_results_per_query)
+    return SearchResult(query=query, papers=ranked[query.text], source="snapshot", error=error, seconds=time.perf_counter() - started)
+
+
+def _rerank_key(_, params: dict) -> str:
+    papers: list[Paper] = params["papers"]
+    return "rerank-" + _digest(params["question"], params["embedder"].model_dump(), [(p.arxiv_id, p.version) for p in papers])
+
+
+@task(name="semantic-rerank", cache_key_fn=_rerank_key, cache_expiration=timedelta(days=30), persist_result=True)
+def rerank(question: str, papers: list[Paper], embedder: EmbedderSettings) -> list[Paper]:
+    """Order the TF-IDF survivors by embedding similarity to the question."""
+    model = load_embedder(embedder.kind, embedder.model, embedder.dimension)
+    vectors = model.embed([p.text for p in papers])
+    return semantic_rerank(model.embed([question])[0], papers, vectors)
+
+
+def _index_dir(papers: list[Paper], embedder: EmbedderSettings, index: IndexSettings, cache_dir: str) -> Path:
+    key = _digest(embedder.model_dump(), index.chunk_chars, index.chunk_overlap_sentences, paper_ids_digest([f"{p.arxiv_id}v{p.version}" for p in papers]))
+    return project_path(cache_dir) / "index" / key
+
+
+@task(name="build-index", cache_policy=NO_CACHE)
+def index_papers(papers: list[Paper], embedder: EmbedderSettings, index: IndexSettings, cache_dir: str) -> tuple[str, IndexCard, bool]:
+    """Chunk, embed and index the papers; reuse a valid index on disk, rebuild a corrupt one.
+
+    The directory name is a hash of what the index depends on (embedder, chunking,
+    paper ids), so it is its own cache key. Returns (dir, card, reused).
+    """
+    out_dir = _index_dir(papers, embedder, index, cache_dir)
+    existing = load_or_none(out_dir)
+    if existing is not None:
+        return str(out_dir), existing.card, True
+    if (out_dir / "index_card.json").exists():
+        log.warning("cached FAISS index at %s is corrupt: rebuilding it", out_dir)
+    model = load_embedder(embedder.kind, embedder.model, embedder.dimension)
+    chunks = [c for p in papers for c in chunk_paper(p, index.chunk_chars, index.chunk_overlap_sentences)]
+    vectors = model.embed([c.text for c in chunks])
+    card = build_index(chunks, vectors, model.name, {"chunk_chars": index.chunk_chars, "overlap_sentences": index.chunk_overlap_sentences}, out_dir)
+    return str(out_dir), card, False
+
+
+@dataclass
+class Literature:
+    """What the literature stage hands on: kept papers, all decisions, the index and its provenance."""
+
+    queries: list[Query]
+    results: list[SearchResult]
+    decisions: list[RelevanceDecision]
+    papers: list[Paper]
+    index_dir: str
+    card: IndexCard
+    index_reused: bool
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def sources(self) -> list[str]:
+        return sorted({r.source for r in self.results})
+
+
+def run_literature(settings: Settings, timer: StageTimer) -> Literature:
+    """Run retrieval, filtering and indexing for ``settings.question``."""
+    r = settings.retrieval
+    with timer.stage("retrieval", f"({r.backend})") as note:
+        max_queries = 4 if settings.run.smoke else r.max_queries
+        queries = expand_queries(settings.question, max_queries)
+        results = search_query.map(queries, retrieval=unmapped(r)).result()
+        sources = sorted({x.source for x in results})
+        fell_back = [x for x in results if x.source == "snapshot" and r.backend == "arxiv"]
+        if fell_back:
+            console.print(
+                f"[bold yellow]⚠ arXiv API unreachable for {len(fell_back)}/{len(results)} queries "
+                f"({fell_back[0].error}); served from the local snapshot {r.snapshot_path}[/]"
+            )
+        merged = merge_dedupe([x.papers for x in results])
+        note["summary"] = f"{len(queries)} queries → {len(merged)} unique papers (source: {', '.join(sources)})"
+    with timer.stage("relevance") as note:
+        decisions = tfidf_filter(settings.question.text, merged, r.relevance_threshold, r.ngram_max)
+        survivors = [d.paper for d in decisions if d.kept]
+        kept = rerank(settings.question.text, survivors, settings.embedder)[: r.max_papers] if survivors else []
+        note["summary"] = f"kept {len(kept)} / dropped {len(decisions) - len(survivors)} of {len(decisions)} (TF-IDF ≥ {r.relevance_threshold})"
+        for d in sorted(decisions, key=lambda d: -(d.paper.relevance or 0)):
+            log.info("%s %.3f %s", "KEEP" if d.kept else "DROP", d.paper.relevance or 0, d.paper.title[:80])
+    if not kept:
+        raise RuntimeError(
+            f"no paper passed the relevance filter (threshold {r.relevance_threshold}); "
+            "lower retrieval.relevance_threshold or check retrieval.snapshot_path"
+        )
+    with timer.stage("index") as note:
+        index_dir, card, reused = index_papers(kept, settings.embedder, settings.index, settings.run.cache_dir)
+        note["summary"] = f"{card.vectors} vectors, dim {card.dimension} ({'reused' if reused else 'built'})"
+    metrics = {
+        "queries": len(queries),
+        "papers_retrieved": len(merged),
+        "papers_kept": len(kept),
+        "papers_dropped": len(decisions) - len(survivors),
+        "chunks": card.vectors,
+        "vectors": card.vectors,
+        "snapshot_fallback_queries": len(fell_back),
+    }
+    return Literature(queries, results, decisions, kept, index_dir, card, reused, metrics)

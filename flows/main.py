@@ -1,0 +1,44 @@
+"""Entry point: ``python flows/main.py [hydra overrides...]``, e.g. ``+sweep=tokens``."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from flows.env import apply_defaults  # noqa: E402
+
+apply_defaults()
+
+from flows.config import load_settings  # noqa: E402
+from flows.progress import console  # noqa: E402
+from tasks.settings import SettingsError  # noqa: E402
+
+USAGE = """usage: python flows/main.py [OVERRIDE ...]
+  Hydra overrides, e.g.  +sweep=tokens  retrieval=snapshot  sweep.tokens=[64,128]
+  Config groups live in conf/; `python flows/main.py --help` prints this."""
+
+
+def main(argv: list[str]) -> int:
+    if any(a in ("-h", "--help") for a in argv):
+        print(USAGE)
+        return 0
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "httpcore", "alembic", "mlflow", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        load_settings(argv)  # fail fast, before Prefect starts its server
+    except SettingsError as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        return 2
+    from flows.research import research
+
+    summary = research(overrides=argv)
+    console.print(summary)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,90 @@
+"""The ``research`` Prefect flow: question -> literature -> (sweep, claims, tribunal, report)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import yaml
+from prefect import flow
+
+from flows import tracking
+from flows.config import load_settings
+from flows.literature import Literature, run_literature
+from flows.progress import StageTimer, console
+from tasks.settings import Settings, project_path
+
+log = logging.getLogger("sovereign.research")
+
+
+@dataclass
+class RunContext:
+    """Where this run logs and writes: the MLflow client, experiment, parent run and output folder."""
+
+    settings: Settings
+    client: object
+    experiment_id: str
+    run_id: str
+    out_dir: Path
+
+
+def _open_run(settings: Settings, resolved: dict, overrides: list[str]) -> RunContext:
+    client = tracking.client_for(settings.tracking)
+    exp_id = tracking.experiment_id(client, f"{settings.tracking.experiment_prefix}-{settings.question.slug}", settings.tracking)
+    name = settings.run.name or f"{settings.question.slug}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}"
+    run_id = tracking.start_run(client, exp_id, name, tags={"sovereign.overrides": json.dumps(overrides), "sovereign.question": settings.question.slug})
+    tracking.log_params(client, run_id, tracking.flatten(resolved))
+    out_dir = project_path(settings.run.output_dir) / run_id
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
+    tracking.log_artifacts(client, run_id, [out_dir / "config.yaml"])
+    return RunContext(settings, client, exp_id, run_id, out_dir)
+
+
+def _record_literature(ctx: RunContext, lit: Literature) -> None:
+    papers_file = ctx.out_dir / "papers.jsonl"
+    with papers_file.open("w") as handle:
+        for d in sorted(lit.decisions, key=lambda d: -(d.paper.relevance or 0)):
+            kept = next((p for p in lit.papers if p.arxiv_id == d.paper.arxiv_id), None)
+            row = json.loads((kept or d.paper).model_dump_json())
+            row.update(kept=kept is not None, reason=d.reason if kept or not d.kept else "beyond retrieval.max_papers")
+            handle.write(json.dumps(row) + "\n")
+    tracking.log_metrics(ctx.client, ctx.run_id, lit.metrics)
+    tracking.set_tags(ctx.client, ctx.run_id, {"sovereign.retrieval_source": ",".join(lit.sources), "sovereign.index_reused": lit.index_reused})
+    tracking.log_artifacts(ctx.client, ctx.run_id, [papers_file])
+    tracking.log_artifacts(ctx.client, ctx.run_id, [Path(lit.index_dir)], artifact_path="index")
+
+
+@flow(name="research", log_prints=True)
+def research(overrides: list[str] | None = None) -> dict:
+    """Answer the configured research question; returns a summary with the MLflow run id.
+
+    Args:
+        overrides: Hydra overrides, exactly as on the command line of ``flows/main.py``.
+    """
+    overrides = list(overrides or [])
+    settings, resolved = load_settings(overrides)
+    ctx = _open_run(settings, resolved, overrides)
+    timer = StageTimer()
+    failed = True
+    try:
+        lit = run_literature(settings, timer)
+        _record_literature(ctx, lit)
+        summary = {
+            "run_id": ctx.run_id,
+            "experiment_id": ctx.experiment_id,
+            "papers_kept": len(lit.papers),
+            "papers_retrieved": lit.metrics["papers_retrieved"],
+            "retrieval_source": ",".join(lit.sources),
+            "index_dir": lit.index_dir,
+            "out_dir": str(ctx.out_dir),
+        }
+        failed = False
+        return summary
+    finally:
+        tracking.log_metrics(ctx.client, ctx.run_id, timer.seconds)
+        tracking.end_run(ctx.client, ctx.run_id, failed=failed)
+        console.print(f"MLflow run {ctx.run_id} ({'FAILED' if failed else 'FINISHED'}) in {tracking.tracking_uri(settings.tracking)}")

@@ -1,0 +1,125 @@
+"""The one MLflow module: every tracking call goes through here, with explicit run ids.
+
+MLflow's fluent API keeps its active run per thread, and Prefect runs tasks in a
+thread pool, so this module never uses ``mlflow.start_run``; it passes run ids.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+from mlflow.entities import Metric, Param, RunStatus, RunTag
+from mlflow.tracking import MlflowClient
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
+
+from tasks.settings import TrackingSettings, project_path
+
+_SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password|passwd|authorization|credential)", re.I)
+_SECRET_VALUE = re.compile(r"(sk-[A-Za-z0-9_-]{8,}|nvapi-[A-Za-z0-9_-]{8,}|Bearer\s+\S+)")
+_BATCH = 100
+
+
+def tracking_uri(settings: TrackingSettings) -> str:
+    """The configured URI, or a SQLite store inside ``mlruns/`` with an absolute path."""
+    if settings.uri:
+        return settings.uri
+    store = project_path(settings.store_dir)
+    store.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{store / 'mlflow.db'}"
+
+
+def client_for(settings: TrackingSettings) -> MlflowClient:
+    return MlflowClient(tracking_uri=tracking_uri(settings))
+
+
+def experiment_id(client: MlflowClient, name: str, settings: TrackingSettings) -> str:
+    """Get or create the experiment; local stores keep artifacts under ``mlruns/artifacts``."""
+    found = client.get_experiment_by_name(name)
+    if found:
+        return found.experiment_id
+    location = None if settings.uri else (project_path(settings.store_dir) / "artifacts" / name).as_uri()
+    return client.create_experiment(name, artifact_location=location)
+
+
+def redact(value: Any) -> str:
+    return _SECRET_VALUE.sub("[REDACTED]", str(value))
+
+
+def safe_params(params: dict[str, Any]) -> dict[str, str]:
+    """Drop secret-looking keys, redact secret-looking values, and cap lengths to MLflow's limit."""
+    return {k[:250]: redact(v)[:6000] for k, v in params.items() if not _SECRET_KEY.search(k)}
+
+
+def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """Flatten nested dicts into dotted keys; lists stay JSON strings."""
+    if isinstance(data, dict):
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            out.update(flatten(value, f"{prefix}{key}."))
+        return out
+    return {prefix.rstrip("."): json.dumps(data) if isinstance(data, (list, tuple)) else data}
+
+
+def start_run(client: MlflowClient, exp_id: str, name: str, tags: dict[str, str] | None = None, parent_id: str | None = None) -> str:
+    all_tags = {MLFLOW_RUN_NAME: name, **(tags or {})}
+    if parent_id:
+        all_tags[MLFLOW_PARENT_RUN_ID] = parent_id
+    return client.create_run(exp_id, run_name=name, tags=all_tags).info.run_id
+
+
+def log_params(client: MlflowClient, run_id: str, params: dict[str, Any]) -> None:
+    items = [Param(k, v) for k, v in safe_params(params).items()]
+    for i in range(0, len(items), _BATCH):
+        client.log_batch(run_id, params=items[i : i + _BATCH])
+
+
+def log_metrics(client: MlflowClient, run_id: str, metrics: dict[str, float], step: int = 0) -> None:
+    now = int(time.time() * 1000)
+    items = [
+        Metric(k, float(v), now, step)
+        for k, v in metrics.items()
+        if v is not None and isinstance(v, (int, float)) and math.isfinite(float(v))
+    ]
+    for i in range(0, len(items), _BATCH):
+        client.log_batch(run_id, metrics=items[i : i + _BATCH])
+
+
+def set_tags(client: MlflowClient, run_id: str, tags: dict[str, Any]) -> None:
+    client.log_batch(run_id, tags=[RunTag(k, redact(v)[:5000]) for k, v in tags.items()])
+
+
+def log_artifacts(client: MlflowClient, run_id: str, paths: Iterable[Path], artifact_path: str | None = None) -> None:
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            client.log_artifacts(run_id, str(path), artifact_path=f"{artifact_path}/{path.name}" if artifact_path else path.name)
+        elif path.exists():
+            client.log_artifact(run_id, str(path), artifact_path=artifact_path)
+
+
+def log_text(client: MlflowClient, run_id: str, text: str, name: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(name).name
+        path.write_text(redact(text))
+        parent = str(Path(name).parent)
+        client.log_artifact(run_id, str(path), artifact_path=None if parent == "." else parent)
+
+
+def end_run(client: MlflowClient, run_id: str, failed: bool = False) -> None:
+    client.set_terminated(run_id, RunStatus.to_string(RunStatus.FAILED if failed else RunStatus.FINISHED))
+
+
+def find_child(client: MlflowClient, exp_id: str, parent_id: str, name: str) -> str | None:
+    """An existing child run of ``parent_id`` with this name, so a resumed run reuses it."""
+    runs = client.search_runs(
+        [exp_id],
+        filter_string=f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent_id}' and tags.`{MLFLOW_RUN_NAME}` = '{name}'",
+        max_results=1,
+    )
+    return runs[0].info.run_id if runs else None

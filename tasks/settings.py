@@ -1,0 +1,165 @@
+"""Typed settings: the composed Hydra config, validated once at the entry point.
+
+Each class mirrors a config group in ``conf/``. Unknown keys are rejected, so a
+typo in an override fails loudly with the allowed keys, instead of being ignored.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def project_path(path: str | Path) -> Path:
+    """Resolve a config path against the project root (configs hold project-relative paths)."""
+    path = Path(path).expanduser()
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+class StructuredQuestion(Strict):
+    phenomenon: str
+    models: list[str] = Field(description="conf/model keys of the MoE diffusion models of interest")
+    model_names: list[str]
+    parallel_tokens: list[int]
+    hardware: str = Field(description="conf/hardware key of the target GPU")
+    hardware_name: str
+    baseline: str = Field(description="conf/model key of the dense baseline")
+    baseline_name: str
+    metrics: list[Literal["unique_experts", "latency", "memory_bandwidth_utilisation"]]
+
+    @field_validator("parallel_tokens")
+    @classmethod
+    def _positive(cls, values: list[int]) -> list[int]:
+        if not values or any(v <= 0 for v in values):
+            raise ValueError("parallel_tokens must be a non-empty list of positive integers")
+        return values
+
+
+class QuestionSettings(Strict):
+    slug: str
+    text: str
+    structured: StructuredQuestion
+
+
+class RetrievalSettings(Strict):
+    backend: Literal["arxiv", "snapshot"] = "arxiv"
+    max_queries: int = Field(8, ge=4)
+    max_results_per_query: int = Field(25, gt=0, le=200)
+    timeout_s: float = Field(5.0, gt=0)
+    retries: int = Field(2, ge=0, le=10)
+    backoff_s: float = Field(0.5, ge=0)
+    api_url: str = "https://export.arxiv.org/api/query?{}"
+    snapshot_path: str
+    relevance_threshold: float = Field(0.15, ge=0, le=1)
+    ngram_max: int = Field(2, ge=1, le=3)
+    max_papers: int = Field(40, gt=0)
+
+    @field_validator("api_url")
+    @classmethod
+    def _has_placeholder(cls, url: str) -> str:
+        if "{}" not in url:
+            raise ValueError("api_url must contain '{}' where the query string goes")
+        return url
+
+
+class EmbedderSettings(Strict):
+    kind: Literal["minilm", "nim"] = "minilm"
+    model: str | None = None
+    dimension: int | None = None
+    api_key_env: str = "NVIDIA_API_KEY"
+
+
+class IndexSettings(Strict):
+    chunk_chars: int = Field(600, ge=100)
+    chunk_overlap_sentences: int = Field(1, ge=0)
+    top_k: int = Field(5, gt=0)
+
+
+class TrackingSettings(Strict):
+    uri: str | None = Field(None, description="MLflow tracking URI; None -> SQLite in mlruns/")
+    store_dir: str = "mlruns"
+    experiment_prefix: str = "sovereign"
+
+
+class RunSettings(Strict):
+    name: str | None = None
+    output_dir: str = "mlruns/outputs"
+    cache_dir: str = "mlruns/cache"
+    seed: int = 0
+    smoke: bool = False
+
+
+class SweepSettings(Strict):
+    name: str = "tokens"
+    models: list[str]
+    tokens: list[int]
+    routings: list[str] = Field(default_factory=lambda: ["calibrated", "iid"])
+    hardware: list[str] = Field(default_factory=lambda: ["h100_sxm", "h200"])
+    prefix_len: int = Field(512, ge=0)
+    steps: int = Field(8, gt=0)
+    results_dir: str = "results"
+
+    @field_validator("tokens")
+    @classmethod
+    def _positive_tokens(cls, values: list[int]) -> list[int]:
+        bad = [v for v in values if v <= 0]
+        if not values or bad:
+            raise ValueError(f"sweep.tokens must be positive integers, got {bad or values}")
+        return values
+
+
+class Settings(Strict):
+    question: QuestionSettings
+    retrieval: RetrievalSettings
+    embedder: EmbedderSettings
+    index: IndexSettings
+    tracking: TrackingSettings
+    run: RunSettings = RunSettings()
+    sweep: SweepSettings | None = None
+    extra: dict[str, Any] = Field(default_factory=dict, description="groups typed by their own stage")
+
+
+class SettingsError(ValueError):
+    """A config value is wrong; the message names each key and what it accepts."""
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part)) if isinstance(part, str) else None
+        annotation = getattr(field, "annotation", None) if field else None
+        candidates = [a for a in getattr(annotation, "__args__", (annotation,)) if isinstance(a, type) and issubclass(a, BaseModel)]
+        if not candidates:
+            return []
+        model = candidates[0]
+    return sorted(model.model_fields)
+
+
+def explain(error: ValidationError, root: type[BaseModel] = Settings) -> str:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(p) for p in item["loc"])
+        if item["type"] == "extra_forbidden":
+            allowed = ", ".join(_allowed_keys(root, item["loc"]))
+            lines.append(f"  {key}: unknown key; allowed keys here: {allowed}")
+        else:
+            lines.append(f"  {key}: {item['msg']} (got {item.get('input')!r})")
+    return "invalid configuration:\n" + "\n".join(lines)
+
+
+def settings_from_dict(data: dict[str, Any]) -> Settings:
+    """Validate a plain dict (the resolved Hydra config) into Settings, or raise SettingsError."""
+    known = set(Settings.model_fields)
+    typed = {k: v for k, v in data.items() if k in known}
+    typed["extra"] = {k: v for k, v in data.items() if k not in known}
+    try:
+        return Settings.model_validate(typed)
+    except ValidationError as exc:
+        raise SettingsError(explain(exc)) from None
