@@ -1,0 +1,48 @@
+"""Shared fixtures: the real Hydra config shrunk for CPU, and a session-scoped Prefect harness.
+
+Nothing here imports prefect or mlflow at module level, so GPU tests run on a
+bare torch box with ``pytest tests/gpu``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+SNAPSHOT = ROOT / "tasks" / "retrieval" / "data" / "arxiv-snapshot.jsonl"
+
+
+def cpu_overrides(tmp: Path) -> list[str]:
+    """Overrides that keep every stage real but write into ``tmp`` and skip the network."""
+    return [
+        "retrieval=snapshot",
+        f"tracking.store_dir={tmp / 'mlruns'}",
+        f"run.output_dir={tmp / 'outputs'}",
+        f"run.cache_dir={tmp / 'cache'}",
+        "run.smoke=true",
+    ]
+
+
+@pytest.fixture(scope="session")
+def prefect_harness(tmp_path_factory):
+    """One temporary Prefect server for the whole session (it takes seconds to start)."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ["PREFECT_LOCAL_STORAGE_PATH"] = str(tmp_path_factory.mktemp("prefect-storage"))
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=60):
+        yield
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from tasks.index.embedder import load_embedder
+
+    return load_embedder("minilm")

@@ -1,0 +1,118 @@
+"""The live arXiv path against local sockets: a recorded feed, a refused port, and a hung server."""
+
+import socket
+import threading
+import time
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pytest
+
+from flows.config import load_settings
+from tasks.records import Query
+from tasks.retrieval.arxiv_live import ArxivUnavailable, search_live
+
+FEED = (Path(__file__).parents[1] / "fixtures" / "arxiv_feed.xml").read_bytes()
+QUERY = Query(text="expert explosion", origin="test")
+
+
+@contextmanager
+def replay_server():
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "application/atom+xml")
+            self.end_headers()
+            self.wfile.write(FEED)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/api/query?{{}}"
+    finally:
+        server.shutdown()
+
+
+@contextmanager
+def hung_server():
+    """Accepts connections and never answers: the arxiv client alone would wait forever."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    held, stop = [], threading.Event()
+
+    def accept():
+        sock.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(sock.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}/api/query?{{}}"
+    finally:
+        stop.set()
+        thread.join(1)
+        for conn in held:
+            conn.close()
+        sock.close()
+
+
+def refused_url() -> str:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()  # nothing listens there now
+    return f"http://127.0.0.1:{port}/api/query?{{}}"
+
+
+def test_recorded_feed_is_parsed_relevance_ordered():
+    with replay_server() as url:
+        papers = search_live(QUERY, 10, timeout_s=2, retries=0, backoff_s=0, url_format=url)
+    assert [p.arxiv_id for p in papers] == ["2602.00879", "2605.30876"]
+    assert papers[0].version == 2 and papers[0].source == "arxiv"
+    assert papers[0].search_score > papers[1].search_score
+
+
+def test_connection_refused_gives_up_fast():
+    started = time.perf_counter()
+    with pytest.raises(ArxivUnavailable, match="ConnectionError"):
+        search_live(QUERY, 10, timeout_s=1, retries=2, backoff_s=0.05, url_format=refused_url())
+    assert time.perf_counter() - started < 2
+
+
+def test_hung_socket_times_out_within_the_configured_bound():
+    with hung_server() as url:
+        started = time.perf_counter()
+        with pytest.raises(ArxivUnavailable, match="Timeout"):
+            search_live(QUERY, 10, timeout_s=0.5, retries=1, backoff_s=0.05, url_format=url)
+        elapsed = time.perf_counter() - started
+    assert elapsed < 0.5 * 2 + 0.05 + 1.0  # two attempts of 0.5 s, one back-off, slack
+
+
+@pytest.mark.parametrize("endpoint", ["refused", "hung"])
+def test_search_task_falls_back_to_the_snapshot(endpoint):
+    from flows.literature import search_query
+
+    settings, _ = load_settings(["retrieval.timeout_s=0.5", "retrieval.retries=1", "retrieval.backoff_s=0.05"])
+    context = hung_server() if endpoint == "hung" else None
+    url = context.__enter__() if context else refused_url()
+    try:
+        retrieval = settings.retrieval.model_copy(update={"api_url": url})
+        started = time.perf_counter()
+        result = search_query.fn(Query(text="expert explosion mixture-of-experts diffusion", origin="t"), retrieval)
+        elapsed = time.perf_counter() - started
+    finally:
+        if context:
+            context.__exit__(None, None, None)
+    assert result.source == "snapshot" and result.error
+    assert result.papers and result.papers[0].arxiv_id == "2602.00879"
+    assert elapsed < 3

@@ -1,0 +1,28 @@
+import pytest
+
+from flows.config import load_settings
+from tasks.settings import SettingsError
+
+
+@pytest.mark.parametrize(
+    "overrides, expected",
+    [
+        (["retrieval.timeoutx=3"], r"unknown config key 'retrieval.timeoutx'.*timeout_s"),
+        (["nonsense=1"], r"unknown config key 'nonsense'.*retrieval"),
+        (["retrieval=bogus"], r"unknown option 'bogus' for config group 'retrieval'.*arxiv, snapshot"),
+        (["+retrieval.bogus=1"], r"retrieval.bogus: unknown key.*timeout_s"),
+        (["retrieval.timeout_s=-1"], r"retrieval.timeout_s"),
+        (["sweep.tokens=[64]"], r"\+sweep=<option>.*tokens"),
+        (["+sweep=tokens", "sweep.tokens=[0,64]"], r"sweep.tokens must be positive"),
+    ],
+)
+def test_bad_override_names_the_key_and_allowed_values(overrides, expected):
+    with pytest.raises(SettingsError, match=expected):
+        load_settings(overrides)
+
+
+def test_main_exits_2_with_a_clear_message(capsys):
+    from flows.main import main
+
+    assert main(["retrieval.timeoutx=3"]) == 2
+    assert "retrieval.timeoutx" in capsys.readouterr().err
