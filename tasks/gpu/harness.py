@@ -1,0 +1,241 @@
+"""Transformer blocks at a model spec's real dimensions, run as one diffusion step of N parallel tokens.
+
+A step: embed N token ids -> for each layer: RMSNorm, fused QKV, RoPE, write the block's K/V behind a
+prefix KV cache of P tokens, SDPA (GQA) of the N queries over the P+N keys, output projection, residual;
+RMSNorm, then the dense SwiGLU FFN or the MoE FFN (router GEMM, routing from tasks.moe, an engine from
+tasks/gpu/engines.py, shared experts) -> final norm -> lm_head logits for all N positions.
+Weights are random bf16 (timing does not depend on their values; never zeros). A stack holds either all
+layers ('full') or one layer of each kind plus the embedding/head, timed separately and scaled by the layer
+counts ('per_layer_x_L') when the model does not fit.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from tasks.gpu.engines import MoEWeights, make_engine
+
+
+def _randn(shape, scale, gen, device, dtype):
+    t = torch.randn(*shape, generator=gen, device=device, dtype=dtype)
+    return t.mul_(scale)
+
+
+@dataclass
+class LayerWeights:
+    """Weights of one transformer block; ffn is either dense (w13, w2) or MoE (router, experts, shared)."""
+
+    attn_norm: torch.Tensor
+    wqkv: torch.Tensor  # [(heads + 2 kv_heads) * head_dim, H]
+    wo: torch.Tensor  # [H, heads * head_dim]
+    ffn_norm: torch.Tensor
+    kind: str  # 'dense' | 'moe'
+    w13: torch.Tensor | None = None  # dense or shared expert [2I, H]
+    w2: torch.Tensor | None = None  # [H, I]
+    router: torch.Tensor | None = None  # [E, H]
+    experts: MoEWeights | None = None
+
+
+def stack_weight_bytes(spec, layer_kinds: list[str], with_head: bool) -> int:
+    """Weight bytes a stack of these layer kinds allocates (for the fits-in-memory decision)."""
+    bpp = spec.bytes_per_param
+    total = 0
+    for kind in layer_kinds:
+        total += spec.attention_params_per_layer() + spec.norm_params_per_layer()
+        if kind == "moe":
+            total += spec.num_experts * spec.expert_params() + spec.shared_expert_params() + spec.router_params()
+        else:
+            total += spec.dense_ffn_params()
+    if with_head:
+        total += 2 * spec.vocab * spec.hidden + spec.hidden
+    return total * bpp
+
+
+def kv_cache_bytes(spec, n_layers: int, prefix_len: int, max_tokens: int) -> int:
+    """Bytes of the K/V buffers (prefix plus the block) for n_layers layers."""
+    return n_layers * 2 * spec.num_kv_heads * spec.head_dim * (prefix_len + max_tokens) * spec.bytes_per_param
+
+
+class DiffusionStack:
+    """Layers of one model at real dimensions, with a prefix KV cache, runnable as one N-token step.
+
+    Args:
+        spec: tasks.moe.specs.ModelSpec.
+        layer_kinds: 'dense'/'moe' per built layer, in order (all layers for a full stack).
+        with_head: build the embedding, final norm and lm_head.
+        prefix_len: cached prefix tokens P.
+        device, dtype, seed: placement and init.
+        memory_budget_bytes: raise torch.OutOfMemoryError before allocating when the estimate exceeds it
+            (weights at build time, KV cache and activations in prepare(N)).
+    """
+
+    def __init__(self, spec, layer_kinds: list[str], with_head: bool, prefix_len: int, device="cuda", dtype=torch.bfloat16, seed: int = 0, memory_budget_bytes: int | None = None):
+        if not spec.gated_ffn:
+            raise ValueError(f"model {spec.name!r}: the GPU harness implements gated (SwiGLU) FFNs only")
+        need = stack_weight_bytes(spec, layer_kinds, with_head)
+        if memory_budget_bytes is not None and need > memory_budget_bytes:
+            raise torch.OutOfMemoryError(f"{spec.name}: stack needs ~{need / 1e9:.1f} GB, budget "
+                                         f"{memory_budget_bytes / 1e9:.1f} GB")
+        self.spec, self.device, self.dtype = spec, device, dtype
+        self.prefix_len = prefix_len
+        self.layer_kinds = list(layer_kinds)
+        h, d = spec.hidden, spec.head_dim
+        qw, kvw = spec.num_heads * d, spec.num_kv_heads * d
+        gen = torch.Generator(device=device).manual_seed(seed)
+        r = lambda shape, fan_in: _randn(shape, fan_in ** -0.5, gen, device, dtype)  # noqa: E731
+        ones = lambda: torch.ones(h, device=device, dtype=dtype)  # noqa: E731
+        self.layers: list[LayerWeights] = []
+        for kind in layer_kinds:
+            lw = LayerWeights(ones(), r((qw + 2 * kvw, h), h), r((h, qw), qw), ones(), kind)
+            if kind == "moe":
+                lw.router = r((spec.num_experts, h), h)
+                lw.experts = MoEWeights(r((spec.num_experts, 2 * spec.expert_inter, h), h),
+                                        r((spec.num_experts, h, spec.expert_inter), spec.expert_inter))
+                if spec.num_shared_experts:
+                    lw.w13 = r((2 * spec.shared_expert_inter, h), h)
+                    lw.w2 = r((h, spec.shared_expert_inter), spec.shared_expert_inter)
+            else:
+                lw.w13 = r((2 * spec.dense_ffn_inter, h), h)
+                lw.w2 = r((h, spec.dense_ffn_inter), spec.dense_ffn_inter)
+            self.layers.append(lw)
+        self.with_head = with_head
+        if with_head:
+            self.embedding = r((spec.vocab, h), 1.0)
+            self.lm_head = r((spec.vocab, h), h)
+            self.final_norm = ones()
+        self._gen = gen
+        self.memory_budget_bytes = memory_budget_bytes
+        self._weight_bytes = stack_weight_bytes(spec, layer_kinds, with_head)
+        self.k_cache: list[torch.Tensor] = []
+        self.v_cache: list[torch.Tensor] = []
+        self.n_prepared = 0
+        self.engines: list = []
+        self.engine_name = None
+
+    def activation_bytes_estimate(self, n_tokens: int) -> int:
+        """Rough upper bound of the live activations of one N-token step (float32 logits included)."""
+        s = self.spec
+        widest = max(s.dense_ffn_inter, s.top_k * s.expert_inter + s.shared_expert_inter,
+                     (s.num_heads + 2 * s.num_kv_heads) * s.head_dim)
+        return n_tokens * (4 * (s.vocab if self.with_head else 0) + 8 * widest + 16 * s.hidden)
+
+    def prepare(self, n_tokens: int) -> None:
+        """Allocate the prefix KV cache (random prefix) and RoPE tables for N-token steps.
+
+        Raises torch.OutOfMemoryError when the estimate exceeds memory_budget_bytes (or the device's memory).
+        """
+        s, p = self.spec, self.prefix_len
+        need = (self._weight_bytes + kv_cache_bytes(s, len(self.layers), p, n_tokens)
+                + self.activation_bytes_estimate(n_tokens))
+        if self.memory_budget_bytes is not None and need > self.memory_budget_bytes:
+            raise torch.OutOfMemoryError(f"{s.name} N={n_tokens}: step needs ~{need / 1e9:.2f} GB, budget "
+                                         f"{self.memory_budget_bytes / 1e9:.2f} GB")
+        self.k_cache, self.v_cache = [], []  # free the previous N's buffers first
+        ctx, d = p + n_tokens, s.head_dim
+        shape = (1, s.num_kv_heads, ctx, d)
+        self.k_cache = [_randn(shape, 1.0, self._gen, self.device, self.dtype) for _ in self.layers]
+        self.v_cache = [_randn(shape, 1.0, self._gen, self.device, self.dtype) for _ in self.layers]
+        pos = torch.arange(p, ctx, device=self.device, dtype=torch.float32)
+        inv = 1.0 / (10000.0 ** (torch.arange(0, d, 2, device=self.device, dtype=torch.float32) / d))
+        ang = torch.outer(pos, inv)
+        self._cos = torch.cat([ang.cos(), ang.cos()], -1).to(self.dtype)
+        self._sin = torch.cat([ang.sin(), ang.sin()], -1).to(self.dtype)
+        self.n_prepared = n_tokens
+
+    @property
+    def n_moe(self) -> int:
+        return sum(k == "moe" for k in self.layer_kinds)
+
+    def set_engine(self, name: str, **options) -> None:
+        """Build the MoE engine of every MoE layer (shared weights, no copies except deepspeed_v2's layout)."""
+        self.engines = [None] * len(self.layers)
+        torch.cuda.empty_cache() if torch.cuda.is_available() else None
+        for i, lw in enumerate(self.layers):
+            if lw.kind == "moe":
+                self.engines[i] = make_engine(name, lw.experts, self.spec.top_k, **options)
+        self.engine_name = name
+
+    def engine_info(self) -> dict:
+        first = next((e for e in self.engines if e is not None), None)
+        return first.info() if first is not None else {"engine": "dense"}
+
+    def _rope(self, t: torch.Tensor, n: int) -> torch.Tensor:
+        cos, sin = self._cos[:n, None, :], self._sin[:n, None, :]
+        half = t.shape[-1] // 2
+        rot = torch.cat([-t[..., half:], t[..., :half]], -1)
+        return t * cos + rot * sin
+
+    def _attention(self, i: int, x: torch.Tensor) -> torch.Tensor:
+        spec, lw, n = self.spec, self.layers[i], x.shape[0]
+        nh, nkv, d, p = spec.num_heads, spec.num_kv_heads, spec.head_dim, self.prefix_len
+        qkv = F.rms_norm(x, (x.shape[-1],), lw.attn_norm) @ lw.wqkv.T
+        q, k, v = qkv.split([nh * d, nkv * d, nkv * d], dim=-1)
+        q = self._rope(q.view(n, nh, d), n)
+        k = self._rope(k.view(n, nkv, d), n)
+        self.k_cache[i][0, :, p:p + n].copy_(k.transpose(0, 1))
+        self.v_cache[i][0, :, p:p + n].copy_(v.view(n, nkv, d).transpose(0, 1))
+        kc, vc = self.k_cache[i][:, :, :p + n], self.v_cache[i][:, :, :p + n]
+        o = F.scaled_dot_product_attention(q.transpose(0, 1).unsqueeze(0), kc, vc, enable_gqa=nh != nkv)
+        return x + o[0].transpose(0, 1).reshape(n, nh * d) @ lw.wo.T
+
+    @staticmethod
+    def _swiglu(x, w13, w2):
+        h = x @ w13.T
+        half = h.shape[-1] // 2
+        return (F.silu(h[:, :half]) * h[:, half:]) @ w2.T
+
+    def _ffn(self, i: int, x: torch.Tensor, topk_ids: torch.Tensor | None) -> torch.Tensor:
+        lw = self.layers[i]
+        xn = F.rms_norm(x, (x.shape[-1],), lw.ffn_norm)
+        if lw.kind == "dense":
+            return x + self._swiglu(xn, lw.w13, lw.w2)
+        logits = (xn @ lw.router.T).float()
+        topk_w = torch.softmax(logits.gather(1, topk_ids.long()), dim=-1)
+        y = self.engines[i](xn, topk_ids, topk_w)
+        if lw.w13 is not None:
+            y = y + self._swiglu(xn, lw.w13, lw.w2)
+        return x + y
+
+    def forward(self, token_ids: torch.Tensor | None, routing: torch.Tensor | None,
+                x: torch.Tensor | None = None) -> torch.Tensor:
+        """One step.
+
+        Args:
+            token_ids: [N] int64 (with_head) — or x [N, H] hidden states for a headless stack.
+            routing: [n_moe_built, N, top_k] int32 expert ids for the built MoE layers, in order.
+        Returns:
+            logits [N, vocab] (with_head) or hidden states [N, H].
+        """
+        if self.layers and any(k == "moe" for k in self.layer_kinds) and self.engine_name is None:
+            raise RuntimeError("call set_engine(name) before forward on a stack with MoE layers")
+        n = token_ids.shape[0] if self.with_head else x.shape[0]
+        if n != self.n_prepared:
+            raise RuntimeError(f"stack prepared for N={self.n_prepared}, got N={n}: call prepare(N) first")
+        if self.with_head:
+            x = self.embedding.index_select(0, token_ids)
+        j = 0
+        for i, lw in enumerate(self.layers):
+            x = self._attention(i, x)
+            ids = None
+            if lw.kind == "moe":
+                ids = routing[j]
+                j += 1
+            x = self._ffn(i, x, ids)
+        if self.with_head:
+            return F.rms_norm(x, (x.shape[-1],), self.final_norm) @ self.lm_head.T
+        return x
+
+    def free(self) -> None:
+        """Drop every tensor so the next model gets the memory."""
+        self.layers, self.engines, self.k_cache, self.v_cache = [], [], [], []
+        for name in ("embedding", "lm_head", "final_norm"):
+            if hasattr(self, name):
+                delattr(self, name)
+
+
+def layer_kinds_of(spec) -> list[str]:
+    """'moe'/'dense' for every layer of the spec."""
+    moe = set(spec.moe_layer_indices)
+    return ["moe" if i in moe else "dense" for i in range(spec.num_layers)]
