@@ -15,6 +15,7 @@ from flows import tracking
 from flows.config import load_settings
 from flows.literature import Literature, run_literature
 from flows.progress import StageTimer, console
+from flows.sweep import print_sweep_table, run_sweep
 from tasks.settings import Settings, project_path
 
 log = logging.getLogger("sovereign.research")
@@ -73,6 +74,12 @@ def research(overrides: list[str] | None = None) -> dict:
     try:
         lit = run_literature(settings, timer)
         _record_literature(ctx, lit)
+        sweep = None
+        if settings.sweep is not None:
+            sweep = run_sweep(ctx, settings, timer)
+            tracking.log_artifacts(ctx.client, ctx.run_id, sweep.files, artifact_path="sweep")
+            tracking.log_metrics(ctx.client, ctx.run_id, {"sweep_points": len(sweep.points), "sweep_points_failed": len(sweep.failed)})
+            print_sweep_table(sweep, settings)
         summary = {
             "run_id": ctx.run_id,
             "experiment_id": ctx.experiment_id,
@@ -81,6 +88,7 @@ def research(overrides: list[str] | None = None) -> dict:
             "retrieval_source": ",".join(lit.sources),
             "index_dir": lit.index_dir,
             "out_dir": str(ctx.out_dir),
+            "sweep_points": len(sweep.points) if sweep else 0,
         }
         failed = False
         return summary

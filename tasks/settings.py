@@ -97,15 +97,41 @@ class RunSettings(Strict):
     smoke: bool = False
 
 
+class RoutingSettings(BaseModel):
+    """The routing group: ``kind`` plus that router's parameters (checked by the router itself)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    kind: str
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {k: v for k, v in (self.model_extra or {}).items() if v is not None}
+
+
+class HardwareSettings(Strict):
+    """The target hardware group (conf/hardware); numbers are read by tasks.moe.hardware."""
+
+    name: str
+    display_name: str = ""
+    hbm_bandwidth_bytes_s: float | None = None
+    bf16_flops: float | None = None
+    memory_bytes: float | None = None
+    source: str = ""
+    measured: bool = False
+
+
 class SweepSettings(Strict):
     name: str = "tokens"
     models: list[str]
     tokens: list[int]
-    routings: list[str] = Field(default_factory=lambda: ["calibrated", "iid"])
-    hardware: list[str] = Field(default_factory=lambda: ["h100_sxm", "h200"])
+    routings: list[str] | None = Field(None, description="None: the routing group's kind plus iid")
+    hardware: list[str] | None = Field(None, description="None: the hardware group plus h200")
     prefix_len: int = Field(512, ge=0)
-    steps: int = Field(8, gt=0)
+    steps: int = Field(16, gt=0)
+    decoding: str = "llada2_block32_t095"
+    engine: str | None = Field(None, description="preferred engine among recorded GPU results; None: best available")
     results_dir: str = "results"
+    live_gpu: bool = Field(True, description="measure on the GPU when CUDA is present")
 
     @field_validator("tokens")
     @classmethod
@@ -113,6 +139,17 @@ class SweepSettings(Strict):
         bad = [v for v in values if v <= 0]
         if not values or bad:
             raise ValueError(f"sweep.tokens must be positive integers, got {bad or values}")
+        return values
+
+    @field_validator("models")
+    @classmethod
+    def _known_models(cls, values: list[str]) -> list[str]:
+        from tasks.moe.specs import list_models
+
+        known = list_models()
+        unknown = [m for m in values if m not in known]
+        if unknown or not values:
+            raise ValueError(f"unknown model(s) {unknown}; allowed values: {', '.join(known)}")
         return values
 
 
@@ -123,6 +160,8 @@ class Settings(Strict):
     index: IndexSettings
     tracking: TrackingSettings
     run: RunSettings = RunSettings()
+    routing: RoutingSettings
+    hardware: HardwareSettings
     sweep: SweepSettings | None = None
     extra: dict[str, Any] = Field(default_factory=dict, description="groups typed by their own stage")
 
@@ -160,6 +199,22 @@ def settings_from_dict(data: dict[str, Any]) -> Settings:
     typed = {k: v for k, v in data.items() if k in known}
     typed["extra"] = {k: v for k, v in data.items() if k not in known}
     try:
-        return Settings.model_validate(typed)
+        settings = Settings.model_validate(typed)
     except ValidationError as exc:
         raise SettingsError(explain(exc)) from None
+    return _fill_sweep_defaults(settings)
+
+
+def _fill_sweep_defaults(settings: Settings) -> Settings:
+    """Resolve the sweep's None lists from the selected routing and hardware groups."""
+    sweep = settings.sweep
+    if sweep is None:
+        return settings
+    routings = sweep.routings or list(dict.fromkeys([settings.routing.kind, "iid"]))
+    hardware = sweep.hardware or list(dict.fromkeys([settings.hardware.name, "h200"]))
+    from tasks.moe.routing import ROUTING_KINDS
+
+    bad = [r for r in routings if r not in ROUTING_KINDS]
+    if bad:
+        raise SettingsError(f"invalid configuration:\n  sweep.routings: unknown routing {bad}; allowed values: {', '.join(ROUTING_KINDS)}")
+    return settings.model_copy(update={"sweep": sweep.model_copy(update={"routings": routings, "hardware": hardware})})

@@ -1,0 +1,186 @@
+"""Sweep stage: expert activation, bytes and step time vs parallel tokens, one MLflow child run per point."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from prefect import task, unmapped
+from prefect.futures import as_completed
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from flows import tracking
+from flows.progress import StageTimer, console
+from tasks.experiments.measured import Measurement, RecordedResults, load_recorded, match_measurement
+from tasks.moe.sweep import PointResult, SweepPointSpec, format_table, growth_fits, run_point, summary_table, sweep_points
+from tasks.settings import PROJECT_ROOT, Settings, project_path
+
+log = logging.getLogger("sovereign.sweep")
+_MOE_SOURCES = sorted((PROJECT_ROOT / "tasks" / "moe").glob("*.py"))
+
+
+def _conf_digest(point: SweepPointSpec) -> str:
+    """Hash of every file the point's numbers depend on: its specs and the model code."""
+    conf = PROJECT_ROOT / "conf"
+    files = [conf / "model" / f"{point.model}.yaml", conf / "routing" / f"{point.routing}.yaml", conf / "decoding" / f"{point.decoding}.yaml"]
+    files += [conf / "hardware" / f"{h}.yaml" for h in point.hardware] + _MOE_SOURCES
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.read_bytes() if f.exists() else b"-")
+    return h.hexdigest()[:16]
+
+
+def _point_key(_, params: dict) -> str:
+    point: SweepPointSpec = params["point"]
+    return "sweep-point-" + hashlib.sha256(json.dumps([repr(point), _conf_digest(point)]).encode()).hexdigest()[:24]
+
+
+@task(name="sweep-point", cache_key_fn=_point_key, cache_expiration=timedelta(days=30), persist_result=True, task_run_name="{point.label}")
+def evaluate_point(point: SweepPointSpec) -> PointResult:
+    """Routing statistics, byte/FLOP model and roofline of one point (never raises: failures are records)."""
+    return run_point(point)
+
+
+@dataclass
+class SweepPoint:
+    """One point as the report sees it: the projection, the matched measurement, and its MLflow child run."""
+
+    projected: PointResult
+    measurement: Measurement | None
+    run_id: str
+
+    @property
+    def source(self) -> str:
+        return self.measurement.source if self.measurement else "projected"
+
+
+@dataclass
+class SweepOutcome:
+    points: list[SweepPoint]
+    fits: list[dict]
+    rows: list[dict]
+    recorded: RecordedResults
+    files: list[Path] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[SweepPoint]:
+        return [p for p in self.points if p.projected.failed]
+
+
+def _child_metrics(result: PointResult, measurement: Measurement | None) -> dict[str, float]:
+    metrics: dict[str, float] = {"failed": float(result.failed)}
+    if result.failed:
+        return metrics
+    stats, b = result.stats, result.bytes
+    if stats:
+        metrics |= {
+            "unique_experts_mean": stats["unique_mean"],
+            "unique_experts_p10": stats["unique_p10"],
+            "unique_experts_p90": stats["unique_p90"],
+            "iid_expected_unique": stats["iid_expected_unique"],
+            "activated_fraction": stats["activated_fraction"],
+            "tokens_per_expert_mean": stats["tokens_per_expert_mean"],
+        }
+    metrics |= {"bytes_per_step": b["total"], "routed_expert_bytes": b.get("routed_expert", 0.0), "flops_per_step": result.flops, "tokens_per_step": result.tokens_committed}
+    for hw, rf in result.roofline.items():
+        metrics |= {
+            f"roofline_ms_{hw}": rf["time_ms"],
+            f"tokens_per_s_{hw}": rf["tokens_per_s"],
+            f"bandwidth_util_projected_{hw}": rf["bandwidth_utilisation_projected"],
+        }
+    if measurement:
+        metrics |= measurement.metrics()
+    return metrics
+
+
+def _log_child(ctx, result: PointResult, measurement: Measurement | None) -> str:
+    """Create (or, on a resumed run, reuse) the point's child run and log it."""
+    name = result.label
+    run_id = tracking.find_child(ctx.client, ctx.experiment_id, ctx.run_id, name)
+    if run_id is None:
+        run_id = tracking.start_run(ctx.client, ctx.experiment_id, name, parent_id=ctx.run_id, tags={"sovereign.kind": "sweep-point"})
+    source = measurement.source if measurement else "projected"
+    params = {"model": result.model, "routing": result.routing, "N": result.n_tokens, "hardware": ",".join(result.hardware),
+              "source": source, "prefix_len": result.prefix_len, "decoding": result.decoding, "steps": result.steps}
+    if measurement:
+        params |= {"engine": measurement.point.engine, "results_file": Path(measurement.results_file).name,
+                   "gpu": measurement.provenance.get("gpu_name"), "measured_git_sha": measurement.provenance.get("git_sha")}
+    if result.routing_params.get("fit"):
+        params["calibrated_block_logit_scale"] = result.routing_params["fit"]["value"]
+    tracking.log_params(ctx.client, run_id, params)
+    tracking.log_metrics(ctx.client, run_id, _child_metrics(result, measurement))
+    if result.failed:
+        tracking.set_tags(ctx.client, run_id, {"sovereign.error": result.error})
+    tracking.end_run(ctx.client, run_id, failed=result.failed)
+    return run_id
+
+
+def _points(settings: Settings) -> list[SweepPointSpec]:
+    s = settings.sweep
+    params = {settings.routing.kind: settings.routing.params}
+    return sweep_points(s.models, s.routings, s.tokens, tuple(s.hardware), s.prefix_len, s.steps, settings.run.seed, s.decoding, params)
+
+
+def _write_summary(out_dir: Path, rows: list[dict], points: list[SweepPoint], fits: list[dict]) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for row, point in zip(rows, points):
+        row["source"] = point.source
+        row["run_id"] = point.run_id
+        if point.measurement:
+            row |= {k: round(v, 6) for k, v in point.measurement.metrics().items()}
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    summary = out_dir / "sweep_summary.csv"
+    with summary.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    fits_file = out_dir / "growth_fits.json"
+    fits_file.write_text(json.dumps(fits, indent=1))
+    points_file = out_dir / "sweep_points.json"
+    points_file.write_text(json.dumps([p.projected.to_dict() | {"source": p.source, "run_id": p.run_id} for p in points], indent=1, default=str))
+    return [summary, fits_file, points_file]
+
+
+def run_sweep(ctx, settings: Settings, timer: StageTimer) -> SweepOutcome:
+    """Evaluate every sweep point in parallel, join recorded GPU measurements, and log children as they finish."""
+    points = _points(settings)
+    recorded = load_recorded(project_path(settings.sweep.results_dir))
+    for path, reason in recorded.rejected:
+        console.print(f"[bold yellow]⚠ recorded GPU results {path} rejected: {reason}. Projections are used and labelled.[/]")
+    if not recorded.runs:
+        console.print("[yellow]No recorded GPU measurements found: every number in this sweep is a roofline PROJECTION.[/]")
+    done: dict[str, SweepPoint] = {}
+    with timer.stage("sweep", f"{len(points)} points") as note:
+        futures = evaluate_point.map(points)
+        with Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True) as bar:
+            job = bar.add_task("points", total=len(points))
+            for future in as_completed(futures):
+                result = future.result()
+                measurement = None if result.failed else match_measurement(result, recorded, settings.sweep.engine)
+                done[result.label] = SweepPoint(result, measurement, _log_child(ctx, result, measurement))
+                bar.advance(job)
+        ordered = [done[p.label] for p in points if p.label in done]
+        rows = summary_table([p.projected for p in ordered])
+        fits = growth_fits([p.projected for p in ordered])
+        files = _write_summary(ctx.out_dir / "sweep", rows, ordered, fits)
+        measured = sum(p.measurement is not None for p in ordered)
+        note["summary"] = f"{len(ordered)} points ({measured} with GPU measurements, {sum(p.projected.failed for p in ordered)} failed)"
+    for p in ordered:
+        if p.projected.failed:
+            console.print(f"[red]✗ {p.projected.label}: {p.projected.error}[/]")
+    return SweepOutcome(ordered, fits, rows, recorded, files)
+
+
+def print_sweep_table(outcome: SweepOutcome, settings: Settings) -> None:
+    """The flagship table: N vs unique experts per model and routing, roofline step time vs the dense baseline."""
+    cols = ["model", "routing", "N", "source", "unique_mean", "unique_p90", "iid_unique", "MB_per_step"]
+    for hw in settings.sweep.hardware:
+        cols += [f"{hw}_ms"] + sorted({k for row in outcome.rows for k in row if k.startswith(f"{hw}_vs_")})
+    if any(p.measurement for p in outcome.points):
+        cols += ["measured_step_ms", "measured_util_copy"]
+    console.print(format_table(outcome.rows, cols), markup=False, highlight=False, soft_wrap=True)
