@@ -1,0 +1,239 @@
+"""The EvidenceBundle: the one typed input of the tribunal and the report.
+
+Everything the reviewers judge and the report prints comes from here, so the
+report's numbers are the bundle's numbers (which the flow also logs to MLflow).
+Importable without prefect or mlflow. Builders from stage outputs: tasks/tribunal/build.py.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from tasks.claims.records import Claim, Verdict
+from tasks.records import IndexCard, Paper, Record
+from tasks.settings import QuestionSettings
+
+Disposition = Literal["stated", "softened", "dropped"]
+# Routing models from least to most realistic; the answer uses the most realistic present.
+ROUTING_REALISM = ("iid", "zipf", "calibrated", "trace")
+DENSE_ROUTING = "dense"
+
+
+def hardware_family(name: str | None) -> str:
+    """'h100_sxm', 'NVIDIA H100 80GB HBM3', 'measured:NVIDIA H200' -> 'h100' / 'h200'; unknown -> lower name."""
+    text = (name or "").lower()
+    for family in ("gh200", "h100", "h200", "h800", "a100", "b200", "l40", "mi300", "cpu"):
+        if family in text:
+            return family
+    return text.removeprefix("measured:").strip()
+
+
+class ClaimRow(Record):
+    """A claim, the verdict the draft relies on, and how the draft states it.
+
+    ``verdict`` is the empirical verdict where one exists (it carries metric,
+    our_value, source measured|projected, run_id), else the configured verifier's.
+    ``disposition`` is the draft's use of the claim: stated as fact, softened
+    ("unverified: ..."), or dropped from the text (it stays in the claims table).
+    """
+
+    claim: Claim
+    verdict: Verdict | None = None
+    disposition: Disposition = "stated"
+
+    @property
+    def label(self) -> str:
+        return self.verdict.label if self.verdict else "NOT_ENOUGH_INFO"
+
+    @property
+    def confidence(self) -> float:
+        return self.verdict.confidence if self.verdict else 0.0
+
+    @property
+    def source_id(self) -> str | None:
+        return self.claim.source_id
+
+    @property
+    def empirical(self) -> bool:
+        return bool(self.verdict and self.verdict.metric)
+
+    @property
+    def evidence_text(self) -> str:
+        """The run and metric for empirical verdicts, else the best non-source evidence span."""
+        v = self.verdict
+        if v is None:
+            return "no verdict"
+        if v.metric:
+            value = f"{v.our_value:.4g}" if v.our_value is not None else "?"
+            return f"{v.metric}={value} ({v.source or 'projected'}, run {(v.run_id or '?')[:8]})"
+        spans = sorted(v.evidence, key=lambda e: (e.is_claim_source, -e.score))
+        return f"[{spans[0].paper_id}] {spans[0].text[:160]}" if spans else (v.rationale[:160] or "no evidence")
+
+
+class SweepRow(Record):
+    """One (model, routing, N, hardware) point: expert statistics, bytes and step time, projected or measured.
+
+    ``step_ms`` is the roofline time for projected rows and the median for measured ones;
+    ``bandwidth_utilisation`` is a fraction (bytes/step_ms over the hardware's bandwidth).
+    """
+
+    model: str
+    routing: str
+    n_tokens: int = Field(gt=0)
+    hardware: str = Field(description="conf/hardware key for projections, GPU name for measurements")
+    source: str = Field("projected", description="'projected' or 'measured:<gpu>'")
+    unique_experts_mean: float | None = None
+    unique_experts_p90: float | None = None
+    activated_fraction: float | None = None
+    num_experts: int | None = Field(None, description="routed experts per MoE layer, E (None for dense)")
+    top_k: int | None = None
+    bytes_per_step: float | None = None
+    step_ms: float | None = None
+    bandwidth_utilisation: float | None = None
+    tokens_per_s: float | None = None
+    bound: str | None = Field(None, description="'memory' | 'compute' for roofline rows")
+    timing_spread: float | None = Field(None, description="repeat spread as a fraction (measured rows)")
+    run_id: str | None = Field(None, description="MLflow child run of this point")
+    failed: bool = False
+    error: str | None = None
+
+    @field_validator("source")
+    @classmethod
+    def _known_source(cls, value: str) -> str:
+        if value != "projected" and not value.startswith("measured:"):
+            raise ValueError("SweepRow.source must be 'projected' or 'measured:<gpu>'")
+        return value
+
+    @property
+    def measured(self) -> bool:
+        return self.source.startswith("measured:")
+
+    @property
+    def dense(self) -> bool:
+        return self.routing == DENSE_ROUTING or not self.num_experts
+
+    @property
+    def label(self) -> str:
+        return f"{self.model}·{self.routing}·N={self.n_tokens}"
+
+    def metrics(self) -> dict[str, float]:
+        """The numbers of this row under the MLflow metric names the report cites."""
+        names = ("unique_experts_mean", "unique_experts_p90", "activated_fraction", "bytes_per_step", "step_ms",
+                 "bandwidth_utilisation", "tokens_per_s", "timing_spread")
+        hw = hardware_family(self.hardware)
+        out = {}
+        for name in names:
+            value = getattr(self, name)
+            if value is not None:
+                out[name if name.startswith(("unique", "activated", "bytes")) else f"{name}.{hw}"] = float(value)
+        return out
+
+
+class GrowthRow(Record):
+    """Saturating fit U(N) = E(1 - exp(-N/n0)) of unique experts vs N for one model and routing."""
+
+    model: str
+    routing: str
+    num_experts: int
+    n0: float
+    r2: float
+    p: float | None = None
+    slope_small_n: float | None = None
+    mix_n0: float | None = None
+    mix_beta: float | None = None
+    mix_r2: float | None = None
+    source: str = "projected"
+    run_id: str | None = None
+
+
+class GpuProvenance(Record):
+    """Where measured numbers came from; None in the bundle when nothing was measured."""
+
+    gpu: str
+    driver: str = "unknown"
+    torch: str = "unknown"
+    cuda: str = ""
+    date: str = ""
+    git_sha: str = "unknown"
+    command: str = ""
+
+    @property
+    def complete(self) -> bool:
+        return all(v and v != "unknown" for v in (self.gpu, self.driver, self.torch, self.date, self.git_sha, self.command))
+
+
+UncertaintyTopic = Literal[
+    "projected", "hardware_mismatch", "synthetic_routing", "timing_noise", "unverified_claims",
+    "missing_baseline", "few_papers", "snapshot_retrieval", "missing_points", "other",
+]
+
+
+class Uncertainty(Record):
+    """One stated limitation of the draft; ``topic`` lets the SKEPTIC check that a threat is disclosed."""
+
+    topic: UncertaintyTopic = "other"
+    text: str
+    added_by: str = Field("flow", description="'flow' or 'tribunal' (added by a revision round)")
+
+
+class EvidenceBundle(Record):
+    """Everything the draft rests on: question, literature, claims, sweep, provenance, uncertainties."""
+
+    question: QuestionSettings
+    papers: list[Paper] = Field(default_factory=list, description="kept papers")
+    papers_retrieved: int = Field(0, ge=0)
+    retrieval_sources: list[str] = Field(default_factory=list, description="'arxiv' (live) and/or 'snapshot'")
+    index_card: IndexCard | None = None
+    verifier: str = "hybrid"
+    claims: list[ClaimRow] = Field(default_factory=list)
+    sweep: list[SweepRow] = Field(default_factory=list)
+    growth: list[GrowthRow] = Field(default_factory=list)
+    gpu_provenance: GpuProvenance | None = None
+    mlflow_run_id: str | None = None
+    mlflow_uri: str | None = None
+    uncertainties: list[Uncertainty] = Field(default_factory=list)
+
+    @property
+    def papers_kept(self) -> int:
+        return len(self.papers)
+
+    @property
+    def asked(self):
+        return self.question.structured
+
+    def rows(self, model: str | None = None, n_tokens: int | None = None, hardware: str | None = None,
+             measured: bool | None = None) -> list[SweepRow]:
+        """Non-failed sweep rows, filtered; ``hardware`` matches by family (h100_sxm ~ 'NVIDIA H100')."""
+        fam = hardware_family(hardware) if hardware else None
+        return [r for r in self.sweep if not r.failed
+                and (model is None or r.model == model)
+                and (n_tokens is None or r.n_tokens == n_tokens)
+                and (fam is None or hardware_family(r.hardware) == fam)
+                and (measured is None or r.measured == measured)]
+
+    def answer_routing(self, model: str) -> str | None:
+        """The most realistic routing present for ``model`` (trace > calibrated > zipf > iid)."""
+        present = {r.routing for r in self.rows(model)}
+        for routing in reversed(ROUTING_REALISM):
+            if routing in present:
+                return routing
+        return sorted(present)[0] if present else None
+
+    def best_row(self, model: str, n_tokens: int, hardware: str | None = None) -> SweepRow | None:
+        """The row the answer cites: measured over projected, then the most realistic routing."""
+        rows = self.rows(model, n_tokens, hardware)
+        if not rows:
+            return None
+        routing = self.answer_routing(model)
+        rank = {r: i for i, r in enumerate(ROUTING_REALISM)}
+        return max(rows, key=lambda r: (r.routing == routing, r.measured, rank.get(r.routing, -1)))
+
+    def has_topic(self, topic: str) -> bool:
+        return any(u.topic == topic for u in self.uncertainties)
+
+    @property
+    def stated_claims(self) -> list[ClaimRow]:
+        return [c for c in self.claims if c.disposition != "dropped"]
