@@ -1,0 +1,1 @@
+"""Claims stage: extract checkable claims from papers, verify them against evidence and our measurements."""

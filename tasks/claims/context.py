@@ -1,0 +1,202 @@
+"""Read one sentence into facts: who it is about, which numbers it gives, what each number measures.
+
+Shared by the extractor (claims) and the hybrid verifier (evidence), so both sides are parsed alike.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from tasks.claims.entities import extract_entities, names_match
+from tasks.claims.numbers import parse_numbers
+from tasks.claims.records import Entity, Quantity
+
+# What a number measures, read from the words of its clause. Stems, matched case-insensitively.
+METRIC_WORDS: dict[str, str] = {
+    "speed": r"speed-?ups?|faster|slower|accelerat\w*|slowdown",
+    "throughput": r"throughput|tokens? per second|tokens?/s",
+    "latency": r"latenc(?:y|ies)|\btime\b|stall\w*|delay|wall-clock",
+    "memory": r"memory|footprint|kv[- ]cache",
+    "bandwidth": r"bandwidth|\bhbm\b",
+    "experts": r"\bexperts?\b",
+    "params": r"\bparam(?:eter)?s?\b",
+    "accuracy": r"accuracy|performance|quality|\bscores?\b|perplexity",
+    "utilisation": r"utili[sz]ation|\bmfu\b|of (?:theoretical )?peak",
+    "flops": r"\bflops?\b|\bcompute\b|computation",
+    "cost": r"\bcost\b|cheaper|gpu hours",
+    "context": r"\bcontext\b",
+    "batch": r"\bbatch(?: size)?\b",
+    "tokens": r"(?<!per )(?<!each )(?<!every )\btokens?\b",
+    "layers": r"\blayers?\b",
+    "data": r"pre-?train\w*|\bdata\b",
+}
+_METRIC_RES = {name: re.compile(pattern, re.I) for name, pattern in METRIC_WORDS.items()}
+WEAK_METRICS = {"tokens", "batch", "layers"}
+_UNIT_METRIC = {"tokens/s": "throughput", "FLOP/s": "flops", "B/s": "bandwidth", "B": "memory", "s": "latency"}
+_KIND_METRIC = {"params": "params", "tokens": "tokens"}
+_CLAUSE_BREAK = re.compile(r"[,;:()]|\b(?:and|while|whereas|but|which|respectively|although)\b", re.I)
+_QUALIFIERS = re.compile(r"more than|less than|up to|as much as|at least|at most|no more|no less", re.I)
+_UP = re.compile(r"\b(?:increas\w*|improv\w*|rais\w*|higher|faster|speed-?ups?|boost\w*|grow\w*|rises?|rising|gains?|more|larger|greater|exceed\w*)\b", re.I)
+_DOWN = re.compile(r"\b(?:reduc\w*|cut\w*|lower\w*|decreas\w*|drops?|dropp\w*|fewer|less|slower|shrink\w*|sav\w*|fall\w*|falls|declin\w*|smaller)\b", re.I)
+_OWNER_AFTER = re.compile(r"^[\s\w\-/%.]{0,24}?\b(?:for|on|with|in)\s+(?:the\s+)?$", re.I)
+
+
+def clause_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the clauses of a sentence (split at punctuation and coordinating words)."""
+    spans, start = [], 0
+    for m in _CLAUSE_BREAK.finditer(text):
+        spans.append((start, m.start()))
+        start = m.end()
+    spans.append((start, len(text)))
+    return [(a, b) for a, b in spans if b > a]
+
+
+def metrics_of(text: str, quantity: Quantity | None = None) -> tuple[str, ...]:
+    """The metric names a clause talks about, plus the one its unit implies."""
+    found = {name for name, regex in _METRIC_RES.items() if regex.search(text)}
+    if quantity is not None:
+        if quantity.unit in _UNIT_METRIC:
+            found.add(_UNIT_METRIC[quantity.unit])
+        if quantity.kind in _KIND_METRIC:
+            found.add(_KIND_METRIC[quantity.kind])
+    return tuple(sorted(found))
+
+
+def direction_of(text: str) -> str | None:
+    text = _QUALIFIERS.sub(" ", text)
+    up, down = bool(_UP.search(text)), bool(_DOWN.search(text))
+    return "up" if up and not down else "down" if down and not up else None
+
+
+def metrics_overlap(a: Quantity, b: Quantity, strict: bool) -> bool:
+    """Do two quantities measure the same thing?
+
+    Lenient (for support): unknown on either side is fine. Strict (to call a conflict): both must
+    name a metric and share a specific one ('tokens' or 'batch' alone is too weak to say so).
+    """
+    ma, mb = set(a.metrics), set(b.metrics)
+    if not ma or not mb:
+        return not strict
+    shared = ma & mb
+    if strict:
+        return bool(shared - WEAK_METRICS) or (bool(shared) and not (ma - WEAK_METRICS) and not (mb - WEAK_METRICS))
+    return bool(shared) or not (ma - WEAK_METRICS) or not (mb - WEAK_METRICS)
+
+
+@dataclass(frozen=True)
+class SentenceFacts:
+    """What one sentence says: entities, numbers (with metric and owner) and hardware."""
+
+    text: str
+    entities: tuple[Entity, ...]
+    numbers: tuple[Quantity, ...]
+    owners: dict[int, str] = field(default_factory=dict)  # index into numbers -> explicit owner name
+    inherited: tuple[str, ...] = ()  # the paper's subject, for sentences that say "it"
+
+    @property
+    def models(self) -> list[Entity]:
+        return [e for e in self.entities if e.kind == "model"]
+
+    @property
+    def baselines(self) -> list[Entity]:
+        return [e for e in self.entities if e.kind == "baseline"]
+
+    @property
+    def hardware(self) -> list[Entity]:
+        return [e for e in self.entities if e.kind == "hardware"]
+
+    @property
+    def datasets(self) -> list[Entity]:
+        return [e for e in self.entities if e.kind == "dataset"]
+
+    def subjects(self) -> list[str]:
+        return [e.name for e in self.models] + list(self.inherited)
+
+    def mentions(self, names: list[str], explicit_only: bool = False) -> bool:
+        pool = [e.name for e in self.models] + ([] if explicit_only else list(self.inherited))
+        return any(names_match(a, b) for a in names for b in pool)
+
+    def numbers_for(self, subjects: list[str]) -> list[Quantity]:
+        """The numbers of this sentence that can belong to ``subjects``.
+
+        When the sentence ties numbers to named entities ("1.99x for Mixtral and 5.86x for Llama")
+        and one of those entities is a subject, numbers tied to other entities are left out.
+        """
+        owners = self.owners
+        if not owners or not any(names_match(o, s) for o in owners.values() for s in subjects):
+            return list(self.numbers)
+        return [q for i, q in enumerate(self.numbers) if i not in owners or any(names_match(owners[i], s) for s in subjects)]
+
+    def numbers_owned_elsewhere(self, subjects: list[str]) -> list[tuple[Quantity, str]]:
+        return [(self.numbers[i], o) for i, o in self.owners.items() if not any(names_match(o, s) for s in subjects)]
+
+
+def _mark_coordinated_baselines(text: str, entities: list[Entity]) -> list[Entity]:
+    """'beats Llama 2 70B and GPT-3.5': the second name is a baseline too."""
+    out: list[Entity] = []
+    for e in entities:
+        prev = next((p for p in reversed(out) if p.kind in ("model", "baseline")), None)
+        if e.kind == "model" and prev is not None and prev.kind == "baseline" \
+                and re.fullmatch(r"\s*(?:,|,?\s*and|,?\s*or)\s*", text[prev.span[1]:e.span[0]]):
+            e = e.model_copy(update={"kind": "baseline"})
+        out.append(e)
+    return out
+
+
+def _owners(text: str, entities: list[Entity], numbers: list[Quantity]) -> dict[int, str]:
+    owners: dict[int, str] = {}
+    named = [e for e in entities if e.kind in ("model", "baseline")]
+    for i, q in enumerate(numbers):
+        # "5.86x for Llama-2-70B": a name right after the number, introduced by for/on/with/in
+        for e in named:
+            if 0 <= e.span[0] - q.span[1] <= 30 and _OWNER_AFTER.match(text[q.span[1]:e.span[0]]):
+                owners[i] = e.name
+                break
+        else:
+            # "LLaDA2.0-mini (16B)": a number in brackets right after a name
+            for e in named:
+                if re.fullmatch(r"\s*\(\s*(?:about\s+|~)?", text[e.span[1]:q.span[0]]):
+                    owners[i] = e.name
+    # "on A and B ... 39% and 15% respectively"
+    resp = re.search(r"\brespectively\b", text)
+    models = [e for e in named if e.kind == "model" and e.span[1] <= (resp.start() if resp else 0)]
+    if resp and len(models) >= 2:
+        before = [i for i, q in enumerate(numbers) if q.span[1] <= resp.start()]
+        if before:
+            unit = numbers[before[-1]].unit, numbers[before[-1]].kind
+            run = [i for i in before if (numbers[i].unit, numbers[i].kind) == unit][-len(models):]
+            if len(run) == len(models):
+                for i, e in zip(run, models):
+                    owners[i] = e.name
+    return owners
+
+
+def analyse_sentence(text: str, inherited: tuple[str, ...] = ()) -> SentenceFacts:
+    """Parse a sentence into entities, numbers with metrics/direction/owner, and hardware.
+
+    Args:
+        text: one sentence (or a one-sentence claim).
+        inherited: subject names the sentence may refer to without naming (the paper's subject).
+    """
+    entities = _mark_coordinated_baselines(text, extract_entities(text))
+    masked = [e.span for e in entities]
+    numbers: list[Quantity] = []
+    clauses = clause_spans(text)
+    for q in parse_numbers(text, masked=masked):
+        a, b = next(((a, b) for a, b in clauses if a <= q.span[0] < b), (0, len(text)))
+        clause = text[a:b]
+        numbers.append(q.model_copy(update={"metrics": metrics_of(clause, q), "direction": direction_of(clause)}))
+    return SentenceFacts(text=text, entities=tuple(entities), numbers=tuple(numbers),
+                         owners=_owners(text, entities, numbers), inherited=inherited)
+
+
+def title_subject(title: str) -> tuple[str, ...]:
+    """The name a paper is about: the part of the title before a colon, else its name-like tokens."""
+    if ":" in title:
+        head = title.split(":", 1)[0].strip()
+        if 0 < len(head.split()) <= 4:
+            return (head,)
+    names = [e.name for e in extract_entities(title) if e.kind == "model"]
+    strong = [n for n in names if any(c.isdigit() for c in n) or any(c.isupper() for c in n[1:])]
+    return tuple(strong or names[:1])

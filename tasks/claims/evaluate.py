@@ -1,0 +1,201 @@
+"""Evaluate verifiers side by side on a labelled claims file.
+
+    python -m tasks.claims.evaluate eval-claims /work/shared/corpus/claims-dev.jsonl \
+        [--snapshot /work/shared/corpus/arxiv-snapshot.jsonl] [--index-dir DIR] [--k 8] \
+        [--verifiers tfidf,hybrid] [--llm conf/llm/nim.yaml] [--out verdicts.jsonl]
+
+Each line of the labelled file is {"claim", "label", "evidence_ids", "note"}. Evidence is retrieved
+from the whole index (top-k chunks), never from the line's evidence_ids.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tasks.claims.base import Verifier
+from tasks.claims.records import LABELS, Verdict
+from tasks.index.chunking import chunk_paper
+from tasks.index.faiss_store import IndexStore, build_index, load_or_none, paper_ids_digest
+from tasks.records import Chunk, ChunkHit, Paper
+
+DEFAULT_SNAPSHOT = Path("/work/shared/corpus/arxiv-snapshot.jsonl")
+
+
+@dataclass(frozen=True)
+class LabelledClaim:
+    claim_id: str
+    text: str
+    label: str
+    evidence_ids: tuple[str, ...] = ()
+
+
+def load_labelled(path: Path) -> list[LabelledClaim]:
+    """Read a labelled claims JSONL file; a bad label names the line and the accepted values."""
+    out = []
+    for n, line in enumerate(Path(path).read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        if row.get("label") not in LABELS:
+            raise ValueError(f"{path}:{n}: label {row.get('label')!r} is not one of {', '.join(LABELS)}")
+        out.append(LabelledClaim(f"dev-{n}", row["claim"], row["label"], tuple(row.get("evidence_ids", []))))
+    return out
+
+
+def load_snapshot(path: Path) -> list[Paper]:
+    """Papers from a Kaggle/Cornell arXiv-format JSONL snapshot."""
+    papers = []
+    for line in Path(path).read_text().splitlines():
+        if line.strip():
+            row = json.loads(line)
+            papers.append(Paper(arxiv_id=row["id"], title=" ".join(row["title"].split()),
+                                abstract=" ".join(row["abstract"].split()), source="snapshot"))
+    return papers
+
+
+def build_retriever(papers: list[Paper], index_dir: Path | None, embedder_kind: str = "minilm",
+                    chunk_chars: int = 600, overlap: int = 1) -> Callable[[str, int], list[ChunkHit]]:
+    """Chunk + embed + FAISS-index the papers (or reuse a matching index) and return retrieve(text, k)."""
+    from tasks.index.embedder import load_embedder
+
+    embedder = load_embedder(embedder_kind)
+    index_dir = Path(index_dir) if index_dir else Path(tempfile.mkdtemp(prefix="claims-index-"))
+    store = load_or_none(index_dir)
+    chunking = {"chunk_chars": chunk_chars, "chunk_overlap_sentences": overlap}
+    if store is None or store.card.paper_ids_sha256 != paper_ids_digest([p.arxiv_id for p in papers]) \
+            or store.card.embedder != embedder.name or store.card.chunking != chunking:
+        chunks = [c for p in papers for c in chunk_paper(p, chunk_chars, overlap)]
+        build_index(chunks, embedder.embed([c.text for c in chunks]), embedder.name, chunking, index_dir)
+        store = IndexStore(index_dir)
+    retrieve = lambda text, k: store.query(text, embedder, k)  # noqa: E731
+    retrieve.paper_chunks = paper_chunk_lookup(store.chunks)
+    return retrieve
+
+
+def paper_chunk_lookup(chunks: list[Chunk]) -> Callable[[str], list[Chunk]]:
+    """arxiv id -> that paper's chunks, for the hybrid verifier's document expansion."""
+    by_paper: dict[str, list[Chunk]] = {}
+    for chunk in chunks:
+        by_paper.setdefault(chunk.arxiv_id, []).append(chunk)
+    return lambda arxiv_id: by_paper.get(arxiv_id, [])
+
+
+def confusion(gold: list[str], pred: list[str]) -> dict[str, dict[str, int]]:
+    table = {g: {p: 0 for p in LABELS} for g in LABELS}
+    for g, p in zip(gold, pred):
+        table[g][p] += 1
+    return table
+
+
+def scores(gold: list[str], pred: list[str]) -> dict:
+    """Accuracy plus per-class precision and recall."""
+    out = {"accuracy": sum(g == p for g, p in zip(gold, pred)) / max(1, len(gold)), "per_class": {}}
+    for label in LABELS:
+        tp = sum(g == p == label for g, p in zip(gold, pred))
+        predicted = sum(p == label for p in pred)
+        actual = sum(g == label for g in gold)
+        out["per_class"][label] = {"precision": tp / predicted if predicted else 0.0,
+                                   "recall": tp / actual if actual else 0.0, "support": actual}
+    return out
+
+
+def evaluate(claims: list[LabelledClaim], verifiers: list[Verifier],
+             retrieve: Callable[[str, int], list[ChunkHit]]) -> dict[str, dict]:
+    """Run every verifier on every claim; returns {verifier: {'verdicts', 'scores', 'confusion'}}."""
+    results = {}
+    gold = [c.label for c in claims]
+    for verifier in verifiers:
+        verdicts: list[Verdict] = [verifier.verify(c.text, retrieve, None).model_copy(update={"claim_id": c.claim_id})
+                                   for c in claims]
+        pred = [v.label for v in verdicts]
+        results[verifier.name] = {"verdicts": verdicts, "scores": scores(gold, pred), "confusion": confusion(gold, pred)}
+    return results
+
+
+_SHORT = {"SUPPORTED": "SUP", "CONTRADICTED": "CON", "NOT_ENOUGH_INFO": "NEI"}
+
+
+def render(results: dict[str, dict], claims: list[LabelledClaim], file=None) -> None:
+    """Print the comparison: accuracy and per-class P/R per verifier, then each confusion matrix."""
+    try:
+        from rich.console import Console
+        from rich.table import Table
+    except ImportError:  # pragma: no cover - rich is a declared dependency
+        Console = None
+    if Console is None:
+        for name, r in results.items():
+            print(name, r["scores"], r["confusion"], file=file)
+        return
+    console = Console(file=file, width=140)
+    table = Table(title=f"claims: {len(claims)} labelled (gold: " + ", ".join(
+        f"{_SHORT[l]} {sum(c.label == l for c in claims)}" for l in LABELS) + ")")
+    table.add_column("verifier")
+    table.add_column("accuracy", justify="right")
+    for label in LABELS:
+        table.add_column(f"{_SHORT[label]} P", justify="right")
+        table.add_column(f"{_SHORT[label]} R", justify="right")
+    for name, r in results.items():
+        s = r["scores"]
+        row = [name, f"{s['accuracy']:.1%}"]
+        for label in LABELS:
+            row += [f"{s['per_class'][label]['precision']:.2f}", f"{s['per_class'][label]['recall']:.2f}"]
+        table.add_row(*row)
+    console.print(table)
+    for name, r in results.items():
+        cm = Table(title=f"confusion matrix: {name} (rows gold, columns predicted)")
+        cm.add_column("gold \\ pred")
+        for label in LABELS:
+            cm.add_column(_SHORT[label], justify="right")
+        for g in LABELS:
+            cm.add_row(_SHORT[g], *[str(r["confusion"][g][p]) for p in LABELS])
+        console.print(cm)
+
+
+def build_verifiers(names: list[str], llm_config: Path | None, k: int, paper_chunks=None) -> list[Verifier]:
+    from tasks.claims.verifiers import make_verifier
+    from tasks.claims.settings import VerifierSettings
+
+    out = []
+    for name in names:
+        settings = VerifierSettings(name=name, k=k, llm_config=str(llm_config) if llm_config else None)
+        out.append(make_verifier(settings, paper_chunks=paper_chunks))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tasks.claims.evaluate")
+    sub = parser.add_subparsers(dest="command", required=True)
+    ev = sub.add_parser("eval-claims", help="run verifiers side by side on a labelled claims JSONL file")
+    ev.add_argument("labelled", type=Path)
+    ev.add_argument("--snapshot", type=Path, default=DEFAULT_SNAPSHOT, help="Kaggle-format arXiv JSONL")
+    ev.add_argument("--index-dir", type=Path, default=None, help="reuse/build the FAISS index here (default: temp dir)")
+    ev.add_argument("--k", type=int, default=8, help="evidence chunks per claim")
+    ev.add_argument("--verifiers", default="tfidf,hybrid", help="comma list of tfidf, hybrid, llm")
+    ev.add_argument("--llm", type=Path, default=None, help="conf/llm/<provider>.yaml; adds the llm verifier")
+    ev.add_argument("--out", type=Path, default=None, help="write all verdicts as JSONL here")
+    args = parser.parse_args(argv)
+
+    claims = load_labelled(args.labelled)
+    names = [n.strip() for n in args.verifiers.split(",") if n.strip()]
+    if args.llm and "llm" not in names:
+        names.append("llm")
+    retrieve = build_retriever(load_snapshot(args.snapshot), args.index_dir)
+    verifiers = build_verifiers(names, args.llm, args.k, getattr(retrieve, "paper_chunks", None))
+    results = evaluate(claims, verifiers, retrieve)
+    render(results, claims)
+    if args.out:
+        with args.out.open("w") as fh:
+            for r in results.values():
+                for v in r["verdicts"]:
+                    fh.write(v.model_dump_json() + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Deterministic claim extraction: split paper text into sentences and keep the checkable ones."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from tasks.claims.context import analyse_sentence, title_subject
+from tasks.claims.records import Claim, ClaimType
+from tasks.index.chunking import sentence_spans
+from tasks.records import Paper
+
+_COMPARATIVE = re.compile(
+    r"\b(?:outperform\w*|beats?|beating|surpass\w*|exceed\w*|better than|worse than|faster than|slower than|"
+    r"higher than|lower than|more than|fewer than|less than|compared (?:with|to)|over (?:the )?(?:baseline|state)|"
+    r"reduc\w* [\w\s\-]{0,40}?\bby|cuts? [\w\s\-]{0,40}?\bby|improv\w* [\w\s\-]{0,40}?\bby|speed-?ups?|on par with|"
+    r"matches|competitive with|comparabl\w*)\b",
+    re.I,
+)
+_SCALING = re.compile(
+    r"\b(?:scal(?:es|ing) (?:with|linearly|up)|grows?\b|rises?\b|(?:near|almost|roughly|sub|super)?-?linear(?:ly)?|"
+    r"quadratic\w*|proportional\w*|as the number of|with the number of|memory-bound|compute-bound|bandwidth-bound)",
+    re.I,
+)
+_SETUP = re.compile(r"\b(?:trained on|pre-?trained on|activates?|active parameters|total parameters|routes?|top-\d|"
+                    r"context|batch size|layers?|experts? per|GPUs?|hours)\b", re.I)
+
+
+def classify(text: str, has_numbers: bool, has_hardware: bool) -> ClaimType | None:
+    """The claim type of a sentence, or None when it carries nothing checkable."""
+    if _SCALING.search(text) and not (has_numbers and re.search(r"\d\s?(?:[x×%]|times\b)", text)):
+        return "scaling"
+    if has_numbers and _COMPARATIVE.search(text):
+        return "numeric"
+    if has_numbers:
+        return "setup" if _SETUP.search(text) and not re.search(r"[x×%]|times\b", text) else "numeric"
+    if _COMPARATIVE.search(text):
+        return "comparative"
+    if has_hardware or _SETUP.search(text):
+        return "setup"
+    return None
+
+
+def extract_claims(paper: Paper, min_chars: int = 30) -> list[Claim]:
+    """Checkable claims in ``paper.text`` (title + abstract), with spans into that text.
+
+    Args:
+        paper: the paper; its title sentence is skipped.
+        min_chars: shorter sentences are dropped.
+    Returns:
+        Claims in text order, ids '<arxiv_id>:c<n>'.
+    """
+    text = paper.text
+    inherited = title_subject(paper.title)
+    claims: list[Claim] = []
+    for start, end in sentence_spans(text):
+        sentence = text[start:end].strip()
+        if start < len(paper.title) or len(sentence) < min_chars:
+            continue
+        facts = analyse_sentence(sentence, inherited=inherited)
+        numbers = [q for q in facts.numbers if any(ch.isdigit() for ch in q.text) or q.unit]
+        ctype = classify(sentence, bool(numbers), bool(facts.hardware))
+        if ctype is None:
+            continue
+        confidence = 0.5 + 0.2 * bool(numbers) + 0.15 * bool(facts.models or facts.hardware) + 0.1 * (ctype in ("comparative", "scaling"))
+        lead = len(text[start:end]) - len(text[start:end].lstrip())
+        claims.append(Claim(
+            claim_id=f"{paper.arxiv_id}:c{len(claims)}",
+            text=sentence,
+            source_id=paper.arxiv_id,
+            span=(start + lead, start + lead + len(sentence)),
+            type=ctype,
+            entities=list(facts.entities),
+            numbers=numbers,
+            confidence=round(min(confidence, 0.95), 2),
+        ))
+    return claims
+
+
+def extract_from_papers(papers: Iterable[Paper]) -> list[Claim]:
+    """Deterministic extraction over many papers (the flow's claims stage calls this)."""
+    return [claim for paper in papers for claim in extract_claims(paper)]
+
+
+def claim_from_text(text: str, claim_id: str = "claim", source_id: str | None = None) -> Claim:
+    """Wrap a free-text claim (e.g. a line of a labelled file) as a Claim record."""
+    facts = analyse_sentence(text)
+    ctype = classify(text, bool(facts.numbers), bool(facts.hardware)) or "qualitative"
+    return Claim(claim_id=claim_id, text=text, source_id=source_id, type=ctype,
+                 entities=list(facts.entities), numbers=list(facts.numbers), extractor="given")

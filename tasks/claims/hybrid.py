@@ -1,0 +1,295 @@
+"""The deterministic default verifier: retrieval similarity + entity alignment + numeric consistency.
+
+How a claim is judged against the sentences of its top-k evidence chunks:
+
+1. **Alignment.** An evidence sentence speaks about the claim when it names one of the claim's subjects
+   (models/systems, version-sensitive: DeepSeek-V2 is not DeepSeek-V3), directly or as its paper's
+   subject. A name after "than/over/from/as" is a baseline, not the subject. Numbers that the sentence
+   ties to another entity ("5.86x for Llama") do not count for the claim's subject.
+2. **Numbers.** Each claimed number is *borne out* by an aligned number of the same unit and metric
+   within tolerance (2%, 6% when either side says "about"; bounds and ranges respected). It is
+   *contradicted* when no aligned number bears it out but an aligned number of the same unit that
+   measures the same thing (shared specific metric word) says otherwise, or when the matched number
+   moves the other way (reduces vs increases).
+3. **Hardware.** Claimed hardware must be named by the aligned evidence; different hardware (or GPU
+   count) for the same result is a contradiction; no hardware named is not enough information.
+4. **Label.** Any contradiction -> CONTRADICTED. All claimed numbers and hardware borne out ->
+   SUPPORTED. A claim without numbers is SUPPORTED only if one aligned sentence names all its entities
+   and the evidence covers most of its content words at a good retrieval score. Otherwise
+   NOT_ENOUGH_INFO (on-topic but unsettled), including when nothing is retrieved.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+from tasks.claims.base import Retrieve, as_claim, no_evidence, safe_retrieve, to_evidence
+from tasks.claims.context import SentenceFacts, analyse_sentence, clause_spans, metrics_overlap, title_subject
+from tasks.claims.entities import names_match
+from tasks.claims.numbers import units_compatible, values_consistent
+from tasks.claims.records import Claim, Entity, Quantity, Verdict
+from tasks.index.chunking import sentence_spans
+from tasks.records import Chunk, ChunkHit
+
+# Opposite regimes/directions: a claim using one while the aligned evidence uses only the other is contradicted.
+ANTONYMS = [
+    ("memory-bound", "compute-bound"), ("memory bound", "compute bound"), ("faster", "slower"),
+    ("increases", "decreases"), ("sublinear", "superlinear"), ("outperforms", "underperforms"),
+]
+_STOP = set(ENGLISH_STOP_WORDS)
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ations", "ation", "ings", "ing", "ies", "ied", "es", "ed", "ly", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
+def content_stems(text: str) -> set[str]:
+    return {_stem(w) for w in re.findall(r"[a-z][a-z\-]+", text.lower()) if len(w) > 2 and w not in _STOP}
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    hit: ChunkHit
+    facts: SentenceFacts
+
+
+def _sentences(hits: list[ChunkHit]) -> list[_Sentence]:
+    out = []
+    for hit in hits:
+        inherited = title_subject(hit.chunk.title)
+        text = hit.chunk.text
+        for a, b in sentence_spans(text):
+            out.append(_Sentence(hit, analyse_sentence(text[a:b].strip(), inherited=inherited)))
+    return out
+
+
+def _hardware_key(e: Entity) -> str:
+    return e.name.replace(" ", "").upper()
+
+
+@dataclass
+class HybridVerifier:
+    """Deterministic verifier; see the module docstring for the rules."""
+
+    k: int = 8
+    support_similarity: float = 0.5
+    min_coverage: float = 0.6
+    rel_tol: float = 0.02
+    approx_tol: float = 0.06
+    unaligned_top: int = 2
+    max_subqueries: int = 4
+    paper_chunks: Callable[[str], list[Chunk]] | None = None  # arxiv id -> all its chunks (document expansion)
+    name: str = "hybrid"
+
+    def verify(self, claim: Claim | str, retrieve: Retrieve, source_id: str | None = None) -> Verdict:
+        claim = as_claim(claim, source_id)
+        hits, error = self._retrieve(claim.text, retrieve)
+        if not hits:
+            return no_evidence(claim, self.name, error)
+        try:
+            return self._judge(claim, self._expand(claim.text, hits), source_id or claim.source_id)
+        except Exception as exc:  # noqa: BLE001 - a bad parse must not stop the run
+            return Verdict(claim_id=claim.claim_id, claim_text=claim.text, label="NOT_ENOUGH_INFO", confidence=0.0,
+                           verifier=self.name, evidence=to_evidence(hits[:3], source_id), failed=True,
+                           rationale=f"hybrid verifier failed: {type(exc).__name__}: {exc}")
+
+    def _retrieve(self, text: str, retrieve: Retrieve) -> tuple[list[ChunkHit], str | None]:
+        """Top-k for the whole claim, plus top-k/2 for each clause that carries a number.
+
+        A claim that combines several facts ("cuts experts by half and latency by 38%") can have its
+        facts in different chunks of the same paper; one query for the whole claim may miss some.
+        """
+        hits, error = safe_retrieve(retrieve, text, self.k)
+        queries = [text[a:b].strip() for a, b in clause_spans(text)]
+        queries = [q for q in queries if len(q) >= 15 and re.search(r"\d|half|twice", q)][: self.max_subqueries]
+        names = " ".join(e.name for e in analyse_sentence(text).models)
+        queries = [q if names and names in q else f"{names} {q}".strip() for q in queries]
+        best: dict[str, ChunkHit] = {h.chunk.chunk_id: h for h in hits}
+        for q in queries if len(queries) > 1 else []:
+            more, _ = safe_retrieve(retrieve, q, max(2, self.k // 2))
+            for h in more:
+                best.setdefault(h.chunk.chunk_id, h)
+        return sorted(best.values(), key=lambda h: -h.score), error
+
+    def _expand(self, text: str, hits: list[ChunkHit]) -> list[ChunkHit]:
+        """Add the other chunks of papers that are about the claim's subjects (an abstract is one document)."""
+        if self.paper_chunks is None:
+            return hits
+        subjects = [e.name for e in analyse_sentence(text).models]
+        if not subjects:
+            return hits
+        have = {h.chunk.chunk_id for h in hits}
+        out = list(hits)
+        for hit in hits:
+            paper = hit.chunk.arxiv_id
+            if not any(names_match(s, t) for s in subjects for t in title_subject(hit.chunk.title)) \
+                    and not analyse_sentence(hit.chunk.text).mentions(subjects):
+                continue
+            for chunk in self.paper_chunks(paper):
+                if chunk.chunk_id not in have:
+                    have.add(chunk.chunk_id)
+                    out.append(ChunkHit(chunk=chunk, score=hit.score))
+        return out
+
+    # -- the judgement -------------------------------------------------------------------------
+    def _judge(self, claim: Claim, hits: list[ChunkHit], source_id: str | None) -> Verdict:
+        cf = analyse_sentence(claim.text)
+        subjects = [e.name for e in cf.models]
+        sentences = _sentences(hits)
+        if subjects:
+            aligned = [s for s in sentences if s.facts.mentions(subjects)]
+        else:  # nothing named: trust only the closest chunks
+            top = {h.chunk.chunk_id for h in sorted(hits, key=lambda h: -h.score)[: self.unaligned_top]}
+            aligned = [s for s in sentences if s.hit.chunk.chunk_id in top]
+        notes: list[str] = []
+        conflicts: list[str] = []
+        deciding: list[ChunkHit] = []
+
+        supported_numbers, unknown_numbers = 0, 0
+        support_sentences: list[_Sentence] = []
+        for c in cf.numbers:
+            found = self._support(c, aligned, subjects)
+            if found is not None:
+                sentence, e = found
+                if c.direction and e.direction and c.direction != e.direction and metrics_overlap(c, e, strict=True):
+                    conflicts.append(f"'{c.text}' goes {c.direction} in the claim but '{e.text}' goes {e.direction} "
+                                     f"in {sentence.hit.chunk.chunk_id}")
+                    deciding.append(sentence.hit)
+                    continue
+                supported_numbers += 1
+                support_sentences.append(sentence)
+                deciding.append(sentence.hit)
+                notes.append(f"'{c.text}' matches '{e.text}' ({sentence.hit.chunk.chunk_id})")
+                continue
+            rivals = [(s, e) for s in aligned for e in s.facts.numbers_for(subjects)
+                      if units_compatible(c, e) and metrics_overlap(c, e, strict=True)]
+            if rivals:
+                others = [o for o in cf.numbers if o is not c]
+                fresh = [(s, e) for s, e in rivals if not any(values_consistent(o, e, self.rel_tol, self.approx_tol) for o in others)]
+                s, e = (fresh or rivals)[0]
+                elsewhere = self._misattributed(c, sentences, subjects)
+                conflicts.append(f"claim says '{c.text}' but {s.hit.chunk.chunk_id} says '{e.text}'" + elsewhere)
+                deciding.append(s.hit)
+            else:
+                unknown_numbers += 1
+                notes.append(f"nothing aligned settles '{c.text}'")
+
+        hw_status, hw_note, hw_hit = self._hardware(cf.hardware, aligned, support_sentences, subjects)
+        if hw_status == "conflict":
+            conflicts.append(hw_note)
+            if hw_hit is not None:
+                deciding.append(hw_hit)
+        elif hw_note:
+            notes.append(hw_note)
+
+        qualitative_ok, q_note, q_hit = (True, "", None)
+        if not cf.numbers:
+            qualitative_ok, q_note, q_hit, antonym = self._qualitative(claim.text, cf, aligned, subjects)
+            if antonym:
+                conflicts.append(antonym)
+            if q_note:
+                notes.append(q_note)
+            if q_hit is not None:
+                deciding.append(q_hit)
+
+        evidence_hits = list(dict.fromkeys([h.chunk.chunk_id for h in deciding] + [h.chunk.chunk_id for h in hits]))
+        by_id = {h.chunk.chunk_id: h for h in hits}
+        evidence = to_evidence([by_id[i] for i in evidence_hits][: max(3, len(set(h.chunk.chunk_id for h in deciding)))], source_id)
+
+        if conflicts:
+            label, confidence = "CONTRADICTED", min(0.95, 0.7 + 0.05 * len(conflicts) + 0.1 * any("belongs to" in c for c in conflicts))
+            rationale = "; ".join(conflicts)
+        elif not subjects and not aligned:
+            label, confidence, rationale = "NOT_ENOUGH_INFO", 0.5, "no aligned evidence"
+        elif cf.numbers and unknown_numbers == 0 and hw_status != "unknown":
+            label, confidence = "SUPPORTED", min(0.95, 0.7 + 0.05 * supported_numbers)
+            rationale = "; ".join(notes)
+        elif not cf.numbers and qualitative_ok and hw_status != "unknown":
+            label, confidence, rationale = "SUPPORTED", 0.7, "; ".join(notes)
+        else:
+            label, confidence = "NOT_ENOUGH_INFO", 0.6
+            rationale = "; ".join(notes) or ("no evidence names " + ", ".join(subjects) if subjects else "unsettled")
+        return Verdict(claim_id=claim.claim_id, claim_text=claim.text, label=label, confidence=round(confidence, 3),
+                       verifier=self.name, evidence=evidence, rationale=rationale)
+
+    def _support(self, c: Quantity, aligned: list[_Sentence], subjects: list[str]) -> tuple[_Sentence, Quantity] | None:
+        for s in aligned:
+            for e in s.facts.numbers_for(subjects):
+                if metrics_overlap(c, e, strict=False) and values_consistent(c, e, self.rel_tol, self.approx_tol):
+                    return s, e
+        return None
+
+    def _misattributed(self, c: Quantity, sentences: list[_Sentence], subjects: list[str]) -> str:
+        """Where the claimed value does appear, attached to another entity (the misattribution case)."""
+        for s in sentences:
+            owned = dict((id(q), o) for q, o in s.facts.numbers_owned_elsewhere(subjects))
+            for e in s.facts.numbers:
+                if e.high is not None or not values_consistent(c, e, self.rel_tol, self.approx_tol):
+                    continue
+                if id(e) in owned:
+                    return f"; '{e.text}' belongs to {owned[id(e)]} ({s.hit.chunk.chunk_id})"
+                if subjects and not s.facts.mentions(subjects):
+                    other = ", ".join(s.facts.subjects()[:2]) or s.hit.chunk.arxiv_id
+                    return f"; '{e.text}' belongs to {other} ({s.hit.chunk.chunk_id})"
+        return ""
+
+    def _hardware(self, claimed: list[Entity], aligned: list[_Sentence], support: list[_Sentence], subjects: list[str]):
+        if not claimed:
+            return "none", "", None
+        relevant = [s for s in support if s.facts.hardware]
+        if not relevant and subjects:
+            named = [s for s in aligned if s.facts.hardware and s.facts.mentions(subjects, explicit_only=True)]
+            most = max((self._coverage(s, subjects) for s in named), default=0)
+            relevant = [s for s in named if self._coverage(s, subjects) == most]
+        seen = [(s, e) for s in relevant for e in s.facts.hardware]
+        if not seen:
+            return "unknown", "evidence names no hardware for " + ", ".join(e.name for e in claimed), None
+        for c in claimed:
+            same = [(s, e) for s, e in seen if _hardware_key(e) == _hardware_key(c)]
+            if not same:
+                s, e = seen[0]
+                return "conflict", f"claim names {c.name} but {s.hit.chunk.chunk_id} reports {e.name}", s.hit
+            s, e = same[0]
+            if c.value is not None and e.value is not None and c.value != e.value:
+                return "conflict", f"claim uses {c.value:g}x {c.name}, {s.hit.chunk.chunk_id} uses {e.value:g}x", s.hit
+            if c.unit and e.unit and c.unit != e.unit:
+                return "conflict", f"claim names {c.name} {c.unit}, {s.hit.chunk.chunk_id} names {e.unit}", s.hit
+        return "match", "hardware " + ", ".join(e.name for e in claimed) + " matches", None
+
+    @staticmethod
+    def _coverage(s: _Sentence, subjects: list[str]) -> int:
+        return sum(s.facts.mentions([name]) for name in subjects)
+
+    def _qualitative(self, text: str, cf: SentenceFacts, aligned: list[_Sentence], subjects: list[str]):
+        """A claim with no numbers: one aligned sentence must name all its entities, and the chunk cover its words."""
+        required = subjects + [e.name for e in cf.baselines]
+        candidates = []
+        for s in aligned:
+            pool = [e.name for e in s.facts.entities if e.kind in ("model", "baseline", "dataset")] + list(s.facts.inherited)
+            if all(any(names_match(r, p) for p in pool) for r in required):
+                candidates.append(s)
+        if not candidates:
+            missing = ", ".join(required) if required else "the claim"
+            return False, f"no single evidence sentence covers {missing}", None, ""
+        claim_words = content_stems(text)
+        best, best_cov = None, -1.0
+        for s in candidates:
+            cov = len(claim_words & content_stems(s.hit.chunk.text)) / max(1, len(claim_words))
+            if cov > best_cov:
+                best, best_cov = s, cov
+        antonym = ""
+        low_claim, low_ev = text.lower(), best.hit.chunk.text.lower()
+        for a, b in ANTONYMS:
+            for x, y in ((a, b), (b, a)):
+                if x in low_claim and y in low_ev and x not in low_ev:
+                    antonym = f"claim says '{x}' but {best.hit.chunk.chunk_id} says '{y}'"
+        ok = best_cov >= self.min_coverage and best.hit.score >= self.support_similarity
+        note = f"content coverage {best_cov:.2f}, retrieval cosine {best.hit.score:.2f} ({best.hit.chunk.chunk_id})"
+        return ok, note, best.hit, antonym

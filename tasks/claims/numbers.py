@@ -1,0 +1,193 @@
+"""Parse and compare the numbers in claims and evidence.
+
+Normalisation: "5.86×" == "5.86x" == "5.86 times" == "5.86-fold" (unit "x"); "38%" -> 0.38 (unit "%");
+"1.4B" -> 1.4e9; "740 TFLOPs/s" -> 7.4e14 FLOP/s; "3.35 TB/s" -> 3.35e12 B/s; "80GB" and "80 GiB" -> 8e10 B
+(GiB is read as GB: the 7% gap is below how precisely abstracts quote memory sizes); "29 ms" -> 0.029 s.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from tasks.claims.records import Quantity
+
+_NUM = r"(?:\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"
+_WORD_NUMBERS = {
+    "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+    "eleven": 11, "twelve": 12, "sixteen": 16, "twenty": 20, "thirty-two": 32, "sixty-four": 64, "hundred": 100,
+}
+_MAGNITUDE = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "b": 1e9, "billion": 1e9, "t": 1e12, "trillion": 1e12}
+_PREFIX = {"": 1.0, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "p": 1e15}
+
+# Order matters: the first unit pattern that matches right after the number wins.
+_UNITS: list[tuple[str, str, str]] = [  # (regex, canonical unit, kind)
+    (r"\s?(?:[x×]|times\b|-fold\b|\s?fold\b)(?![\w.]*\d)", "x", "multiple"),
+    (r"\s?(?:%|percent\b|per\s?cent\b)", "%", "percent"),
+    (r"\s?(?:tokens?|tok)\s?(?:/\s?s(?:ec)?\b|per\s+second\b|per\s+sec\b|/second\b)", "tokens/s", "throughput"),
+    (r"\s?(?P<p>[KMGTP])?FLOP[sS]?\s?/\s?s\b|\s?(?P<p2>[KMGTP])FLOPS\b", "FLOP/s", "flops"),
+    (r"\s?(?P<p>[KMGT])i?B\s?/\s?s\b|\s?(?P<p2>[KMGT])i?B\s+per\s+second\b", "B/s", "bandwidth"),
+    (r"\s?(?P<p>[KMGTP])i?B\b", "B", "bytes"),
+    (r"\s?(?:ms|milliseconds?)\b", "ms", "time"),
+    (r"\s?(?:µs|μs|us|microseconds?)\b", "us", "time"),
+    (r"\s?(?:s|sec|seconds?)\b(?!/)", "s", "time"),
+    (r"\s?(?P<m>[kKMBT]|thousand|million|billion|trillion)\b", "", "count"),
+]
+_UNIT_RES = [(re.compile(pattern), unit, kind) for pattern, unit, kind in _UNITS]
+_TIME_SCALE = {"ms": 1e-3, "us": 1e-6, "s": 1.0}
+
+_NUMBER_RE = re.compile(
+    rf"(?<![\w.])(?P<a>{_NUM})(?![\d])"
+    rf"|(?P<w>\b(?:{'|'.join(sorted(_WORD_NUMBERS, key=len, reverse=True))})\b)"
+    r"|(?P<half>\bhalf\b)|(?P<twice>\btwice\b|\bdoubles?\b|\bdoubled\b)",
+    re.IGNORECASE,
+)
+_RANGE_GAP = re.compile(r"\s?[x×%]?\s?(?:-|–|—|to)\s?")
+_DIMENSION_RE = re.compile(rf"{_NUM}\s?[x×]\s?{_NUM}")  # 256x256 is a shape, not a multiple
+_LOWER = re.compile(r"(?:more than|over|at least|exceed(?:s|ing|ed)?|above|beyond|greater than|>|≥)\s*$", re.I)
+_UPPER = re.compile(r"(?:up to|as much as|as high as|at most|as many as|less than|under|below|<|≤)\s*$", re.I)
+_APPROX = re.compile(r"(?:about|around|roughly|approximately|nearly|almost|close to|~|≈|on the order of|some)\s*$", re.I)
+
+
+def _to_float(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+def _bound(text: str, start: int) -> str:
+    before = text[max(0, start - 24):start].replace("-", " ")  # "up-to-10.3x"
+    if _UPPER.search(before):
+        return "upper"
+    if _LOWER.search(before):
+        return "lower"
+    if _APPROX.search(before):
+        return "approx"
+    return "exact"
+
+
+def _unit_after(text: str, end: int) -> tuple[str, str, float, int]:
+    """Return (unit, kind, scale, new_end) for the unit written right after a number ending at ``end``."""
+    rest = text[end:end + 32]
+    for regex, unit, kind in _UNIT_RES:
+        m = regex.match(rest)
+        if not m:
+            continue
+        groups = m.groupdict()
+        if kind == "count":
+            scale = _MAGNITUDE[groups["m"].lower()]
+            tail = text[end + m.end():end + m.end() + 24].lower()
+            kind = "tokens" if re.match(r"\s*(?:-\s*)?tokens?\b", tail) else "params" if groups["m"] in "BMT" else "count"
+            return "", kind, scale, end + m.end()
+        if kind == "time":
+            return "s", kind, _TIME_SCALE[unit], end + m.end()
+        prefix = (groups.get("p") or groups.get("p2") or "").lower()
+        return unit, kind, _PREFIX.get(prefix, 1.0), end + m.end()
+    return "", "plain", 1.0, end
+
+
+def parse_numbers(text: str, masked: list[tuple[int, int]] | None = None) -> list[Quantity]:
+    """All numbers in ``text`` with their units, ranges and 'up to'/'more than' bounds.
+
+    Args:
+        text: a sentence or paragraph.
+        masked: spans to skip (model names such as 'Mixtral 8x7B', hardware such as 'A100 80GB').
+    Returns:
+        Quantities in text order; percentages are fractions ("38%" -> 0.38).
+    """
+    masked = list(masked or [])
+    masked += [m.span() for m in _DIMENSION_RE.finditer(text)]
+    raw = [m for m in _NUMBER_RE.finditer(text) if not any(a <= m.start() < b for a, b in masked)]
+    out: list[Quantity] = []
+    i = 0
+    while i < len(raw):
+        m = raw[i]
+        start = m.start()
+        i += 1
+        if m.group("half"):
+            out.append(Quantity(value=0.5, unit="%", kind="fraction", text=m.group(0), span=m.span(), bound=_bound(text, start)))
+            continue
+        if m.group("twice"):
+            out.append(Quantity(value=2.0, unit="x", kind="multiple", text=m.group(0), span=m.span(), bound=_bound(text, start)))
+            continue
+        if m.group("w"):
+            out.append(Quantity(value=float(_WORD_NUMBERS[m.group("w").lower()]), kind="plain", text=m.group(0),
+                                span=m.span(), bound=_bound(text, start)))
+            continue
+        value, high, end = _to_float(m.group("a")), None, m.end()
+        nxt = raw[i] if i < len(raw) else None
+        if nxt is not None and nxt.group("a") and _RANGE_GAP.fullmatch(text[m.end():nxt.start()]) \
+                and not text[max(0, start - 6):start].lower().endswith("from ") and _to_float(nxt.group("a")) > value:
+            high, end = _to_float(nxt.group("a")), nxt.end()  # "2-4x", "1.14x to 1.66x", "76.64% to 79.84%"
+            i += 1
+        unit, kind, scale, unit_end = _unit_after(text, end)
+        if high is not None and unit == "" and kind == "plain":
+            first = _unit_after(text, m.end())  # "2x-3x": the unit sits after the first number as well
+            if first[0]:
+                unit, kind, scale, _ = first
+        if unit == "%":
+            scale = 0.01
+        out.append(Quantity(
+            value=value * scale,
+            high=None if high is None else high * scale,
+            unit=unit,
+            kind=kind,
+            bound=_bound(text, start),
+            text=text[start:unit_end].strip(),
+            span=(start, unit_end),
+        ))
+    return out
+
+
+def _decimals(q: Quantity) -> int:
+    digits = re.search(r"\d+(?:\.(\d+))?", q.text)
+    return len(digits.group(1)) if digits and digits.group(1) else 0
+
+
+def units_compatible(a: Quantity, b: Quantity) -> bool:
+    """True when two quantities measure the same kind of thing (so their values can be compared)."""
+    if a.kind == "hardware_count" or b.kind == "hardware_count":
+        return False
+    if a.unit == b.unit:
+        if a.unit != "":
+            return True
+        plainish = {"plain", "count"}
+        return a.kind == b.kind or a.kind in plainish and b.kind in plainish
+    # "38%" against "0.38": a bare decimal at most 1 reads as a fraction
+    for pct, other in ((a, b), (b, a)):
+        if pct.unit == "%" and other.unit == "" and other.kind == "plain" and "." in other.text and other.value <= 1:
+            return True
+    return False
+
+
+def _close(x: float, y: float, rel: float) -> bool:
+    return math.isclose(x, y, rel_tol=rel, abs_tol=1e-12)
+
+
+def values_consistent(claim: Quantity, evidence: Quantity, rel_tol: float = 0.02, approx_tol: float = 0.06) -> bool:
+    """Does the evidence value bear out the claim value?
+
+    Equal within ``rel_tol`` (``approx_tol`` when either side says "about"); a claimed lower bound
+    ("more than half") is borne out by any larger evidence value; ranges must agree at both ends,
+    and a single claimed value inside an evidence range is borne out.
+    """
+    if not units_compatible(claim, evidence):
+        return False
+    tol = approx_tol if "approx" in (claim.bound, evidence.bound) else rel_tol
+    c_lo, c_hi = claim.value, claim.high if claim.high is not None else claim.value
+    e_lo, e_hi = evidence.value, evidence.high if evidence.high is not None else evidence.value
+    if claim.bound == "lower" and claim.high is None:
+        return e_lo >= c_lo * (1 - tol)
+    if claim.bound == "upper" and claim.high is None and evidence.high is None and evidence.bound != "upper":
+        return e_hi <= c_hi * (1 + tol) and _close(c_hi, e_hi, max(tol, 0.1))
+    if claim.high is not None and evidence.high is not None:
+        return _close(c_lo, e_lo, tol) and _close(c_hi, e_hi, tol)
+    if claim.high is None and evidence.high is not None:
+        return e_lo * (1 - tol) <= c_lo <= e_hi * (1 + tol)
+    if claim.high is not None and evidence.high is None:
+        return False
+    return _close(c_lo, e_lo, tol)
+
+
+def normalise(text: str) -> Quantity | None:
+    """The first quantity in ``text``, e.g. normalise('5.86 times').value == 5.86."""
+    found = parse_numbers(text)
+    return found[0] if found else None
