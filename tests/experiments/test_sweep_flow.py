@@ -1,0 +1,72 @@
+"""The sweep stage end to end on CPU: mapped points, MLflow child runs, recorded-results join."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import cpu_overrides
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+SWEEP = ["+sweep=tokens", "sweep.models=[llada2_mini,llama2_70b]", "sweep.tokens=[8,64,128]", "sweep.steps=4"]
+
+
+@pytest.fixture(scope="module")
+def sweep_run(prefect_harness, tmp_path_factory):
+    from flows.research import research
+
+    tmp = tmp_path_factory.mktemp("sweep")
+    results = tmp / "results"
+    results.mkdir()
+    (results / "broken.json").write_text("{not json")  # a malformed recorded-results file
+    summary = research(overrides=cpu_overrides(tmp) + SWEEP + [f"sweep.results_dir={results}"])
+    return tmp, summary
+
+
+def _client(tmp: Path):
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=f"sqlite:///{tmp / 'mlruns' / 'mlflow.db'}")
+
+
+def _children(tmp, parent_id):
+    client = _client(tmp)
+    runs = client.search_runs([client.get_run(parent_id).info.experiment_id], filter_string=f"tags.`mlflow.parentRunId` = '{parent_id}'")
+    return {r.data.tags["mlflow.runName"]: r for r in runs}
+
+
+def test_one_child_run_per_point_with_params_and_metrics(sweep_run):
+    tmp, summary = sweep_run
+    children = _children(tmp, summary["run_id"])
+    expected = {f"llada2_mini·{r}·N={n}" for r in ("calibrated", "iid") for n in (8, 64, 128)} | {f"llama2_70b·dense·N={n}" for n in (8, 64, 128)}
+    assert set(children) == expected
+    child = children["llada2_mini·calibrated·N=64"]
+    assert child.data.params["source"] == "projected"  # the only recorded file is malformed
+    assert child.data.params["model"] == "llada2_mini" and child.data.params["N"] == "64"
+    m = child.data.metrics
+    assert 0 < m["unique_experts_mean"] <= m["unique_experts_p90"] <= 256
+    assert m["unique_experts_mean"] < m["iid_expected_unique"]  # calibrated routing concentrates
+    assert m["roofline_ms_h100_sxm"] > m["roofline_ms_h200"] > 0
+    assert 0 < m["bandwidth_util_projected_h100_sxm"] <= 1
+    dense = children["llama2_70b·dense·N=64"].data.metrics
+    assert dense["roofline_ms_h100_sxm"] > 5 * m["roofline_ms_h100_sxm"]
+
+
+def test_parent_gets_summary_and_growth_fits(sweep_run):
+    tmp, summary = sweep_run
+    client = _client(tmp)
+    names = {a.path for a in client.list_artifacts(summary["run_id"], "sweep")}
+    assert {"sweep/sweep_summary.csv", "sweep/growth_fits.json"} <= names
+    fits = json.loads((Path(summary["out_dir"]) / "sweep" / "growth_fits.json").read_text())
+    assert {(f["model"], f["routing"]) for f in fits} == {("llada2_mini", "calibrated"), ("llada2_mini", "iid")}
+    assert client.get_run(summary["run_id"]).data.metrics["sweep_points"] == 9
+
+
+def test_unique_experts_grow_with_n_but_stay_bounded(sweep_run):
+    tmp, summary = sweep_run
+    children = _children(tmp, summary["run_id"])
+    for routing in ("calibrated", "iid"):
+        u = [children[f"llada2_mini·{routing}·N={n}"].data.metrics["unique_experts_mean"] for n in (8, 64, 128)]
+        assert u == sorted(u) and u[-1] <= min(256, 128 * 8)
