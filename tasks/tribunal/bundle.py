@@ -119,17 +119,18 @@ class SweepRow(Record):
     def label(self) -> str:
         return f"{self.model}·{self.routing}·N={self.n_tokens}"
 
-    def metrics(self) -> dict[str, float]:
-        """The numbers of this row under the MLflow metric names the report cites."""
-        names = ("unique_experts_mean", "unique_experts_p90", "activated_fraction", "bytes_per_step", "step_ms",
-                 "bandwidth_utilisation", "tokens_per_s", "timing_spread")
-        hw = hardware_family(self.hardware)
-        out = {}
-        for name in names:
-            value = getattr(self, name)
-            if value is not None:
-                out[name if name.startswith(("unique", "activated", "bytes")) else f"{name}.{hw}"] = float(value)
-        return out
+    def mlflow_metrics(self) -> dict[str, float]:
+        """This row's numbers under the metric names flows/sweep.py logs to the point's child run."""
+        if self.measured:
+            pairs = {"measured_step_ms": self.step_ms, "measured_util_copy": self.bandwidth_utilisation,
+                     "measured_spread": self.timing_spread}
+        else:
+            hw = self.hardware
+            pairs = {"unique_experts_mean": self.unique_experts_mean, "unique_experts_p90": self.unique_experts_p90,
+                     "activated_fraction": self.activated_fraction, "bytes_per_step": self.bytes_per_step,
+                     f"roofline_ms_{hw}": self.step_ms, f"tokens_per_s_{hw}": self.tokens_per_s,
+                     f"bandwidth_util_projected_{hw}": self.bandwidth_utilisation}
+        return {k: float(v) for k, v in pairs.items() if v is not None}
 
 
 class GrowthRow(Record):

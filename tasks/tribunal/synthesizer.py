@@ -48,14 +48,13 @@ def compose_answer(bundle: EvidenceBundle) -> tuple[str, dict[str, bool]]:
     lo, hi = bundle.best_row(m, n_lo), bundle.best_row(m, n_hi)
     if lo and hi and lo.unique_experts_mean is not None and hi.unique_experts_mean is not None:
         parts["scaling"] = parts["tokens"] = True
-        s = (f"For {_name(bundle, m)} ({lo.routing} routing) the number of distinct experts per MoE layer per step grows from "
+        s = (f"For {_name(bundle, m)} ({lo.routing} routing, {lo.source}) the number of distinct experts per MoE layer per step grows from "
              f"{num(lo.unique_experts_mean)} at N={n_lo} to {num(hi.unique_experts_mean)} at N={n_hi} "
              f"(×{num(hi.unique_experts_mean / lo.unique_experts_mean, 3)}) of E={hi.num_experts}")
         if hi.num_experts and hi.top_k:
             s += (f", below the i.i.d. closed form {num(iid_unique(hi.num_experts, hi.top_k, n_lo))} and "
                   f"{num(iid_unique(hi.num_experts, hi.top_k, n_hi))}")
         sentences.append(s + ".")
-        cited += [lo, hi]
     others = []
     for other in models[1:]:
         a, b = bundle.best_row(other, n_lo), bundle.best_row(other, n_hi)
@@ -81,7 +80,14 @@ def compose_answer(bundle: EvidenceBundle) -> tuple[str, dict[str, bool]]:
                              f"×{num(hi.step_ms / b_hi.step_ms, 3)} of the dense one.")
             cited += [b_lo, b_hi]
     if cited:
-        sentences.append(f"These timings are {_source_words(cited)}.")
+        sentences.append(f"The {asked.hardware_name} timings are {_source_words(cited)}.")
+    m_lo, m_hi = (next(iter(bundle.rows(m, n, measured=True)), None) for n in (n_lo, n_hi))
+    if m_lo and m_hi and m_lo.step_ms is not None and m_hi.step_ms is not None and m_lo not in cited:
+        s = f"Measured on {m_lo.hardware}: {num(m_lo.step_ms)} ms and {num(m_hi.step_ms)} ms per step"
+        if m_lo.bandwidth_utilisation is not None and m_hi.bandwidth_utilisation is not None:
+            s += (f" at {num(100 * m_lo.bandwidth_utilisation, 3)}% and {num(100 * m_hi.bandwidth_utilisation, 3)}% "
+                  "of the measured copy bandwidth")
+        sentences.append(s + ".")
     return " ".join(sentences), parts
 
 
@@ -113,7 +119,7 @@ def synthesizer_ruling(bundle: EvidenceBundle, settings: TribunalSettings) -> Ru
     sentences = len(re.findall(r"[.!?](\s|$)", answer))
     items.append(RubricItem(key="answer_concise", question=f"is the answer at most {settings.max_answer_sentences} sentences?",
                             passed=sentences <= settings.max_answer_sentences, weight=0.5, evidence=f"{sentences} sentences"))
-    labelled = ("projection" in answer) or ("measured" in answer)
+    labelled = ("projection" in answer) or ("measured" in answer.lower())
     items.append(RubricItem(key="answer_labels_source", question="does the answer say whether its numbers are measured or projected?",
                             passed=labelled, weight=1.0, evidence="yes" if labelled else "no source stated"))
     has_uncertainties = bool(bundle.uncertainties)
