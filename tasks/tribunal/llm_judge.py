@@ -11,11 +11,10 @@ Safety rules, in code rather than prompt alone:
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from tasks.tribunal.bundle import EvidenceBundle
 from tasks.tribunal.common import num
@@ -56,10 +55,6 @@ class LlmRuling(BaseModel):
     required_revisions: list[str] = Field(default_factory=list)
 
 
-class MalformedOutput(ValueError):
-    """The chat model's answer did not parse into the schema."""
-
-
 def untrusted(text: str, limit: int) -> str:
     """Neutralise tags and cap the length of third-party text before it enters a prompt."""
     cleaned = (text or "").replace("<", "‹").replace(">", "›")
@@ -87,40 +82,25 @@ def facts_block(ruling: Ruling, bundle: EvidenceBundle, settings: TribunalSettin
     return "\n".join(lines)
 
 
-def _parse(message: Any) -> LlmRuling:
-    calls = getattr(message, "tool_calls", None) or []
-    try:
-        if calls:
-            return LlmRuling.model_validate(calls[0]["args"])
-        content = getattr(message, "content", "")
-        return LlmRuling.model_validate(json.loads(content) if isinstance(content, str) else content)
-    except (ValidationError, ValueError, TypeError, KeyError) as exc:
-        raise MalformedOutput(f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}") from None
-
-
 def structured_ruling(chat_model: Any, messages: list, retries: int) -> LlmRuling:
-    """Ask for an LlmRuling via tool calling; re-ask ``retries`` times on malformed output."""
+    """Ask for an LlmRuling via tool calling (tasks.llm.structured_call: re-asks ``retries`` times)."""
+    from tasks.llm.structured import structured_call
+
+    return structured_call(chat_model, LlmRuling, messages, retries=retries)
+
+
+def chat_model_from(settings_group: Any) -> Any:
+    """The chat model of the ``llm`` config group (tasks.llm.LLMSettings or its dict), or None if unavailable."""
+    from tasks.llm import LLMSettings, LLMUnavailable, build_chat_model
+
+    if settings_group is None:
+        return None
     try:
-        from tasks.llm import structured_call  # the shared helper, when present
-    except ImportError:
-        structured_call = None
-    if structured_call is not None:
-        try:
-            return structured_call(chat_model, LlmRuling, messages, retries=retries)
-        except TypeError:
-            pass  # another signature: use the local loop below
-        except Exception as exc:
-            raise MalformedOutput(str(exc)[:200]) from None
-    bound = chat_model.bind_tools([LlmRuling])
-    error = None
-    for _attempt in range(retries + 1):
-        try:
-            return _parse(bound.invoke(messages))
-        except MalformedOutput as exc:
-            error = exc
-            messages = list(messages) + [("human", f"Your last answer was malformed ({exc}). Call the LlmRuling tool "
-                                                   "with valid arguments: score 0-10, items, findings, required_revisions.")]
-    raise MalformedOutput(str(error))
+        llm = settings_group if isinstance(settings_group, LLMSettings) else LLMSettings.model_validate(settings_group)
+        return build_chat_model(llm)
+    except (LLMUnavailable, ValueError) as exc:
+        log.warning("tribunal=llm but no chat model: %s; the rubric rules instead", exc)
+        return None
 
 
 def llm_ruling(role: str, bundle: EvidenceBundle, settings: TribunalSettings, chat_model: Any = None) -> Ruling:

@@ -92,7 +92,7 @@ def bundle(**overrides) -> EvidenceBundle:
 def measured_bundle(spread: float = 0.01, **overrides) -> EvidenceBundle:
     prov = GpuProvenance(gpu="NVIDIA H200", driver="570.1", torch="2.13.0", cuda="12.8", date="2026-01-01", git_sha="abc123",
                          command="python -m tasks.gpu.measure")
-    return bundle(sweep=sweep_rows(measured_gpu="NVIDIA H200", spread=spread), gpu_provenance=prov, **overrides)
+    return bundle(**({"sweep": sweep_rows(measured_gpu="NVIDIA H200", spread=spread), "gpu_provenance": prov} | overrides))
 
 
 def disclosed(*topics: str) -> list[Uncertainty]:
