@@ -181,7 +181,8 @@ class HybridVerifier:
                 unknown_numbers += 1
                 notes.append(f"nothing aligned settles '{c.text}'")
 
-        hw_status, hw_note, hw_hit = self._hardware(cf.hardware, aligned, support_sentences, subjects)
+        required = subjects + [e.name for e in cf.baselines]
+        hw_status, hw_note, hw_hit = self._hardware(cf.hardware, aligned, support_sentences, required, bool(cf.numbers))
         if hw_status == "conflict":
             conflicts.append(hw_note)
             if hw_hit is not None:
@@ -240,14 +241,15 @@ class HybridVerifier:
                     return f"; '{e.text}' belongs to {other} ({s.hit.chunk.chunk_id})"
         return ""
 
-    def _hardware(self, claimed: list[Entity], aligned: list[_Sentence], support: list[_Sentence], subjects: list[str]):
+    def _hardware(self, claimed: list[Entity], aligned: list[_Sentence], support: list[_Sentence], required: list[str],
+                  has_numbers: bool):
         if not claimed:
             return "none", "", None
+        # Only a sentence that reports this claim's result can show its hardware is wrong: one that bore
+        # out a claimed number, or (for a claim without numbers) one that names all the claim's entities.
         relevant = [s for s in support if s.facts.hardware]
-        if not relevant and subjects:
-            named = [s for s in aligned if s.facts.hardware and s.facts.mentions(subjects, explicit_only=True)]
-            most = max((self._coverage(s, subjects) for s in named), default=0)
-            relevant = [s for s in named if self._coverage(s, subjects) == most]
+        if not relevant and not has_numbers and required:
+            relevant = [s for s in aligned if s.facts.hardware and self._names_all(s, required)]
         seen = [(s, e) for s in relevant for e in s.facts.hardware]
         if not seen:
             return "unknown", "evidence names no hardware for " + ", ".join(e.name for e in claimed), None
@@ -264,17 +266,14 @@ class HybridVerifier:
         return "match", "hardware " + ", ".join(e.name for e in claimed) + " matches", None
 
     @staticmethod
-    def _coverage(s: _Sentence, subjects: list[str]) -> int:
-        return sum(s.facts.mentions([name]) for name in subjects)
+    def _names_all(s: _Sentence, required: list[str]) -> bool:
+        pool = [e.name for e in s.facts.entities if e.kind in ("model", "baseline", "dataset")] + list(s.facts.inherited)
+        return all(any(names_match(r, p) for p in pool) for r in required)
 
     def _qualitative(self, text: str, cf: SentenceFacts, aligned: list[_Sentence], subjects: list[str]):
         """A claim with no numbers: one aligned sentence must name all its entities, and the chunk cover its words."""
         required = subjects + [e.name for e in cf.baselines]
-        candidates = []
-        for s in aligned:
-            pool = [e.name for e in s.facts.entities if e.kind in ("model", "baseline", "dataset")] + list(s.facts.inherited)
-            if all(any(names_match(r, p) for p in pool) for r in required):
-                candidates.append(s)
+        candidates = [s for s in aligned if self._names_all(s, required)]
         if not candidates:
             missing = ", ".join(required) if required else "the claim"
             return False, f"no single evidence sentence covers {missing}", None, ""

@@ -1,0 +1,167 @@
+"""Check claims about expert explosion, latency and bandwidth against our own sweep numbers.
+
+Definitions (stated so that a verdict can be audited):
+- Growth law: U(n) = a * n**b fitted by least squares on log U against log n, over the measured or
+  projected range of parallel tokens n. ``b`` is the log-log slope, R² its fit quality.
+- "Nearly linear" means NEARLY_LINEAR_MIN <= b <= NEARLY_LINEAR_MAX (0.8 to 1.2) with R² >= MIN_R2 (0.9):
+  doubling the tokens multiplies the unique experts by at least 2**0.8 = 1.74.
+  b < CLEARLY_SUBLINEAR (0.6) with a good fit contradicts "nearly linear"; anything between is unsettled.
+- A claimed number agrees with ours when within REL_TOL (10%) relative difference (our numbers are
+  measured on other hardware or projected from a model, so tighter tolerances would be false precision).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+
+import numpy as np
+
+from tasks.claims.context import analyse_sentence
+from tasks.claims.entities import names_match
+from tasks.claims.records import Claim, EmpiricalFact, GrowthFit, Quantity, Verdict
+
+NEARLY_LINEAR_MIN = 0.8
+NEARLY_LINEAR_MAX = 1.2
+CLEARLY_SUBLINEAR = 0.6
+MIN_R2 = 0.9
+REL_TOL = 0.10
+GROWTH_METRIC = "unique_experts_mean"
+
+_GROWTH = re.compile(r"\b(?:linear(?:ly)?|proportional\w*|sub-?linear\w*|saturat\w*|plateau\w*)\b", re.I)
+_SUBLINEAR = re.compile(r"\b(?:sub-?linear\w*|saturat\w*|plateau\w*)\b", re.I)
+# claim metric word -> our metric name and how a claimed quantity converts to our unit
+_METRIC_FOR = {"experts": GROWTH_METRIC, "latency": "step_ms", "bandwidth": "bandwidth_utilisation",
+               "utilisation": "bandwidth_utilisation"}
+
+
+def _source(facts: list[EmpiricalFact]) -> str:
+    kinds = {f.source for f in facts}
+    return kinds.pop() if len(kinds) == 1 else "projected"  # a mix is only as good as its weakest part
+
+
+def fit_growth_law(facts: list[EmpiricalFact], metric: str = GROWTH_METRIC, model: str | None = None) -> GrowthFit | None:
+    """Fit U(n) = a * n**b to ``metric`` against ``n_tokens`` (mean per n); None with fewer than two n."""
+    points = [f for f in facts if f.metric == metric and f.n_tokens and f.value > 0
+              and (model is None or names_match(f.model, model))]
+    if model is None and len({f.model for f in points}) > 1:  # never fit across models: take the best-covered one
+        busiest = max({f.model for f in points}, key=lambda m: len({f.n_tokens for f in points if f.model == m}))
+        points = [f for f in points if f.model == busiest]
+    by_n: dict[int, list[float]] = defaultdict(list)
+    for f in points:
+        by_n[int(f.n_tokens)].append(f.value)
+    if len(by_n) < 2:
+        return None
+    ns = np.array(sorted(by_n), dtype=float)
+    us = np.array([np.mean(by_n[int(n)]) for n in ns])
+    x, y = np.log(ns), np.log(us)
+    slope, intercept = np.polyfit(x, y, 1)
+    residual = y - (slope * x + intercept)
+    total = y - y.mean()
+    r2 = 1.0 if len(ns) == 2 or not total.any() else float(1 - (residual @ residual) / (total @ total))
+    first = points[0]
+    return GrowthFit(metric=metric, model=model or first.model, n_min=int(ns[0]), n_max=int(ns[-1]), points=len(ns),
+                     exponent=round(float(slope), 4), r2=round(r2, 4), ratio=round(float(us[-1] / us[0]), 4),
+                     source=_source(points), run_id=first.run_id, run_link=first.run_link)
+
+
+def _origin(source: str) -> str:
+    return "projected" if source == "projected" else "measured"
+
+
+def _verdict(claim: Claim, label: str, confidence: float, rationale: str, metric: str, value: float,
+             source: str, run_id: str, run_link: str | None) -> Verdict:
+    return Verdict(claim_id=claim.claim_id, claim_text=claim.text, label=label, confidence=confidence,
+                   verifier="empirical", rationale=rationale, metric=metric, our_value=round(value, 6),
+                   source=_origin(source), run_id=run_id, run_link=run_link)
+
+
+def check_growth_claim(claim: Claim, fit: GrowthFit) -> Verdict:
+    """Judge a 'unique experts grow (nearly) linearly / sublinearly with parallel tokens' claim by the fit."""
+    says_sublinear = bool(_SUBLINEAR.search(claim.text))
+    linear = NEARLY_LINEAR_MIN <= fit.exponent <= NEARLY_LINEAR_MAX
+    good_fit = fit.r2 >= MIN_R2
+    law = (f"fit U(n) ~ n^{fit.exponent:.2f} (R²={fit.r2:.2f}, {fit.points} points, n={fit.n_min}..{fit.n_max}, "
+           f"U({fit.n_max})/U({fit.n_min})={fit.ratio:.2f}); nearly linear means slope in "
+           f"[{NEARLY_LINEAR_MIN}, {NEARLY_LINEAR_MAX}] with R² >= {MIN_R2}")
+    if not good_fit:
+        label, conf = "NOT_ENOUGH_INFO", 0.5
+    elif linear:
+        label, conf = ("CONTRADICTED" if says_sublinear else "SUPPORTED"), 0.85
+    elif fit.exponent < CLEARLY_SUBLINEAR:
+        label, conf = ("SUPPORTED" if says_sublinear else "CONTRADICTED"), 0.85
+    else:
+        label, conf = "NOT_ENOUGH_INFO", 0.55
+    return _verdict(claim, label, conf, f"{law}; metric {fit.metric}, run {fit.run_id}, {fit.source}",
+                    f"{fit.metric}.exponent", fit.exponent, fit.source, fit.run_id, fit.run_link)
+
+
+def _token_counts(claim_text: str) -> list[int]:
+    return [int(m.group(1)) for m in re.finditer(r"\b(\d{1,5})(?:-token|\s+(?:parallel\s+)?tokens)\b", claim_text)]
+
+
+def _ours(q: Quantity, metric: str) -> float:
+    """A claimed quantity in our unit: seconds -> ms for step_ms, fractions stay fractions."""
+    return q.value * 1000.0 if metric == "step_ms" and q.unit == "s" else q.value
+
+
+def check_number_claim(claim: Claim, facts: list[EmpiricalFact], rel_tol: float = REL_TOL) -> Verdict | None:
+    """Compare the first claimed number that maps to one of our metrics with our value at the same n."""
+    counts = _token_counts(claim.text)
+    for q in analyse_sentence(claim.text).numbers:
+        if any(q.span[0] <= m.start() < q.span[1] for m in re.finditer(r"\d+(?=-token|\s+tokens)", claim.text)):
+            continue  # "128-token block" is the setting, not the claimed value
+        metric = next((_METRIC_FOR[m] for m in q.metrics if m in _METRIC_FOR), None)
+        if metric is None:
+            continue
+        pool = [f for f in facts if f.metric == metric and (not counts or f.n_tokens in counts)]
+        if not pool:
+            continue
+        if q.unit == "x" and len(counts) >= 2:  # "2x more unique experts at 128 than at 64 tokens"
+            hi = [f.value for f in pool if f.n_tokens == max(counts)]
+            lo = [f.value for f in pool if f.n_tokens == min(counts)]
+            if not hi or not lo:
+                continue
+            ours, claimed = float(np.mean(hi) / np.mean(lo)), q.value
+            what = f"{metric} ratio n={max(counts)}/n={min(counts)}"
+        elif q.unit in ("x",):
+            continue
+        else:
+            ours, claimed = float(np.mean([f.value for f in pool])), _ours(q, metric)
+            what = f"{metric}" + (f" at n={counts}" if counts else "")
+        agree = math.isclose(claimed, ours, rel_tol=rel_tol)
+        src = _source(pool)
+        rationale = (f"claim {q.text} vs ours {ours:.4g} ({what}, {src}, run {pool[0].run_id}); "
+                     f"tolerance {rel_tol:.0%} relative")
+        return _verdict(claim, "SUPPORTED" if agree else "CONTRADICTED", 0.8 if src != "projected" else 0.65,
+                        rationale, metric, ours, src, pool[0].run_id, pool[0].run_link)
+    return None
+
+
+def verify_empirically(claim: Claim | str, facts: list[EmpiricalFact], rel_tol: float = REL_TOL) -> Verdict | None:
+    """Our verdict on a claim about expert growth, latency or bandwidth, or None when our sweep says nothing.
+
+    Args:
+        claim: a Claim or its text.
+        facts: our sweep results (measured on a GPU or projected), each with its MLflow run id.
+        rel_tol: relative tolerance for a claimed number against ours.
+    Returns:
+        A Verdict citing run id, metric and measured/projected, or None.
+    """
+    if isinstance(claim, str):
+        from tasks.claims.extract import claim_from_text
+
+        claim = claim_from_text(claim)
+    models = [e.name for e in analyse_sentence(claim.text).models]
+    if models:
+        facts = [f for f in facts if any(names_match(f.model, m) for m in models)]
+    if not facts:
+        return None
+    text = claim.text.lower()
+    if _GROWTH.search(text) and "expert" in text and re.search(r"token|parallel|block", text):
+        model = models[0] if models else None
+        fit = fit_growth_law(facts, GROWTH_METRIC, model)
+        if fit is not None:
+            return check_growth_claim(claim, fit)
+    return check_number_claim(claim, facts, rel_tol)

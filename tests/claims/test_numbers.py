@@ -1,0 +1,51 @@
+import pytest
+
+from tasks.claims.numbers import normalise, parse_numbers, units_compatible, values_consistent
+
+
+@pytest.mark.parametrize("text", ["5.86×", "5.86x", "5.86 times", "5.86-fold", "5.86 ×"])
+def test_multiples_normalise_alike(text):
+    q = normalise(text)
+    assert (q.value, q.unit, q.kind) == (5.86, "x", "multiple")
+
+
+def test_percent_is_a_fraction_and_matches_a_decimal():
+    pct, frac = normalise("38%"), normalise("0.38")
+    assert pct.value == pytest.approx(0.38) and pct.unit == "%"
+    assert units_compatible(pct, frac) and values_consistent(pct, frac)
+    assert not values_consistent(pct, normalise("0.48"))
+
+
+@pytest.mark.parametrize("text,value,unit", [
+    ("1,100 tokens per second", 1100, "tokens/s"), ("892 tokens/s", 892, "tokens/s"),
+    ("740 TFLOPs/s", 7.4e14, "FLOP/s"), ("3.35 TB/s", 3.35e12, "B/s"), ("80GB", 8e10, "B"),
+    ("16 GB", 1.6e10, "B"), ("29 ms", 0.029, "s"), ("1.4B", 1.4e9, ""),
+])
+def test_units(text, value, unit):
+    q = normalise(text)
+    assert q.value == pytest.approx(value) and q.unit == unit
+
+
+def test_ranges_bounds_and_changes():
+    assert [(q.value, q.high) for q in parse_numbers("improves throughput by 2-4x")] == [(2.0, 4.0)]
+    assert [(q.value, q.high) for q in parse_numbers("memory drops by 76.64% to 79.84%")] == [(pytest.approx(0.7664), pytest.approx(0.7984))]
+    change = parse_numbers("experts fall from 69.5 to 14.6")
+    assert [q.value for q in change] == [69.5, 14.6] and all(q.high is None for q in change)
+    assert normalise("up to 38%").bound == "upper" and normalise("more than 55%").bound == "lower"
+    assert normalise("about 99%").bound == "approx"
+
+
+def test_shapes_and_masked_names_are_not_numbers():
+    assert parse_numbers("256x256 images") == []
+    text = "Mixtral 8x7B is fast"
+    assert parse_numbers(text, masked=[(0, 12)]) == []
+
+
+def test_consistency_rules():
+    assert values_consistent(normalise("more than half"), normalise("more than 55%"))  # bound borne out
+    assert not values_consistent(normalise("3.5x"), normalise("2.2x"))
+    assert values_consistent(normalise("3x"), normalise("2-4x"))  # inside the evidence range
+    assert not values_consistent(normalise("10-20x"), normalise("2-4x"))
+    assert values_consistent(normalise("about 2x"), normalise("1.94x"))  # 'about' widens to 6%
+    assert not values_consistent(normalise("2x"), normalise("1.94x"))  # exact claims use 2%
+    assert not units_compatible(normalise("38%"), normalise("38x"))
