@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -33,11 +34,19 @@ class RunContext:
 
 
 def _open_run(settings: Settings, resolved: dict, overrides: list[str]) -> RunContext:
+    """Start the parent run, or resume the one a killed process left RUNNING with the same config."""
     client = tracking.client_for(settings.tracking)
     exp_id = tracking.experiment_id(client, f"{settings.tracking.experiment_prefix}-{settings.question.slug}", settings.tracking)
-    name = settings.run.name or f"{settings.question.slug}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}"
-    run_id = tracking.start_run(client, exp_id, name, tags={"sovereign.overrides": json.dumps(overrides), "sovereign.question": settings.question.slug})
-    tracking.log_params(client, run_id, tracking.flatten(resolved))
+    config_hash = hashlib.sha256(json.dumps(resolved, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    run_id = tracking.find_orphaned_run(client, exp_id, config_hash)
+    if run_id:
+        console.print(f"[yellow]Resuming MLflow run {run_id}: an earlier process with the same config died before finishing.[/]")
+        tracking.set_tags(client, run_id, {"sovereign.resumed": "true", **tracking.owner_tags()})
+    else:
+        name = settings.run.name or f"{settings.question.slug}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}"
+        tags = {"sovereign.overrides": json.dumps(overrides), "sovereign.question": settings.question.slug, "sovereign.config_hash": config_hash}
+        run_id = tracking.start_run(client, exp_id, name, tags=tags | tracking.owner_tags())
+        tracking.log_params(client, run_id, tracking.flatten(resolved))
     out_dir = project_path(settings.run.output_dir) / run_id
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import socket
 import re
 import tempfile
 import time
@@ -123,3 +125,34 @@ def find_child(client: MlflowClient, exp_id: str, parent_id: str, name: str) -> 
         max_results=1,
     )
     return runs[0].info.run_id if runs else None
+
+
+def owner_tags() -> dict[str, str]:
+    """Which process owns a run, so that a later process can tell a dead owner from a live one."""
+    return {"sovereign.host": socket.gethostname(), "sovereign.pid": str(os.getpid())}
+
+
+def _owner_alive(tags: dict[str, str]) -> bool:
+    if tags.get("sovereign.host") != socket.gethostname():
+        return True  # cannot check another host: assume alive, never steal its run
+    try:
+        os.kill(int(tags.get("sovereign.pid", "0")), 0)
+    except (ProcessLookupError, ValueError):
+        return False
+    except PermissionError:
+        return True
+    return int(tags.get("sovereign.pid", "0")) > 0
+
+
+def find_orphaned_run(client: MlflowClient, exp_id: str, config_hash: str) -> str | None:
+    """A parent run with this config hash left RUNNING by a process that no longer exists."""
+    runs = client.search_runs(
+        [exp_id],
+        filter_string=f"tags.`sovereign.config_hash` = '{config_hash}' and attributes.status = 'RUNNING'",
+        order_by=["attributes.start_time DESC"],
+        max_results=5,
+    )
+    for run in runs:
+        if MLFLOW_PARENT_RUN_ID not in run.data.tags and not _owner_alive(run.data.tags):
+            return run.info.run_id
+    return None
