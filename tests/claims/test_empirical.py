@@ -1,0 +1,47 @@
+import pytest
+
+from tasks.claims.empirical import fit_growth_law, verify_empirically
+from tasks.claims.records import EmpiricalFact
+
+
+def facts(exponent: float, model="LLaDA2.0-mini", source="measured:h200", run="run-abc"):
+    rows = [EmpiricalFact(metric="unique_experts_mean", model=model, n_tokens=n, value=3.0 * n ** exponent,
+                          source=source, run_id=run, run_link=f"http://mlflow/#/runs/{run}") for n in (16, 32, 64, 128)]
+    rows += [EmpiricalFact(metric="step_ms", model=model, n_tokens=n, value=ms, source="projected", run_id="run-proj")
+             for n, ms in ((64, 4.0), (128, 7.5))]
+    rows += [EmpiricalFact(metric="bandwidth_utilisation", model=model, n_tokens=128, value=0.62, source=source, run_id=run)]
+    return rows
+
+
+def test_growth_fit_recovers_the_exponent():
+    fit = fit_growth_law(facts(0.93))
+    assert fit.exponent == pytest.approx(0.93, abs=1e-3) and fit.r2 == pytest.approx(1.0)
+    assert (fit.n_min, fit.n_max, fit.points) == (16, 128, 4) and fit.ratio == pytest.approx(8 ** 0.93, rel=1e-3)
+
+
+def test_nearly_linear_claim_judged_by_the_fit():
+    claim = "On LLaDA2.0-mini, unique experts grow nearly linearly with the number of parallel tokens."
+    v = verify_empirically(claim, facts(0.9))
+    assert (v.label, v.source, v.run_id, v.metric) == ("SUPPORTED", "measured", "run-abc", "unique_experts_mean.exponent")
+    assert v.run_link.endswith("run-abc") and "0.8" in v.rationale
+    assert verify_empirically(claim, facts(0.4)).label == "CONTRADICTED"  # saturating growth
+    assert verify_empirically(claim, facts(0.7)).label == "NOT_ENOUGH_INFO"  # in between: unsettled
+
+
+def test_claimed_numbers_against_ours_within_tolerance():
+    v = verify_empirically("A 128-token block of LLaDA2.0-mini takes 7 ms of decode latency per step.", facts(0.9))
+    assert (v.label, v.source, v.run_id, v.our_value) == ("SUPPORTED", "projected", "run-proj", 7.5)  # 7 vs 7.5: within 10%
+    v = verify_empirically("A 128-token block of LLaDA2.0-mini takes 12 ms of decode latency per step.", facts(0.9))
+    assert v.label == "CONTRADICTED"
+    v = verify_empirically("Decoding 128 tokens of LLaDA2.0-mini uses 60% of HBM bandwidth.", facts(0.9))
+    assert (v.label, v.metric, v.source) == ("SUPPORTED", "bandwidth_utilisation", "measured")
+
+
+def test_other_models_and_topics_are_left_alone():
+    assert verify_empirically("Mixtral 8x7B grows its experts linearly with parallel tokens.", facts(0.9)) is None
+    assert verify_empirically("LLaDA2.0-mini was trained on 20T tokens.", facts(0.9)) is None
+
+
+def test_fact_source_is_validated():
+    with pytest.raises(ValueError, match="measured:<gpu>"):
+        EmpiricalFact(metric="step_ms", model="m", value=1.0, source="guess", run_id="r")
