@@ -29,7 +29,7 @@ img{max-width:100%}code{background:#f5f5f5;padding:0 .2rem}"""
 
 def cell(text: object) -> str:
     """Untrusted or free text made safe for a Markdown table cell and for HTML."""
-    return html.escape(re.sub(r"\s+", " ", str(text)).strip()).replace("|", "\\|")
+    return html.escape(re.sub(r"\s+", " ", str(text)).strip(), quote=False).replace("|", "\\|")
 
 
 def _table(header: list[str], rows: list[list[object]]) -> str:
@@ -170,7 +170,7 @@ def _results(bundle: EvidenceBundle, figures: dict[str, str]) -> str:
         elif c.disposition == "softened":
             status = "unverified"
         else:
-            status = c.label.lower().replace("_", " ")
+            status = "stated in the text"
         lines.append(f"- {_arxiv(c.source_id)}: \"{cell(c.claim.text)}\" — **{c.label}** ({status}); {cell(c.evidence_text)}")
     parts.append("### Comparison with the literature\n\n" + ("\n".join(lines) if lines else "No numeric claims to compare."))
     return "\n\n".join(parts)

@@ -50,6 +50,6 @@ def decide(rounds: list[RoundRecord], settings: TribunalSettings, warnings: list
         reasons += [f"backend warning: {w}" for w in (warnings or [])]
         return Policy(decision="ESCALATE_TO_OWNER", reasons=reasons, threshold=settings.threshold,
                       aggregate=final.aggregate, rounds=revision_rounds)
-    why = (f"aggregate {final.aggregate:.2f} >= threshold {settings.threshold:.2f} after {revision_rounds} revision round(s), "
+    why = (f"aggregate {final.aggregate:.2f} ≥ threshold {settings.threshold:.2f} after {revision_rounds} revision round(s), "
            "no critical item failed; the draft still needs the owner's review")
     return Policy(decision="ACCEPT", reasons=[why], threshold=settings.threshold, aggregate=final.aggregate, rounds=revision_rounds)

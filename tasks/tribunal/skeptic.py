@@ -52,7 +52,7 @@ def skeptic_ruling(bundle: EvidenceBundle, settings: TribunalSettings) -> Ruling
         findings.append(f"all {len(rows)} step times at N={asked.parallel_tokens} are roofline projections, none measured")
         revisions.append(Revision(kind="manual", automatable=False, raised_by="skeptic",
                                   text="measure the flagship points on a GPU (tasks/gpu) and rebuild the bundle"))
-    item, rev = _disclose("projected", "Step times and bandwidth utilisation are roofline projections from datasheet "
+    item, rev = _disclose("projected", "Projected step times and bandwidth utilisations are roofline projections from datasheet "
                           "ceilings, not measurements; real kernels reach a fraction of the roofline.",
                           projected_only or (bool(rows) and len(measured) < len(rows)), bundle, "projected numbers")
     items.append(item)
