@@ -150,6 +150,7 @@ def skeptic_ruling(bundle: EvidenceBundle, settings: TribunalSettings) -> Ruling
     items.append(RubricItem(
         key="enough_papers", question=f"were at least {settings.min_papers} relevant papers kept?",
         passed=kept >= settings.min_papers, weight=1.0, evidence=f"{kept} kept of {bundle.papers_retrieved} retrieved",
+        critical=kept == 0,  # no literature at all: nothing to compare with, the owner must look
     ))
     if kept < settings.min_papers:
         findings.append(f"only {kept} papers kept (minimum {settings.min_papers})")

@@ -103,3 +103,9 @@ def test_settings_reject_unknown_keys_and_bad_values():
         TribunalSettings(threshold=11)
     with pytest.raises(ValidationError, match="at least one"):
         TribunalSettings(weights={"skeptic": 0, "validator": 0, "synthesizer": 0})
+
+
+def test_no_papers_at_all_escalates():
+    outcome = review_rounds(B.bundle(papers=[], claims=[]), S, sequential_review(S))
+    assert outcome.policy.decision == "ESCALATE_TO_OWNER"
+    assert any("relevant papers" in r for r in outcome.policy.reasons)
