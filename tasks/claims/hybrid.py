@@ -140,8 +140,10 @@ class HybridVerifier:
 
     # -- the judgement -------------------------------------------------------------------------
     def _judge(self, claim: Claim, hits: list[ChunkHit], source_id: str | None) -> Verdict:
-        cf = analyse_sentence(claim.text)
-        subjects = [e.name for e in cf.models]
+        source_title = next((h.chunk.title for h in hits if source_id and h.chunk.arxiv_id == source_id), None)
+        cf = analyse_sentence(claim.text, inherited=title_subject(source_title) if source_title else ())
+        # An extracted claim that says "it" is about its own paper's subject.
+        subjects = [e.name for e in cf.models] or list(cf.inherited)
         sentences = _sentences(hits)
         if subjects:
             aligned = [s for s in sentences if s.facts.mentions(subjects)]
@@ -170,7 +172,7 @@ class HybridVerifier:
                 continue
             rivals = [(s, e) for s in aligned for e in s.facts.numbers_for(subjects)
                       if units_compatible(c, e) and metrics_overlap(c, e, strict=True)]
-            if rivals:
+            if rivals and subjects:  # whose number it is must be known before calling it wrong
                 others = [o for o in cf.numbers if o is not c]
                 fresh = [(s, e) for s, e in rivals if not any(values_consistent(o, e, self.rel_tol, self.approx_tol) for o in others)]
                 s, e = (fresh or rivals)[0]
