@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import shlex
 import socket
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Literal, Optional
+from typing import Iterator, Optional
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -32,78 +30,11 @@ apply_defaults()
 
 from prefect import flow, get_run_logger  # noqa: E402
 
+from flows.forms import Embedder, Hardware, ModelName, Retrieval, Routing, cli_command, research_overrides, sweep_overrides  # noqa: E402
 from flows.safety import reject_secret_overrides  # noqa: E402
-
-# Form choices; tests/deploy checks they match the files in conf/.
-Retrieval = Literal["arxiv", "snapshot"]
-Embedder = Literal["minilm", "nim"]
-Routing = Literal["calibrated", "iid", "trace", "zipf"]
-Hardware = Literal["cpu", "h100_sxm", "h200", "measured"]
-ModelName = Literal[
-    "deepseek_moe_16b", "llada2_flash", "llada2_mini", "llada_moe_7b", "llama2_70b", "llama2_7b",
-    "mixtral_8x7b", "olmoe_1b_7b", "qwen15_moe_a27b", "qwen3_30b_a3b", "switch_base_128",
-]
 
 GPU_LIMIT = "gpu"  # global concurrency limit: one slot per GPU, held by the GPU stage
 LOOPBACK = "127.0.0.1"
-_RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-
-
-def _hydra_list(values: list) -> str:
-    return "[" + ",".join(str(v) for v in values) + "]"
-
-
-def research_overrides(
-    retrieval: Optional[str] = None,
-    embedder: Optional[str] = None,
-    run_name: Optional[str] = None,
-    smoke: bool = False,
-    overrides: Optional[list[str]] = None,
-) -> list[str]:
-    """The Hydra override list for the ``research`` form; empty fields add nothing (config defaults).
-
-    ``overrides`` go last, so, as on the command line, they win over the typed fields.
-    """
-    argv: list[str] = []
-    if retrieval:
-        argv.append(f"retrieval={retrieval}")
-    if embedder:
-        argv.append(f"embedder={embedder}")
-    if run_name:
-        if not _RUN_NAME.match(run_name):
-            raise ValueError(f"run_name {run_name!r}: use letters, digits, '.', '_' or '-' (max 100), it becomes run.name")
-        argv.append(f"run.name={run_name}")
-    if smoke:
-        argv.append("run.smoke=true")
-    return argv + list(overrides or [])
-
-
-def sweep_overrides(
-    tokens: Optional[list[int]] = None,
-    models: Optional[list[str]] = None,
-    routing: Optional[str] = None,
-    hardware: Optional[str] = None,
-    retrieval: Optional[str] = None,
-    run_name: Optional[str] = None,
-    smoke: bool = False,
-    overrides: Optional[list[str]] = None,
-) -> list[str]:
-    """The Hydra override list for the ``sweep-tokens`` form: ``+sweep=tokens`` plus the filled fields."""
-    argv = ["+sweep=tokens"]
-    if tokens:
-        argv.append(f"sweep.tokens={_hydra_list(tokens)}")
-    if models:
-        argv.append(f"sweep.models={_hydra_list(models)}")
-    if routing:
-        argv.append(f"routing={routing}")
-    if hardware:
-        argv.append(f"hardware={hardware}")
-    return argv + research_overrides(retrieval=retrieval, run_name=run_name, smoke=smoke, overrides=overrides)
-
-
-def cli_command(overrides: list[str]) -> str:
-    """The shell command that runs the same thing as a form submission."""
-    return shlex.join(["python", "flows/main.py", *overrides])
 
 
 def _launch(overrides: list[str]) -> dict:
@@ -216,14 +147,42 @@ def runner_deployments() -> list:
     ]
 
 
+class DeploymentClash(RuntimeError):
+    """A deployment of the same name is already registered on a work pool of this server."""
+
+
+def check_no_pool_deployments(names: list[str]) -> None:
+    """Refuse to serve over deployments that ``prefect deploy`` registered for workers.
+
+    A served deployment would inherit their pull steps and storage and then crash on load.
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        for name in names:
+            try:
+                pool = client.read_deployment_by_name(name).work_pool_name
+            except ObjectNotFound:
+                continue
+            if pool:
+                raise DeploymentClash(
+                    f"deployment '{name}' is registered for work pool '{pool}' on this server (by `prefect deploy`); "
+                    f"`serve` is for a single machine. Start a worker instead (python flows/deployments.py worker --pool {pool}), "
+                    f"or remove it first: prefect deployment delete '{name}'"
+                )
+
+
 def serve(limit: int | None = None) -> None:
     """Register both deployments and run their flow runs on this machine until interrupted."""
     from prefect import serve as prefect_serve
 
     os.chdir(ROOT)  # served entrypoints are paths relative to the project root
+    deployments = runner_deployments()
     if os.environ.get("PREFECT_API_URL"):
+        check_no_pool_deployments([f"{d.flow_name}/{d.name}" for d in deployments])
         ensure_pools_and_limits(local_gpu_count())
-    prefect_serve(*runner_deployments(), limit=limit)
+    prefect_serve(*deployments, limit=limit)
 
 
 def server_command(host: str | None = None, port: int = 4200) -> list[str]:
@@ -264,7 +223,11 @@ def main(argv: list[str]) -> int:
     p_over.add_argument("extra", nargs="*")
     args = parser.parse_args(argv)
     if args.command == "serve":
-        serve(args.limit)
+        try:
+            serve(args.limit)
+        except DeploymentClash as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     elif args.command == "setup":
         ensure_pools_and_limits(args.gpus if args.gpus is not None else local_gpu_count())
         print("work pools 'cpu', 'gpu' and concurrency limit 'gpu' are ready")
