@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from tasks.gpu.layer_bench import layer_table, run_layer_bench  # noqa: E402
-from tasks.gpu.measure import measure_ceilings  # noqa: E402
+from tasks.gpu.measure import measure_ceilings, remeasure_copy_ceiling  # noqa: E402
 from tasks.gpu.points import TimingConfig  # noqa: E402
 from tasks.gpu.results import MeasurementRun, collect_provenance, save_results  # noqa: E402
 from tasks.moe.routing import make_router  # noqa: E402
@@ -54,6 +54,8 @@ def main(argv=None) -> MeasurementRun:
                             TimingConfig(reps=reps, rotations=16), run.ceilings, run, check_tokens=args.check_tokens,
                             log=lambda s: print(s, flush=True))
             save_results(run, args.out)
+    remeasure_copy_ceiling(run, "cuda")
+    save_results(run, args.out)
     table = layer_table(run, args.engines)
     checks = "\n".join(f"check {c['model']} {c['engine']} N={c['n_tokens']}: rel err {c['rel_error']:.2e} "
                        f"(tol {c['tol']:.0e}) {'ok' if c['passed'] else 'FAIL'}" for c in run.checks)

@@ -55,6 +55,12 @@ def ensure_deepspeed_comm() -> None:
         ds_torch.build_shm_op = build_shm_op
 
 
+def _jit_built(name: str) -> bool:
+    """Whether torch's JIT extension cache already holds the built op `name`."""
+    from torch.utils.cpp_extension import _get_build_directory
+    return os.path.isfile(os.path.join(_get_build_directory(name, verbose=False), f"{name}.so"))
+
+
 class _SharedGatedExpert(nn.Module):
     """One SwiGLU expert whose parameters are views into the shared [E, ...] weight tensors."""
 
@@ -141,6 +147,10 @@ class DeepSpeedV2Engine(MoEEngine):
             from deepspeed.inference.v2.kernels.cutlass_ops import MoEGEMM
         except ImportError as exc:
             raise RuntimeError(f"engine 'deepspeed_v2' cannot import DeepSpeed inference-v2 ({exc})") from None
+        # DeepSpeed's builder cannot parse torch's '9.0a' arch entries (ValueError: '0a', seen on the H200 with
+        # torch 2.11+cu130): pin the arch list to the device's plain capability, the same for build and load.
+        major, minor = torch.cuda.get_device_capability(weights.w_gate_up.device)
+        os.environ.setdefault("TORCH_CUDA_ARCH_LIST", f"{major}.{minor}")
         dtype = weights.w_gate_up.dtype
         # JIT-builds cutlass_ops and links libdeepspeedft from the deepspeed-kernels wheel.
         self._mlp_1 = MoEGEMM(fp_dtype=DtypeEnum(dtype), act_fn=ActivationType.IDENTITY)
@@ -153,7 +163,11 @@ class DeepSpeedV2Engine(MoEEngine):
         self._w2 = weights.w_down.permute(0, 2, 1).contiguous()
         self._scatter = self._gather = self._act = None
         self.ragged_error = None
-        if use_ragged_ops is not False:
+        if use_ragged_ops is None:  # auto: only when already built (their JIT build takes minutes)
+            use_ragged_ops = all(_jit_built(n) for n in ("ragged_device_ops", "inference_core_ops")) or None
+            if use_ragged_ops is None:
+                self.ragged_error = "ragged_device_ops/inference_core_ops not prebuilt: torch scatter/gather used"
+        if use_ragged_ops:
             try:
                 from deepspeed.inference.v2.kernels.core_ops import CUDAGatedActivation
                 from deepspeed.inference.v2.kernels.ragged_ops import MoEGather, MoEScatter
@@ -161,8 +175,6 @@ class DeepSpeedV2Engine(MoEEngine):
                 self._gather = MoEGather(DtypeEnum(dtype), h, normalize_scores=False)
                 self._act = CUDAGatedActivation(h, DtypeEnum(dtype), ActivationType.SiGLU)
             except Exception as exc:  # noqa: BLE001 - the build failing is an outcome we record
-                if use_ragged_ops:
-                    raise
                 self._scatter = self._gather = self._act = None
                 self.ragged_error = f"{type(exc).__name__}: {str(exc)[:300]}"
         self._ds_version = deepspeed.__version__

@@ -165,15 +165,14 @@ class DiffusionStack:
         cos, sin = self._cos[:n, None, :], self._sin[:n, None, :]
         half = t.shape[-1] // 2
         rot = torch.cat([-t[..., half:], t[..., :half]], -1)
-        return t * cos + rot * sin
+        return torch.addcmul(t * cos, rot, sin)
 
     def _attention(self, i: int, x: torch.Tensor) -> torch.Tensor:
         spec, lw, n = self.spec, self.layers[i], x.shape[0]
         nh, nkv, d, p = spec.num_heads, spec.num_kv_heads, spec.head_dim, self.prefix_len
         qkv = F.rms_norm(x, (x.shape[-1],), lw.attn_norm) @ lw.wqkv.T
-        q, k, v = qkv.split([nh * d, nkv * d, nkv * d], dim=-1)
-        q = self._rope(q.view(n, nh, d), n)
-        k = self._rope(k.view(n, nkv, d), n)
+        qk = self._rope(qkv[:, :(nh + nkv) * d].view(n, nh + nkv, d), n)  # one RoPE pass over q and k
+        q, k, v = qk[:, :nh], qk[:, nh:], qkv[:, (nh + nkv) * d:]
         self.k_cache[i][0, :, p:p + n].copy_(k.transpose(0, 1))
         self.v_cache[i][0, :, p:p + n].copy_(v.view(n, nkv, d).transpose(0, 1))
         kc, vc = self.k_cache[i][:, :, :p + n], self.v_cache[i][:, :, :p + n]

@@ -8,6 +8,8 @@ tile from L2 rather than HBM. Routing metadata is built without host syncs, so a
 """
 from __future__ import annotations
 
+import os
+
 import torch
 
 from tasks.gpu.engines import MoEEngine, MoEWeights, sort_by_expert
@@ -20,8 +22,10 @@ except ImportError:  # CPU-only installs: the engine reports itself unavailable
     tl = None
 
 # (BLOCK_N, BLOCK_K, num_warps, num_stages) tried by the autotuner, keyed on shape and row-block size.
-_CONFIGS_UP = [(32, 128, 4, 4), (64, 128, 4, 4), (64, 64, 4, 5), (128, 64, 8, 4), (32, 256, 4, 3)]
-_CONFIGS_DOWN = [(64, 128, 4, 4), (128, 64, 4, 4), (64, 64, 4, 5), (128, 128, 8, 3), (32, 128, 4, 4)]
+_CONFIGS_UP = [(32, 128, 4, 4), (64, 128, 4, 4), (64, 64, 4, 5), (128, 64, 8, 4), (32, 256, 4, 3), (64, 256, 8, 3),
+               (32, 256, 4, 4)]
+_CONFIGS_DOWN = [(64, 128, 4, 4), (128, 64, 4, 4), (64, 64, 4, 5), (128, 128, 8, 3), (32, 128, 4, 4), (64, 256, 4, 3)]
+MAX_FUSED_SLOTS = 4096  # N*k up to this: routing metadata in one single-program Triton kernel (tl.sort)
 
 
 if triton is not None:
@@ -29,6 +33,21 @@ if triton is not None:
         return triton.autotune(
             configs=[triton.Config({"BLOCK_N": n, "BLOCK_K": k}, num_warps=w, num_stages=s) for n, k, w, s in configs],
             key=["H", "I", "BLOCK_M"])
+
+    @triton.jit
+    def _routing_metadata_kernel(ids_ptr, order_ptr, counts_ptr, offsets_ptr, n_slots, E: tl.constexpr,
+                                 BLOCK: tl.constexpr, E_POW2: tl.constexpr):
+        # One program: sort (expert, slot) keys, histogram the experts, inclusive cumsum -> offsets.
+        idx = tl.arange(0, BLOCK)
+        valid = idx < n_slots
+        e = tl.load(ids_ptr + idx, mask=valid, other=E).to(tl.int32)
+        keys = tl.sort(e * BLOCK + idx)
+        tl.store(order_ptr + idx, (keys % BLOCK).to(tl.int64), mask=valid)
+        counts = tl.histogram(e.to(tl.int32), E_POW2)  # expert E (padding lanes) lands in an unused bin
+        ex = tl.arange(0, E_POW2)
+        counts = tl.where(ex < E, counts, 0)
+        tl.store(counts_ptr + ex, counts, mask=ex < E)
+        tl.store(offsets_ptr + ex, tl.cumsum(counts, 0), mask=ex < E)
 
     @_autotune(_CONFIGS_UP)
     @triton.jit
@@ -94,13 +113,33 @@ if triton is not None:
             tl.store(dst, acc.to(y_ptr.dtype.element_ty), mask=r_mask[:, None] & n_mask[None, :])
 
 
+def _launch(kernel, grid, *args, **kwargs):
+    """Autotuned launch on a GPU; under TRITON_INTERPRET=1 (no driver to benchmark with) one fixed config."""
+    if os.environ.get("TRITON_INTERPRET") == "1":
+        meta = {"BLOCK_N": 32, "BLOCK_K": 32}
+        return kernel.fn[grid(meta)](*args, **kwargs, **meta)
+    return kernel[grid](*args, **kwargs)
+
+
 def default_block_m(n_tokens: int, top_k: int, num_experts: int) -> int:
-    """Row block: the smallest MMA-friendly size that usually holds one expert's tokens in one chunk."""
-    per_expert = n_tokens * top_k / max(1, min(num_experts, n_tokens * top_k))
-    for bm in (16, 32, 64):
-        if 2 * per_expert <= bm:
-            return bm
-    return 64
+    """Row block: 16 when slots spread about one per expert, else 64 (one chunk for most experts; H200 smoke)."""
+    return 16 if n_tokens * top_k <= num_experts else 64
+
+
+def routing_metadata(topk_ids: torch.Tensor, num_experts: int):
+    """order/counts/offsets as engines.sort_by_expert, in one Triton launch when N*k <= MAX_FUSED_SLOTS."""
+    n_slots = topk_ids.numel()
+    if n_slots > MAX_FUSED_SLOTS:
+        return sort_by_expert(topk_ids, num_experts)
+    dev = topk_ids.device
+    block = max(16, triton.next_power_of_2(n_slots))
+    e_pow2 = max(16, triton.next_power_of_2(num_experts + 1))
+    order = torch.empty(n_slots, dtype=torch.int64, device=dev)
+    counts = torch.empty(num_experts, dtype=torch.int32, device=dev)
+    offsets = torch.empty(num_experts, dtype=torch.int32, device=dev)
+    _routing_metadata_kernel[(1,)](topk_ids.reshape(-1), order, counts, offsets, n_slots, E=num_experts,
+                                   BLOCK=block, E_POW2=e_pow2, num_warps=4)
+    return order, counts, offsets
 
 
 class TritonGroupedEngine(MoEEngine):
@@ -111,7 +150,8 @@ class TritonGroupedEngine(MoEEngine):
 
     def __init__(self, weights: MoEWeights, top_k: int, block_m: int | None = None) -> None:
         super().__init__(weights, top_k)
-        if triton is None or weights.w_gate_up.device.type != "cuda":
+        interpret = os.environ.get("TRITON_INTERPRET") == "1"  # Triton's CPU interpreter (tests without a GPU)
+        if triton is None or (weights.w_gate_up.device.type != "cuda" and not interpret):
             raise RuntimeError("engine 'grouped_triton' needs triton and CUDA weights")
         if not (weights.w_gate_up.is_contiguous() and weights.w_down.is_contiguous()):
             raise ValueError("grouped_triton needs contiguous w_gate_up [E,2I,H] and w_down [E,H,I]")
@@ -122,16 +162,16 @@ class TritonGroupedEngine(MoEEngine):
         w = self.weights
         e, h, i = w.num_experts, w.hidden, w.inter
         bm = self.block_m or default_block_m(n, k, e)
-        order, counts, offsets = sort_by_expert(topk_ids, e)
+        order, counts, offsets = routing_metadata(topk_ids.contiguous(), e)
         x = x.contiguous()
         act = torch.empty(n * k, i, dtype=x.dtype, device=x.device)
-        _gate_up_kernel[lambda meta: (e, triton.cdiv(i, meta["BLOCK_N"]))](
-            x, w.w_gate_up, act, order, offsets, counts, h, i, TOP_K=k, BLOCK_M=bm)
+        _launch(_gate_up_kernel, lambda meta: (e, triton.cdiv(i, meta["BLOCK_N"])),
+                x, w.w_gate_up, act, order, offsets, counts, h, i, TOP_K=k, BLOCK_M=bm)
         y = torch.empty(n * k, h, dtype=x.dtype, device=x.device)
         route_w = topk_weights.reshape(-1).float().contiguous()
-        _down_kernel[lambda meta: (e, triton.cdiv(h, meta["BLOCK_N"]))](
-            act, w.w_down, y, route_w, order, offsets, counts, h, i, BLOCK_M=bm)
-        return y.view(n, k, h).float().sum(1).to(x.dtype)
+        _launch(_down_kernel, lambda meta: (e, triton.cdiv(h, meta["BLOCK_N"])),
+                act, w.w_down, y, route_w, order, offsets, counts, h, i, BLOCK_M=bm)
+        return y.view(n, k, h).sum(1)  # one kernel: bf16 in/out, float accumulation inside torch
 
     def info(self):
         d = {**super().info(), "triton": triton.__version__, "block_m": self.block_m or "auto"}
