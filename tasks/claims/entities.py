@@ -48,7 +48,11 @@ _BASELINE_CUE = re.compile(
 _TOKEN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][A-Za-z0-9]*(?:[.\-+][A-Za-z0-9]+)*\+?")
 _SIZE = re.compile(r"(?:\d+(?:\.\d+)?[BMK]|\d+x\d+[BMK]?|\d+(?:\.\d+)?|v\d+(?:\.\d+)?)(?:-[A-Za-z0-9]+)*\b")
 _UNIT_TOKEN = re.compile(r"[KMGTP]?i?B|[KMGTP]?FLOP[sS]?|[KMGTP]FLOPS|ms|MB|GiB|TiB")
-_STOP = {w.lower() for w in ENGLISH_STOP_WORDS} | {"using", "via", "based", "each", "both"}
+_STOP = {w.lower() for w in ENGLISH_STOP_WORDS} | {
+    "using", "via", "based", "each", "both", "overall", "moreover", "furthermore", "however", "together", "here",
+    "thus", "hence", "instead", "meanwhile", "finally", "conversely", "accordingly", "therefore", "nevertheless",
+    "unlike", "compared", "experiments", "results", "code", "models", "model",
+}
 _VERB_ENDINGS = ("s", "ed", "ing", "ly")
 
 
