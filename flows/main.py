@@ -36,7 +36,7 @@ def main(argv: list[str]) -> int:
     from flows.research import research
 
     summary = research(overrides=argv)
-    console.print(summary)
+    console.print(f"MLflow run {summary['run_id']} · report {summary['report']}")
     return 0
 
 

@@ -16,7 +16,11 @@ from flows import tracking
 from flows.config import load_settings
 from flows.literature import Literature, run_literature
 from flows.progress import StageTimer, console
+from flows.claims import run_claims
+from flows.report import log_sweep_figures, print_summary, write_report
+from flows.review import run_review
 from flows.sweep import print_sweep_table, run_sweep
+from tasks.tribunal.build import build_bundle
 from tasks.settings import Settings, project_path
 
 log = logging.getLogger("sovereign.research")
@@ -89,6 +93,21 @@ def research(overrides: list[str] | None = None) -> dict:
             tracking.log_artifacts(ctx.client, ctx.run_id, sweep.files, artifact_path="sweep")
             tracking.log_metrics(ctx.client, ctx.run_id, {"sweep_points": len(sweep.points), "sweep_points_failed": len(sweep.failed)})
             print_sweep_table(sweep, settings)
+        claims = run_claims(ctx, settings, lit.papers, lit.index_dir, sweep, timer)
+        tracking.log_metrics(ctx.client, ctx.run_id, claims.metrics)
+        tracking.log_artifacts(ctx.client, ctx.run_id, claims.files, artifact_path="claims")
+        bundle = build_bundle(
+            question=settings.question, papers=lit.papers, papers_retrieved=int(lit.metrics["papers_retrieved"]),
+            retrieval_sources=lit.sources, index_card=lit.card, verifier=settings.verifier.name,
+            claims=claims.claims, verdicts=claims.verdicts + claims.empirical,
+            sweep_points=sweep.points if sweep else (), fits=sweep.fits if sweep else (),
+            mlflow_run_id=ctx.run_id, mlflow_uri=tracking.tracking_uri(settings.tracking),
+        )
+        if sweep is not None:
+            log_sweep_figures(ctx, bundle.sweep, baseline=settings.question.structured.baseline)
+        outcome = run_review(ctx, bundle, settings.tribunal, timer)
+        with timer.stage("report"):
+            report_path = write_report(ctx, bundle, outcome)
         summary = {
             "run_id": ctx.run_id,
             "experiment_id": ctx.experiment_id,
@@ -98,7 +117,12 @@ def research(overrides: list[str] | None = None) -> dict:
             "index_dir": lit.index_dir,
             "out_dir": str(ctx.out_dir),
             "sweep_points": len(sweep.points) if sweep else 0,
+            "claims": len(claims.claims),
+            "score": round(outcome.final.aggregate, 2),
+            "policy": outcome.policy.decision,
+            "report": str(report_path),
         }
+        print_summary(outcome, report_path)
         failed = False
         return summary
     finally:

@@ -6,6 +6,7 @@ typo in an override fails loudly with the allowed keys, instead of being ignored
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -153,6 +154,11 @@ class SweepSettings(Strict):
         return values
 
 
+from tasks.claims.settings import VerifierSettings  # noqa: E402
+from tasks.llm.settings import LLMSettings  # noqa: E402
+from tasks.tribunal.settings import TribunalSettings  # noqa: E402
+
+
 class Settings(Strict):
     question: QuestionSettings
     retrieval: RetrievalSettings
@@ -163,6 +169,9 @@ class Settings(Strict):
     routing: RoutingSettings
     hardware: HardwareSettings
     sweep: SweepSettings | None = None
+    verifier: VerifierSettings = VerifierSettings()
+    llm: LLMSettings | None = None
+    tribunal: TribunalSettings = TribunalSettings()
     extra: dict[str, Any] = Field(default_factory=dict, description="groups typed by their own stage")
 
 
@@ -189,7 +198,8 @@ def explain(error: ValidationError, root: type[BaseModel] = Settings) -> str:
             allowed = ", ".join(_allowed_keys(root, item["loc"]))
             lines.append(f"  {key}: unknown key; allowed keys here: {allowed}")
         else:
-            lines.append(f"  {key}: {item['msg']} (got {item.get('input')!r})")
+            shown = "[REDACTED]" if re.search(r"key|token|secret|password", key, re.I) else repr(item.get("input"))
+            lines.append(f"  {key}: {item['msg']} (got {shown})")
     return "invalid configuration:\n" + "\n".join(lines)
 
 

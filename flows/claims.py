@@ -1,0 +1,133 @@
+"""Claims stage: extract checkable claims from kept papers, verify them against the index and our sweep."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from prefect import task
+
+from flows.progress import StageTimer
+from tasks.claims.empirical import verify_empirically
+from tasks.claims.evaluate import paper_chunk_lookup
+from tasks.claims.extract import extract_from_papers
+from tasks.claims.records import Claim, EmpiricalFact, Verdict
+from tasks.claims.settings import VerifierSettings
+from tasks.claims.verifiers import make_verifier
+from tasks.index.embedder import load_embedder
+from tasks.index.faiss_store import IndexStore
+from tasks.llm.settings import LLMSettings
+from tasks.moe.specs import load_model_spec
+from tasks.records import Paper
+from tasks.settings import EmbedderSettings, Settings
+
+log = logging.getLogger("sovereign.claims")
+
+
+def _verify_key(_, params: dict) -> str:
+    claims: list[Claim] = params["claims"]
+    card = (Path(params["index_dir"]) / "index_card.json").read_text()
+    blob = json.dumps([[c.claim_id, c.text] for c in claims] + [card, params["verifier"].model_dump()], sort_keys=True)
+    return "verify-" + hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+@task(name="verify-claims", cache_key_fn=_verify_key, cache_expiration=timedelta(days=30), persist_result=True)
+def verify_claims(claims: list[Claim], index_dir: str, verifier: VerifierSettings, embedder: EmbedderSettings, llm: LLMSettings | None) -> list[Verdict]:
+    """Verify each claim against the FAISS index; a claim that cannot be checked gets NOT_ENOUGH_INFO, never an error."""
+    store = IndexStore(Path(index_dir))
+    model = load_embedder(embedder.kind, embedder.model, embedder.dimension)
+    chat_model = None
+    if verifier.name == "llm":
+        from tasks.llm.factory import build_chat_model
+
+        chat_model = build_chat_model(llm) if llm else None
+    checker = make_verifier(verifier, chat_model=chat_model, paper_chunks=paper_chunk_lookup(store.chunks))
+    return [checker.verify(claim, lambda text, k: store.query(text, model, k), claim.source_id) for claim in claims]
+
+
+def empirical_facts(sweep, settings: Settings, run_uri: str) -> list[EmpiricalFact]:
+    """Our own numbers, one fact per (MoE point, metric), measured where a GPU result exists, else projected."""
+    if sweep is None:
+        return []
+    target = settings.question.structured.hardware
+    facts: list[EmpiricalFact] = []
+    for point in sweep.points:
+        p = point.projected
+        if p.failed or p.routing not in (settings.routing.kind, "dense"):
+            continue
+        name = load_model_spec(p.model).display_name
+        m = point.measurement
+        source = m.source if m else "projected"
+        common = dict(model=name, n_tokens=p.n_tokens, source=source, run_id=point.run_id, run_link=f"runs:/{point.run_id}")
+        if p.stats:
+            unique = m.point.unique_experts_mean if m and m.point.unique_experts_mean is not None else p.stats["unique_mean"]
+            facts.append(EmpiricalFact(metric="unique_experts_mean", value=unique, unit="experts", **common))
+        roof = p.roofline.get(target) or next(iter(p.roofline.values()), None)
+        step = m.point.step_ms if m else (roof or {}).get("time_ms")
+        util = m.point.util_copy if m else (roof or {}).get("bandwidth_utilisation_projected")
+        if step is not None:
+            facts.append(EmpiricalFact(metric="step_ms", value=step, unit="ms", **common))
+        if util is not None:
+            facts.append(EmpiricalFact(metric="bandwidth_utilisation", value=util, unit="fraction", **common))
+    return facts
+
+
+@dataclass
+class ClaimsOutcome:
+    claims: list[Claim]
+    verdicts: list[Verdict]
+    empirical: list[Verdict]
+    files: list[Path]
+    metrics: dict[str, float]
+
+
+def _write_table(out_dir: Path, claims: list[Claim], verdicts: list[Verdict], empirical: list[Verdict]) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    by_id = {c.claim_id: c for c in claims}
+    rows = []
+    for v in verdicts + empirical:
+        claim = by_id.get(v.claim_id)
+        best = v.evidence[0] if v.evidence else None
+        rows.append({
+            "claim_id": v.claim_id, "claim": claim.text if claim else v.claim_text, "source": claim.source_id if claim else "",
+            "type": claim.type if claim else "", "verifier": v.verifier, "verdict": v.label, "confidence": round(v.confidence, 3),
+            "evidence": f"[{best.paper_id}] {best.text[:300]}" if best else "", "metric": v.metric or "",
+            "our_value": v.our_value if v.our_value is not None else "", "measured_or_projected": v.source or "",
+            "run": v.run_link or "", "rationale": v.rationale[:300],
+        })
+    csv_path, jsonl_path = out_dir / "claims.csv", out_dir / "claims.jsonl"
+    with csv_path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["claim_id"])
+        writer.writeheader()
+        writer.writerows(rows)
+    jsonl_path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return [csv_path, jsonl_path]
+
+
+def run_claims(ctx, settings: Settings, papers: list[Paper], index_dir: str, sweep, timer: StageTimer) -> ClaimsOutcome:
+    """Extract, verify against the index, then check the empirical ones against the sweep."""
+    with timer.stage("claims", f"({settings.verifier.name} verifier)") as note:
+        claims = extract_from_papers(papers)
+        verdicts = verify_claims(claims, index_dir, settings.verifier, settings.embedder, settings.llm) if claims else []
+        facts = empirical_facts(sweep, settings, f"runs:/{ctx.run_id}")
+        empirical = [v for c in claims if (v := verify_empirically(c, facts)) is not None] if facts else []
+        labels = [v.label for v in verdicts]
+        metrics = {
+            "claims_extracted": len(claims),
+            "claims_supported": labels.count("SUPPORTED"),
+            "claims_contradicted": labels.count("CONTRADICTED"),
+            "claims_not_enough_info": labels.count("NOT_ENOUGH_INFO"),
+            "claims_verifier_failed": sum(v.failed for v in verdicts),
+            "claims_empirical": len(empirical),
+            "claims_empirical_supported": sum(v.label == "SUPPORTED" for v in empirical),
+            "claims_empirical_contradicted": sum(v.label == "CONTRADICTED" for v in empirical),
+        }
+        files = _write_table(ctx.out_dir / "claims", claims, verdicts, empirical)
+        note["summary"] = (f"{len(claims)} claims: {metrics['claims_supported']} supported, {metrics['claims_contradicted']} contradicted, "
+                           f"{metrics['claims_not_enough_info']} not enough info; {len(empirical)} checked against our sweep")
+    return ClaimsOutcome(claims, verdicts, empirical, files, metrics)
