@@ -1,6 +1,6 @@
 """Build DeepSpeed inference-v2 ops (cutlass_ops, inference_core_ops, ragged_device_ops) in parallel, JIT.
 
-    TORCH_CUDA_ARCH_LIST=9.0 python benchmarks/build_ds_v2.py
+    TORCH_CUDA_ARCH_LIST=9.0 python benchmarks/build_ds_v2.py [InferenceCutlassBuilder ...]
 Each op builds in its own process (torch's JIT cache, ~/.cache/torch_extensions); prints time and outcome.
 """
 from __future__ import annotations
@@ -28,6 +28,6 @@ if __name__ == "__main__":
     os.environ.setdefault("MAX_JOBS", "5")
     t0 = time.time()
     procs = [subprocess.Popen([sys.executable, "-c", SNIPPET, name])
-             for name in ("InferenceCutlassBuilder", "InferenceCoreBuilder", "RaggedOpsBuilder")]
+             for name in (sys.argv[1:] or ("InferenceCutlassBuilder", "InferenceCoreBuilder", "RaggedOpsBuilder"))]
     codes = [p.wait() for p in procs]
     print(f"all builds done in {time.time() - t0:.1f}s, exit codes {codes}", flush=True)

@@ -97,8 +97,7 @@ def main() -> None:
     cfg = TimingConfig(reps=20, rotations=16)
     for n in (64, 256):
         rr = router.route(n, 4, 10 + n)
-        for eng, opts in (("grouped", {}), ("grouped_triton", {}), ("grouped_triton", {"block_m": 16}),
-                          ("grouped_triton", {"block_m": 32}), ("grouped_triton", {"block_m": 64})):
+        for eng, opts in (("grouped", {}), ("grouped_triton", {})):
             try:
                 p = measure_layer_point(spec, eng, w, rr, "calibrated", cfg, ceil, **opts)[0]
                 out["layer"].append({"engine": eng, "opts": opts, "n": n, "ms": p.step_ms, "util": p.util_copy,

@@ -178,6 +178,25 @@ class DeepSpeedV2Engine(MoEEngine):
                 self._scatter = self._gather = self._act = None
                 self.ragged_error = f"{type(exc).__name__}: {str(exc)[:300]}"
         self._ds_version = deepspeed.__version__
+        self._probe(major, minor)
+
+    def _probe(self, major: int, minor: int) -> None:
+        """Run one tiny MoE GEMM so an unsupported architecture fails here, with the reason, not mid-sweep."""
+        w = self.weights
+        x = torch.zeros(1, w.hidden, dtype=w.w_gate_up.dtype, device=w.w_gate_up.device)
+        rows = torch.ones(w.num_experts, dtype=torch.int64, device=x.device)
+        try:
+            self._mlp_1(torch.empty(1, 2 * w.inter, dtype=x.dtype, device=x.device), x, self._w1, rows)
+            torch.cuda.synchronize()
+        except RuntimeError as exc:
+            from importlib.metadata import PackageNotFoundError, version
+            try:
+                dsk = version("deepspeed-kernels")
+            except PackageNotFoundError:
+                dsk = "?"
+            raise RuntimeError(f"engine 'deepspeed_v2' unavailable on sm_{major}{minor}: ops built, but "
+                               f"deepspeed-kernels {dsk} libdeepspeedft MoE GEMM refused at run time: "
+                               f"{str(exc).strip()}") from None
 
     def forward(self, x, topk_ids, topk_weights):
         n, k = topk_ids.shape

@@ -187,7 +187,7 @@ def make_engine(name: str, weights: MoEWeights, top_k: int, **options) -> MoEEng
         name: one of ENGINE_NAMES (config key `engine` / CLI --engines).
         weights: shared expert weights.
         top_k: experts per token.
-        **options: engine-specific options (e.g. block_m for grouped_triton).
+        **options: engine-specific options (e.g. use_ragged_ops for deepspeed_v2).
     Returns:
         The engine; raises ValueError for an unknown name and RuntimeError when its backend is missing.
     """

@@ -21,18 +21,24 @@ except ImportError:  # CPU-only installs: the engine reports itself unavailable
     triton = None
     tl = None
 
-# (BLOCK_N, BLOCK_K, num_warps, num_stages) tried by the autotuner, keyed on shape and row-block size.
-_CONFIGS_UP = [(32, 128, 4, 4), (64, 128, 4, 4), (64, 64, 4, 5), (128, 64, 8, 4), (32, 256, 4, 3), (64, 256, 8, 3),
-               (32, 256, 4, 4)]
-_CONFIGS_DOWN = [(64, 128, 4, 4), (128, 64, 4, 4), (64, 64, 4, 5), (128, 128, 8, 3), (32, 128, 4, 4), (64, 256, 4, 3)]
+# (BLOCK_M, BLOCK_N, BLOCK_K, num_warps, num_stages) tried by the autotuner, per kernel, keyed on H, I and the
+# power-of-two bucket of N*k: the row block is tuned too (16 suits ~1 token per expert, 64-128 suit N >= 64).
+_TILES_UP = [(32, 128, 4, 4), (64, 128, 4, 4), (64, 64, 4, 5), (32, 256, 4, 3), (64, 256, 8, 3)]
+_TILES_DOWN = [(64, 128, 4, 4), (128, 64, 4, 4), (64, 64, 4, 5), (32, 128, 4, 4), (128, 128, 8, 3)]
+_CONFIGS_UP = ([(bm, *t) for bm in (16, 32, 64) for t in _TILES_UP]
+               + [(128, 64, 64, 8, 4), (128, 64, 128, 8, 3), (128, 32, 128, 8, 4)])
+_CONFIGS_DOWN = ([(bm, *t) for bm in (16, 32, 64) for t in _TILES_DOWN]
+                 + [(128, 64, 64, 8, 4), (128, 128, 64, 8, 3), (128, 64, 128, 8, 3)])
 MAX_FUSED_SLOTS = 4096  # N*k up to this: routing metadata in one single-program Triton kernel (tl.sort)
 
 
 if triton is not None:
     def _autotune(configs):
         return triton.autotune(
-            configs=[triton.Config({"BLOCK_N": n, "BLOCK_K": k}, num_warps=w, num_stages=s) for n, k, w, s in configs],
-            key=["H", "I", "BLOCK_M"])
+            configs=[triton.Config({"BLOCK_M": m, "BLOCK_N": n, "BLOCK_K": k}, num_warps=w, num_stages=s)
+                     for m, n, k, w, s in configs],
+            key=["H", "I", "SLOTS"],
+            do_bench=lambda fn, quantiles: triton.testing.do_bench(fn, warmup=5, rep=25, quantiles=quantiles))
 
     @triton.jit
     def _routing_metadata_kernel(ids_ptr, order_ptr, counts_ptr, offsets_ptr, n_slots, E: tl.constexpr,
@@ -51,7 +57,7 @@ if triton is not None:
 
     @_autotune(_CONFIGS_UP)
     @triton.jit
-    def _gate_up_kernel(x_ptr, w_ptr, act_ptr, order_ptr, offsets_ptr, counts_ptr, H, I, TOP_K: tl.constexpr,
+    def _gate_up_kernel(x_ptr, w_ptr, act_ptr, order_ptr, offsets_ptr, counts_ptr, H, I, SLOTS, TOP_K: tl.constexpr,
                         BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
         e = tl.program_id(0)
         pid_n = tl.program_id(1)
@@ -83,7 +89,7 @@ if triton is not None:
 
     @_autotune(_CONFIGS_DOWN)
     @triton.jit
-    def _down_kernel(act_ptr, w_ptr, y_ptr, route_w_ptr, order_ptr, offsets_ptr, counts_ptr, H, I,
+    def _down_kernel(act_ptr, w_ptr, y_ptr, route_w_ptr, order_ptr, offsets_ptr, counts_ptr, H, I, SLOTS,
                      BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
         e = tl.program_id(0)
         pid_n = tl.program_id(1)
@@ -116,14 +122,9 @@ if triton is not None:
 def _launch(kernel, grid, *args, **kwargs):
     """Autotuned launch on a GPU; under TRITON_INTERPRET=1 (no driver to benchmark with) one fixed config."""
     if os.environ.get("TRITON_INTERPRET") == "1":
-        meta = {"BLOCK_N": 32, "BLOCK_K": 32}
+        meta = {"BLOCK_M": 16, "BLOCK_N": 32, "BLOCK_K": 32}
         return kernel.fn[grid(meta)](*args, **kwargs, **meta)
     return kernel[grid](*args, **kwargs)
-
-
-def default_block_m(n_tokens: int, top_k: int, num_experts: int) -> int:
-    """Row block: 16 when slots spread about one per expert, else 64 (one chunk for most experts; H200 smoke)."""
-    return 16 if n_tokens * top_k <= num_experts else 64
 
 
 def routing_metadata(topk_ids: torch.Tensor, num_experts: int):
@@ -148,33 +149,32 @@ class TritonGroupedEngine(MoEEngine):
     name = "grouped_triton"
     graph_safe = True
 
-    def __init__(self, weights: MoEWeights, top_k: int, block_m: int | None = None) -> None:
+    def __init__(self, weights: MoEWeights, top_k: int) -> None:
         super().__init__(weights, top_k)
         interpret = os.environ.get("TRITON_INTERPRET") == "1"  # Triton's CPU interpreter (tests without a GPU)
         if triton is None or (weights.w_gate_up.device.type != "cuda" and not interpret):
             raise RuntimeError("engine 'grouped_triton' needs triton and CUDA weights")
         if not (weights.w_gate_up.is_contiguous() and weights.w_down.is_contiguous()):
             raise ValueError("grouped_triton needs contiguous w_gate_up [E,2I,H] and w_down [E,H,I]")
-        self.block_m = block_m
 
     def forward(self, x, topk_ids, topk_weights):
         n, k = topk_ids.shape
         w = self.weights
         e, h, i = w.num_experts, w.hidden, w.inter
-        bm = self.block_m or default_block_m(n, k, e)
+        slots = triton.next_power_of_2(n * k)  # autotune key: tiles are re-tuned per N*k bucket
         order, counts, offsets = routing_metadata(topk_ids.contiguous(), e)
         x = x.contiguous()
         act = torch.empty(n * k, i, dtype=x.dtype, device=x.device)
         _launch(_gate_up_kernel, lambda meta: (e, triton.cdiv(i, meta["BLOCK_N"])),
-                x, w.w_gate_up, act, order, offsets, counts, h, i, TOP_K=k, BLOCK_M=bm)
+                x, w.w_gate_up, act, order, offsets, counts, h, i, slots, TOP_K=k)
         y = torch.empty(n * k, h, dtype=x.dtype, device=x.device)
         route_w = topk_weights.reshape(-1).float().contiguous()
         _launch(_down_kernel, lambda meta: (e, triton.cdiv(h, meta["BLOCK_N"])),
-                act, w.w_down, y, route_w, order, offsets, counts, h, i, BLOCK_M=bm)
+                act, w.w_down, y, route_w, order, offsets, counts, h, i, slots)
         return y.view(n, k, h).sum(1)  # one kernel: bf16 in/out, float accumulation inside torch
 
     def info(self):
-        d = {**super().info(), "triton": triton.__version__, "block_m": self.block_m or "auto"}
+        d = {**super().info(), "triton": triton.__version__, "tiles": "autotuned incl. BLOCK_M, keyed on N*k bucket"}
         for name, kern in (("gate_up", _gate_up_kernel), ("down", _down_kernel)):
             best = getattr(kern, "best_config", None)
             if best is not None:

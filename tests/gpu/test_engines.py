@@ -72,6 +72,16 @@ def test_bad_weights_and_top_k_are_rejected():
 
 
 # ---------------------------------------------------------------- GPU (real LLaDA2.0-mini layer dims)
+def _gpu_engine(name, w, k):
+    """Build an engine; deepspeed_v2 is skipped where its kernels refuse the GPU (recorded reason)."""
+    try:
+        return make_engine(name, w, k)
+    except RuntimeError as exc:
+        if name == "deepspeed_v2" and "unavailable" in str(exc):
+            pytest.skip(str(exc))
+        raise
+
+
 GPU_ENGINES = ["loop", "grouped", "grouped_triton"] + (["deepspeed", "deepspeed_v2"] if HAS_DS else [])
 
 
@@ -82,7 +92,7 @@ GPU_ENGINES = ["loop", "grouped", "grouped_triton"] + (["deepspeed", "deepspeed_
 def test_gpu_engine_matches_reference_at_real_dims(engine, n):
     w = MoEWeights.random(256, 2048, 512, device="cuda", seed=n)
     x, ids, tw = _inputs(256, 2048, n, 8, device="cuda")
-    out = make_engine(engine, w, 8)(x, ids, tw)
+    out = _gpu_engine(engine, w, 8)(x, ids, tw)
     assert relative_error(out, reference_moe(w, x, ids, tw)) < TOL
 
 
@@ -91,7 +101,7 @@ def test_gpu_engine_matches_reference_at_real_dims(engine, n):
 @pytest.mark.parametrize("engine", ["grouped", "grouped_triton"] + (["deepspeed_v2"] if HAS_DS else []))
 def test_gpu_graph_replay_with_new_routing_equals_eager(engine):
     w = MoEWeights.random(64, 2048, 1024, device="cuda", seed=1)
-    eng = make_engine(engine, w, 8)
+    eng = _gpu_engine(engine, w, 8)
     sets = [_inputs(64, 2048, 64, 8, device="cuda", seed=s) for s in range(3)]
     sx, si, sw = (t.clone() for t in sets[0])
     eng(sx, si, sw)
