@@ -107,6 +107,25 @@ def test_server_binds_loopback_only(team):
     assert listening_addresses(port) == {"0100007F"}, "the Prefect server must listen on 127.0.0.1 only"
 
 
+def test_gpu_limit_gives_one_slot_per_gpu(team):
+    """`setup --gpus 1` makes the `gpu` global concurrency limit: a second holder waits, then times out."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.deployments import gpu_slot
+
+    setup = subprocess.run([sys.executable, "flows/deployments.py", "setup", "--gpus", "1"], cwd=ROOT, env=team["env"], capture_output=True, text=True, timeout=60)
+    assert setup.returncode == 0, setup.stderr
+    with temporary_settings(updates={PREFECT_API_URL: team["api_url"]}):
+        with gpu_slot():
+            started = time.perf_counter()
+            with pytest.raises(TimeoutError):
+                with gpu_slot(timeout_s=2):
+                    pass
+            assert time.perf_counter() - started >= 1.5
+        with gpu_slot(timeout_s=10):  # released: free again
+            pass
+
+
 def test_deployed_sweep_form_runs_on_a_gpu_pool_worker(team):
     """prefect.yaml + `prefect deploy` + a process worker on `gpu`: the UI trigger completes and lands in MLflow."""
     from flows.forms import sweep_overrides
