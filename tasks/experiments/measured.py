@@ -16,7 +16,7 @@ from tasks.moe.sweep import DENSE_ROUTING, PointResult
 
 log = logging.getLogger(__name__)
 
-ENGINE_PREFERENCE = ("grouped", "deepspeed_v2", "dense", "deepspeed", "loop")
+ENGINE_PREFERENCE = ("grouped_triton", "grouped", "deepspeed_v2", "dense", "deepspeed", "loop")  # fastest first
 
 
 @dataclass
