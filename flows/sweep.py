@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from prefect import task, unmapped
+from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -44,6 +45,32 @@ def _point_key(_, params: dict) -> str:
 def evaluate_point(point: SweepPointSpec) -> PointResult:
     """Routing statistics, byte/FLOP model and roofline of one point (never raises: failures are records)."""
     return run_point(point)
+
+
+def gpu_available() -> bool:
+    try:
+        import torch
+
+        return torch.cuda.is_available()
+    except Exception:  # noqa: BLE001 - a broken CUDA install means "no GPU"
+        return False
+
+
+def live_measure_argv(settings: Settings, out_file: Path) -> list[str]:
+    """The ``python -m tasks.gpu.measure`` arguments that measure this sweep on the present GPU."""
+    s = settings.sweep
+    return ["--models", *s.models, "--tokens", *map(str, s.tokens), "--engines", s.engine or "grouped_triton",
+            "--routing", settings.routing.kind, "--prefix-len", str(s.prefix_len), "--seed", str(settings.run.seed),
+            "--out", str(out_file)]
+
+
+@task(name="measure-gpu", tags=["gpu"], cache_policy=NO_CACHE)
+def measure_on_gpu(argv: list[str]) -> str:
+    """Measure the sweep live on this machine's GPU; out-of-memory points are recorded as failed inside."""
+    from tasks.gpu.measure import main as measure_main
+
+    measure_main(argv)
+    return argv[argv.index("--out") + 1]
 
 
 @dataclass
@@ -149,7 +176,15 @@ def _write_summary(out_dir: Path, rows: list[dict], points: list[SweepPoint], fi
 def run_sweep(ctx, settings: Settings, timer: StageTimer) -> SweepOutcome:
     """Evaluate every sweep point in parallel, join recorded GPU measurements, and log children as they finish."""
     points = _points(settings)
-    recorded = load_recorded(project_path(settings.sweep.results_dir))
+    results_dir = project_path(settings.sweep.results_dir)
+    if settings.sweep.live_gpu and gpu_available():
+        out_file = results_dir / "live" / f"{ctx.run_id}.json"
+        with timer.stage("gpu-measure", "(live, CUDA present)"):
+            try:
+                measure_on_gpu(live_measure_argv(settings, out_file))
+            except Exception as exc:  # noqa: BLE001 - a failed GPU run degrades to recorded results and projections
+                console.print(f"[bold red]✗ live GPU measurement failed ({type(exc).__name__}: {exc}); using recorded results and projections[/]")
+    recorded = load_recorded(results_dir)
     for path, reason in recorded.rejected:
         console.print(f"[bold yellow]⚠ recorded GPU results {path} rejected: {reason}. Projections are used and labelled.[/]")
     if not recorded.runs:

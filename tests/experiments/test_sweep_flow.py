@@ -70,3 +70,32 @@ def test_unique_experts_grow_with_n_but_stay_bounded(sweep_run):
     for routing in ("calibrated", "iid"):
         u = [children[f"llada2_mini·{routing}·N={n}"].data.metrics["unique_experts_mean"] for n in (8, 64, 128)]
         assert u == sorted(u) and u[-1] <= min(256, 128 * 8)
+
+
+def test_live_gpu_argv_is_accepted_by_the_measurement_cli(tmp_path):
+    """With CUDA present the flow runs tasks.gpu.measure; its argv must parse and carry the sweep's shape."""
+    from flows.config import load_settings
+    from flows.sweep import live_measure_argv
+    from tasks.gpu.measure import build_parser
+
+    settings, _ = load_settings(["+sweep=tokens", "routing=iid", "sweep.tokens=[64,128]"])
+    args = build_parser().parse_args(live_measure_argv(settings, tmp_path / "live.json"))
+    assert args.models == ["llada2_mini", "llada_moe_7b", "llama2_70b"] and args.tokens == [64, 128]
+    assert args.routing == "iid" and args.prefix_len == 512 and args.out.endswith("live.json")
+
+
+def test_recorded_h200_results_join_the_matching_points():
+    """The committed H200 run is found for the flagship points and labelled measured:<gpu>."""
+    from tasks.experiments.measured import load_recorded, match_measurement
+    from tasks.moe.sweep import SweepPointSpec, run_point
+    from tasks.settings import PROJECT_ROOT
+
+    recorded = load_recorded(PROJECT_ROOT / "results")
+    if not recorded.runs:
+        pytest.skip("no recorded GPU results committed")
+    point = run_point(SweepPointSpec("llada2_mini", "calibrated", 64, steps=4))
+    m = match_measurement(point, recorded)
+    assert m is not None and m.source == "measured:NVIDIA H200"
+    assert m.point.prefix_len == point.prefix_len and m.point.n_tokens == 64
+    assert 0 < m.metrics()["measured_util_copy"] <= 1.2
+    assert match_measurement(run_point(SweepPointSpec("llada2_mini", "zipf", 64, steps=4)), recorded) is None
