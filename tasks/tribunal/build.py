@@ -57,7 +57,8 @@ def _measured_row(result: Any, measurement: Any, run_id: str | None) -> SweepRow
         unique_experts_p90=p.unique_experts_p90 if p.unique_experts_p90 is not None else stats.get("unique_p90"),
         activated_fraction=stats.get("activated_fraction"), num_experts=stats.get("num_experts"), top_k=stats.get("top_k"),
         bytes_per_step=p.bytes_moved or None, step_ms=p.step_ms, bandwidth_utilisation=p.util_copy or None,
-        tokens_per_s=committed / p.step_ms * 1e3 if committed and p.step_ms else None, timing_spread=p.spread, run_id=run_id,
+        tokens_per_s=committed / p.step_ms * 1e3 if committed and p.step_ms else None, timing_spread=p.spread,
+        h100_projected_ms=getattr(p, "h100_projected_ms", None), run_id=run_id,
     )
 
 

@@ -96,6 +96,7 @@ class SweepRow(Record):
     tokens_per_s: float | None = None
     bound: str | None = Field(None, description="'memory' | 'compute' for roofline rows")
     timing_spread: float | None = Field(None, description="repeat spread as a fraction (measured rows)")
+    h100_projected_ms: float | None = Field(None, description="measured ms x (H200 / H100 datasheet bandwidth): a projection")
     run_id: str | None = Field(None, description="MLflow child run of this point")
     failed: bool = False
     error: str | None = None
@@ -123,7 +124,7 @@ class SweepRow(Record):
         """This row's numbers under the metric names flows/sweep.py logs to the point's child run."""
         if self.measured:
             pairs = {"measured_step_ms": self.step_ms, "measured_util_copy": self.bandwidth_utilisation,
-                     "measured_spread": self.timing_spread}
+                     "measured_spread": self.timing_spread, "h100_projected_from_measured_ms": self.h100_projected_ms}
         else:
             hw = self.hardware
             pairs = {"unique_experts_mean": self.unique_experts_mean, "unique_experts_p90": self.unique_experts_p90,

@@ -62,32 +62,46 @@ def compose_answer(bundle: EvidenceBundle) -> tuple[str, dict[str, bool]]:
             others.append(f"{_name(bundle, other)} {num(a.unique_experts_mean)} → {num(b.unique_experts_mean)} of E={b.num_experts}")
     if others:
         sentences.append(f"Likewise: {'; '.join(others)}.")
-    lo, hi = bundle.best_row(m, n_lo, asked.hardware), bundle.best_row(m, n_hi, asked.hardware)
-    if lo and hi and lo.step_ms is not None and hi.step_ms is not None:
-        parts["latency"] = True
-        s = f"On {asked.hardware_name} one decoding step takes {num(lo.step_ms)} ms at N={n_lo} and {num(hi.step_ms)} ms at N={n_hi}"
-        if lo.bandwidth_utilisation is not None and hi.bandwidth_utilisation is not None:
-            parts["bandwidth"] = True
-            s += (f", at {num(100 * lo.bandwidth_utilisation, 3)}% and {num(100 * hi.bandwidth_utilisation, 3)}% "
-                  f"memory-bandwidth utilisation ({lo.bound or 'memory'}-bound)")
-        sentences.append(s + ".")
-        cited += [lo, hi]
-        b_lo, b_hi = bundle.best_row(asked.baseline, n_lo, asked.hardware), bundle.best_row(asked.baseline, n_hi, asked.hardware)
-        if b_lo and b_hi and b_lo.step_ms and b_hi.step_ms:
-            parts["baseline"] = True
-            sentences.append(f"The dense {asked.baseline_name} needs {num(b_lo.step_ms)} ms and {num(b_hi.step_ms)} ms per step at "
-                             f"the same N, so the MoE step costs ×{num(lo.step_ms / b_lo.step_ms, 3)} and "
-                             f"×{num(hi.step_ms / b_hi.step_ms, 3)} of the dense one.")
-            cited += [b_lo, b_hi]
-    if cited:
-        sentences.append(f"The {asked.hardware_name} timings are {_source_words(cited)}.")
     m_lo, m_hi = (next(iter(bundle.rows(m, n, measured=True)), None) for n in (n_lo, n_hi))
-    if m_lo and m_hi and m_lo.step_ms is not None and m_hi.step_ms is not None and m_lo not in cited:
-        s = f"Measured on {m_lo.hardware}: {num(m_lo.step_ms)} ms and {num(m_hi.step_ms)} ms per step"
+    b_lo, b_hi = (next(iter(bundle.rows(asked.baseline, n, measured=True)), None) for n in (n_lo, n_hi))
+    if m_lo and m_hi and m_lo.step_ms and m_hi.step_ms:
+        parts["latency"] = True
+        s = f"Measured on {m_lo.hardware}, one decoding step of {_name(bundle, m)} takes {num(m_lo.step_ms)} ms at N={n_lo} and {num(m_hi.step_ms)} ms at N={n_hi}"
         if m_lo.bandwidth_utilisation is not None and m_hi.bandwidth_utilisation is not None:
-            s += (f" at {num(100 * m_lo.bandwidth_utilisation, 3)}% and {num(100 * m_hi.bandwidth_utilisation, 3)}% "
+            parts["bandwidth"] = True
+            s += (f", moving bytes at {num(100 * m_lo.bandwidth_utilisation, 3)}% and {num(100 * m_hi.bandwidth_utilisation, 3)}% "
                   "of the measured copy bandwidth")
         sentences.append(s + ".")
+        cited += [m_lo, m_hi]
+        if b_lo and b_hi and b_lo.step_ms and b_hi.step_ms:
+            parts["baseline"] = True
+            s = (f"The dense {asked.baseline_name} on the same harness takes {num(b_lo.step_ms)} ms and {num(b_hi.step_ms)} ms"
+                 f" (×{num(m_lo.step_ms / b_lo.step_ms, 3)} and ×{num(m_hi.step_ms / b_hi.step_ms, 3)} for the MoE step)")
+            if b_lo.bandwidth_utilisation is not None and b_hi.bandwidth_utilisation is not None:
+                s += f" at {num(100 * b_lo.bandwidth_utilisation, 3)}% and {num(100 * b_hi.bandwidth_utilisation, 3)}% of copy bandwidth"
+            sentences.append(s + ".")
+            cited += [b_lo, b_hi]
+        if m_lo.h100_projected_ms and m_hi.h100_projected_ms:
+            s = (f"Projected to {asked.hardware_name} by bandwidth scaling (a projection, not a measurement): "
+                 f"{num(m_lo.h100_projected_ms)} ms and {num(m_hi.h100_projected_ms)} ms")
+            if b_lo and b_hi and b_lo.h100_projected_ms and b_hi.h100_projected_ms:
+                s += f", against {num(b_lo.h100_projected_ms)} ms and {num(b_hi.h100_projected_ms)} ms for {asked.baseline_name}"
+            sentences.append(s + ".")
+    lo, hi = bundle.best_row(m, n_lo, asked.hardware), bundle.best_row(m, n_hi, asked.hardware)
+    if lo and hi and lo.step_ms is not None and hi.step_ms is not None and not lo.measured:
+        parts["latency"] = True
+        r_lo, r_hi = bundle.best_row(asked.baseline, n_lo, asked.hardware), bundle.best_row(asked.baseline, n_hi, asked.hardware)
+        s = (f"The datasheet roofline on {asked.hardware_name} (bytes / HBM bandwidth, a lower bound that assumes 100% bandwidth) "
+             f"gives {num(lo.step_ms)} ms at N={n_lo} and {num(hi.step_ms)} ms at N={n_hi} ({lo.bound or 'memory'}-bound)")
+        if r_lo and r_hi and r_lo.step_ms and r_hi.step_ms:
+            parts["baseline"] = True
+            s += (f", against {num(r_lo.step_ms)} ms and {num(r_hi.step_ms)} ms for {asked.baseline_name} "
+                  f"(×{num(lo.step_ms / r_lo.step_ms, 3)} and ×{num(hi.step_ms / r_hi.step_ms, 3)})")
+        sentences.append(s + ".")
+        if not cited:
+            cited += [lo, hi]
+    if cited:
+        sentences.append(f"Timings cited above are {_source_words(cited)}.")
     return " ".join(sentences), parts
 
 
