@@ -36,8 +36,9 @@ def _finish(ax, title: str, ylabel: str, path: Path) -> Path:
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7, loc="best")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     fig = ax.figure
+    fig.set_size_inches(10, 4.5)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -76,10 +77,11 @@ def plot_step_time(rows: list[SweepRow], path: Path, baseline: str | None = None
             if cur is None or (r.routing in order and (cur not in order or order.index(r.routing) > order.index(cur))):
                 routing_of[r.model] = r.routing
     timed = [r for r in timed if r.dense or r.routing == routing_of.get(r.model)]
+    greys = iter(["black", "dimgray", "darkgray", "silver"])
     for (model, hw, source), series in sorted(_series(timed, lambda r: (r.model, r.hardware, r.source)).items()):
         is_base = model == baseline
         ax.plot([r.n_tokens for r in series], [r.step_ms for r in series], marker="s" if is_base else "o",
-                color="black" if is_base else None, ls="-" if series[0].measured else "--",
+                color=next(greys, "grey") if is_base else None, ls="-" if series[0].measured else "--",
                 label=f"{model}{'' if is_base else ' · ' + series[0].routing} on {hw} ({'measured' if series[0].measured else 'projected'})")
     ax.set_yscale("log")
     return _finish(ax, "Step time vs N (dashed: roofline projection; solid: measured)", "ms per step", path)
