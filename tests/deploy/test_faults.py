@@ -18,12 +18,6 @@ SENTENCES = [
 ]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _import_prefect_first():
-    """Prefect configures logging on import; do it before caplog attaches its handler."""
-    import flows.literature  # noqa: F401
-
-
 @pytest.fixture(scope="module")
 def papers() -> list[Paper]:
     return [Paper(arxiv_id=f"2501.0000{i}", title=f"Paper {i} on expert routing", abstract=" ".join(SENTENCES[i:] + SENTENCES[:i])) for i in range(4)]
@@ -97,17 +91,20 @@ def full_output_disk(tmp_path):
         subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
-@pytest.mark.integration
-@pytest.mark.slow
-def test_full_disk_fails_the_run_clearly_and_leaves_nothing_half_written(prefect_harness, tmp_path, full_output_disk):
-    """The real flow with run.output_dir on a full filesystem: a DiskFullError, a FAILED run, no partial files."""
+@pytest.fixture
+def safety_wired():
     from pathlib import Path
-
-    from flows.safety import DiskFullError
 
     research_source = (Path(__file__).resolve().parents[2] / "flows" / "research.py").read_text()
     if "flows.safety" not in research_source and "from flows import safety" not in research_source:
         pytest.skip("flows/research.py does not write through flows.safety.atomic_write yet (lead: wire it)")
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_full_disk_fails_the_run_clearly_and_leaves_nothing_half_written(safety_wired, prefect_harness, tmp_path, full_output_disk):
+    """The real flow with run.output_dir on a full filesystem: a DiskFullError, a FAILED run, no partial files."""
+    from flows.safety import DiskFullError
     from mlflow.tracking import MlflowClient
 
     from flows.research import research
