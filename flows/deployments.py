@@ -120,7 +120,11 @@ def local_gpu_count() -> int:
 
 
 def ensure_pools_and_limits(gpus: int) -> None:
-    """Create (or update) the process work pools ``cpu`` and ``gpu`` and the ``gpu`` concurrency limit."""
+    """Create (or update) the process work pools ``cpu`` and ``gpu`` and the ``gpu`` concurrency limits.
+
+    Two limits of ``gpus`` slots: the global limit ``gpu`` (held by ``gpu_slot()``) and the
+    tag limit ``gpu`` (held by every task tagged "gpu").
+    """
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, GlobalConcurrencyLimitUpdate, WorkPoolCreate
     from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
@@ -137,6 +141,13 @@ def ensure_pools_and_limits(gpus: int) -> None:
             client.update_global_concurrency_limit(GPU_LIMIT, GlobalConcurrencyLimitUpdate(limit=slots))
         except ObjectNotFound:
             client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=GPU_LIMIT, limit=slots))
+        # Tasks tagged "gpu" (the sweep's measure-gpu task) take a slot of the tag limit of the same name.
+        try:
+            if client.read_concurrency_limit_by_tag(GPU_LIMIT).concurrency_limit != slots:
+                client.delete_concurrency_limit_by_tag(GPU_LIMIT)
+                client.create_concurrency_limit(tag=GPU_LIMIT, concurrency_limit=slots)
+        except ObjectNotFound:
+            client.create_concurrency_limit(tag=GPU_LIMIT, concurrency_limit=slots)
 
 
 def runner_deployments() -> list:

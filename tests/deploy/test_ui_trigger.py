@@ -124,6 +124,10 @@ def test_gpu_limit_gives_one_slot_per_gpu(team):
             assert time.perf_counter() - started >= 1.5
         with gpu_slot(timeout_s=10):  # released: free again
             pass
+    with _client(team["env"]) as client:
+        assert client.read_concurrency_limit_by_tag("gpu").concurrency_limit == 1  # for tasks tagged "gpu"
+    setup = subprocess.run([sys.executable, "flows/deployments.py", "setup", "--gpus", "1"], cwd=ROOT, env=team["env"], capture_output=True, text=True, timeout=60)
+    assert setup.returncode == 0, "setup is idempotent: " + setup.stderr
 
 
 def test_deployed_sweep_form_runs_on_a_gpu_pool_worker(team):
