@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import hashlib
 import json
 import logging
@@ -13,6 +14,7 @@ from pathlib import Path
 from prefect import task
 
 from flows.progress import StageTimer
+from flows.safety import atomic_write
 from tasks.claims.empirical import verify_empirically
 from tasks.claims.evaluate import paper_chunk_lookup
 from tasks.claims.extract import extract_from_papers
@@ -101,11 +103,12 @@ def _write_table(out_dir: Path, claims: list[Claim], verdicts: list[Verdict], em
             "run": v.run_link or "", "rationale": v.rationale[:300],
         })
     csv_path, jsonl_path = out_dir / "claims.csv", out_dir / "claims.jsonl"
-    with csv_path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["claim_id"])
-        writer.writeheader()
-        writer.writerows(rows)
-    jsonl_path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["claim_id"])
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write(csv_path, buffer.getvalue(), what="claims table")
+    atomic_write(jsonl_path, "".join(json.dumps(r) + "\n" for r in rows), what="claims table")
     return [csv_path, jsonl_path]
 
 

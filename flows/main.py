@@ -14,6 +14,7 @@ apply_defaults()
 
 from flows.config import load_settings  # noqa: E402
 from flows.progress import console  # noqa: E402
+from flows.safety import DiskFullError, SecretInOverrideError, reject_secret_overrides  # noqa: E402
 from tasks.settings import SettingsError  # noqa: E402
 
 USAGE = """usage: python flows/main.py [OVERRIDE ...]
@@ -29,13 +30,18 @@ def main(argv: list[str]) -> int:
     for noisy in ("httpx", "httpcore", "alembic", "mlflow", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
+        reject_secret_overrides(argv)
         load_settings(argv)  # fail fast, before Prefect starts its server
-    except SettingsError as exc:
+    except (SettingsError, SecretInOverrideError) as exc:
         console.print(f"[bold red]error:[/] {exc}")
         return 2
     from flows.research import research
 
-    summary = research(overrides=argv)
+    try:
+        summary = research(overrides=argv)
+    except DiskFullError as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        return 1
     console.print(f"MLflow run {summary['run_id']} · report {summary['report']}")
     return 0
 

@@ -16,6 +16,7 @@ from flows import tracking
 from flows.config import load_settings
 from flows.literature import Literature, run_literature
 from flows.progress import StageTimer, console
+from flows.safety import atomic_write
 from flows.claims import run_claims
 from flows.report import log_sweep_figures, print_summary, write_report
 from flows.review import run_review
@@ -53,19 +54,20 @@ def _open_run(settings: Settings, resolved: dict, overrides: list[str]) -> RunCo
         tracking.log_params(client, run_id, tracking.flatten(resolved))
     out_dir = project_path(settings.run.output_dir) / run_id
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
+    atomic_write(out_dir / "config.yaml", yaml.safe_dump(resolved, sort_keys=False), what="resolved config")
     tracking.log_artifacts(client, run_id, [out_dir / "config.yaml"])
     return RunContext(settings, client, exp_id, run_id, out_dir)
 
 
 def _record_literature(ctx: RunContext, lit: Literature) -> None:
     papers_file = ctx.out_dir / "papers.jsonl"
-    with papers_file.open("w") as handle:
-        for d in sorted(lit.decisions, key=lambda d: -(d.paper.relevance or 0)):
-            kept = next((p for p in lit.papers if p.arxiv_id == d.paper.arxiv_id), None)
-            row = json.loads((kept or d.paper).model_dump_json())
-            row.update(kept=kept is not None, reason=d.reason if kept or not d.kept else "beyond retrieval.max_papers")
-            handle.write(json.dumps(row) + "\n")
+    lines = []
+    for d in sorted(lit.decisions, key=lambda d: -(d.paper.relevance or 0)):
+        kept = next((p for p in lit.papers if p.arxiv_id == d.paper.arxiv_id), None)
+        row = json.loads((kept or d.paper).model_dump_json())
+        row.update(kept=kept is not None, reason=d.reason if kept or not d.kept else "beyond retrieval.max_papers")
+        lines.append(json.dumps(row) + "\n")
+    atomic_write(papers_file, "".join(lines), what="papers.jsonl")
     tracking.log_metrics(ctx.client, ctx.run_id, lit.metrics)
     tracking.set_tags(ctx.client, ctx.run_id, {"sovereign.retrieval_source": ",".join(lit.sources), "sovereign.index_reused": lit.index_reused})
     tracking.log_artifacts(ctx.client, ctx.run_id, [papers_file])

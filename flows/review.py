@@ -10,6 +10,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows import tracking
 from flows.progress import StageTimer, console
+from flows.safety import atomic_write
 from tasks.tribunal.bundle import EvidenceBundle
 from tasks.tribunal.engine import review_rounds, rule
 from tasks.tribunal.records import ROLES, RoundRecord, Ruling, TribunalOutcome
@@ -86,8 +87,8 @@ def _record(ctx, outcome: TribunalOutcome) -> None:
     folder = ctx.out_dir / "tribunal"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "tribunal.json"
-    path.write_text(json.dumps(json.loads(outcome.model_dump_json(exclude={"bundle"})), indent=1))
-    (folder / "bundle.json").write_text(outcome.bundle.model_dump_json(indent=1))
+    atomic_write(path, json.dumps(json.loads(outcome.model_dump_json(exclude={"bundle"})), indent=1), what="tribunal rulings")
+    atomic_write(folder / "bundle.json", outcome.bundle.model_dump_json(indent=1), what="evidence bundle")
     tracking.log_artifacts(ctx.client, ctx.run_id, [path, folder / "bundle.json"], artifact_path="tribunal")
     for warning in outcome.warnings:
         log.warning("tribunal: %s", warning)

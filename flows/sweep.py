@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import hashlib
 import json
 import logging
@@ -17,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from flows import tracking
 from flows.progress import StageTimer, console
+from flows.safety import atomic_write
 from tasks.experiments.measured import Measurement, RecordedResults, load_recorded, match_measurement
 from tasks.moe.sweep import PointResult, SweepPointSpec, format_table, growth_fits, run_point, summary_table, sweep_points
 from tasks.settings import PROJECT_ROOT, Settings, project_path
@@ -162,14 +164,14 @@ def _write_summary(out_dir: Path, rows: list[dict], points: list[SweepPoint], fi
             row |= {k: round(v, 6) for k, v in point.measurement.metrics().items()}
     columns = list(dict.fromkeys(k for row in rows for k in row))
     summary = out_dir / "sweep_summary.csv"
-    with summary.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
-    fits_file = out_dir / "growth_fits.json"
-    fits_file.write_text(json.dumps(fits, indent=1))
-    points_file = out_dir / "sweep_points.json"
-    points_file.write_text(json.dumps([p.projected.to_dict() | {"source": p.source, "run_id": p.run_id} for p in points], indent=1, default=str))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write(summary, buffer.getvalue(), what="sweep summary")
+    fits_file = atomic_write(out_dir / "growth_fits.json", json.dumps(fits, indent=1), what="growth fits")
+    points = [p.projected.to_dict() | {"source": p.source, "run_id": p.run_id} for p in points]
+    points_file = atomic_write(out_dir / "sweep_points.json", json.dumps(points, indent=1, default=str), what="sweep points")
     return [summary, fits_file, points_file]
 
 

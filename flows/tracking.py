@@ -20,9 +20,9 @@ from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
+from flows.safety import _SECRET_KEY, disk_full_guard
 from tasks.settings import TrackingSettings, project_path
 
-_SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password|passwd|authorization|credential)", re.I)
 _SECRET_VALUE = re.compile(r"(sk-[A-Za-z0-9_-]{8,}|nvapi-[A-Za-z0-9_-]{8,}|Bearer\s+\S+)")
 _BATCH = 100
 
@@ -97,12 +97,14 @@ def set_tags(client: MlflowClient, run_id: str, tags: dict[str, Any]) -> None:
 
 
 def log_artifacts(client: MlflowClient, run_id: str, paths: Iterable[Path], artifact_path: str | None = None) -> None:
-    for path in paths:
-        path = Path(path)
-        if path.is_dir():
-            client.log_artifacts(run_id, str(path), artifact_path=f"{artifact_path}/{path.name}" if artifact_path else path.name)
-        elif path.exists():
-            client.log_artifact(run_id, str(path), artifact_path=artifact_path)
+    """Copy files or folders into the run's artifact store; a full disk raises DiskFullError naming the fix."""
+    with disk_full_guard("MLflow artifacts", client.get_run(run_id).info.artifact_uri.removeprefix("file://")):
+        for path in paths:
+            path = Path(path)
+            if path.is_dir():
+                client.log_artifacts(run_id, str(path), artifact_path=f"{artifact_path}/{path.name}" if artifact_path else path.name)
+            elif path.exists():
+                client.log_artifact(run_id, str(path), artifact_path=artifact_path)
 
 
 def log_text(client: MlflowClient, run_id: str, text: str, name: str) -> None:

@@ -251,6 +251,16 @@ def render_html(markdown_text: str, figure_files: dict[str, Path], title: str = 
             f"<style>{CSS}</style></head><body>\n{body}\n</body></html>\n")
 
 
+def _replace(path: Path, text: str) -> None:
+    """Write beside ``path`` and rename, so a crash or a full disk never leaves a truncated report."""
+    tmp = path.with_name(f".{path.name}.partial")
+    try:
+        tmp.write_text(text)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def write_report_files(bundle: EvidenceBundle, outcome: TribunalOutcome, out_dir: str | Path) -> dict[str, Path]:
     """Write figures/, report.md and report.html into ``out_dir``; returns their paths by name."""
     from tasks.report.plots import FIGURES, sweep_figures
@@ -261,6 +271,6 @@ def write_report_files(bundle: EvidenceBundle, outcome: TribunalOutcome, out_dir
     names = {v: k for k, v in FIGURES.items()}
     rel = {names[p.name]: f"figures/{p.name}" for p in written}
     md = render_markdown(bundle, outcome, rel)
-    (out / "report.md").write_text(md)
-    (out / "report.html").write_text(render_html(md, {f"figures/{p.name}": p for p in written}, _title(bundle)))
+    _replace(out / "report.md", md)
+    _replace(out / "report.html", render_html(md, {f"figures/{p.name}": p for p in written}, _title(bundle)))
     return {"markdown": out / "report.md", "html": out / "report.html", "figures": out / "figures"}
