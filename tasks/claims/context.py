@@ -165,11 +165,25 @@ def _owners(text: str, entities: list[Entity], numbers: list[Quantity]) -> dict[
         before = [i for i, q in enumerate(numbers) if q.span[1] <= resp.start()]
         if before:
             unit = numbers[before[-1]].unit, numbers[before[-1]].kind
-            run = [i for i in before if (numbers[i].unit, numbers[i].kind) == unit][-len(models):]
-            if len(run) == len(models):
-                for i, e in zip(run, models):
+            run = [i for i in before if (numbers[i].unit, numbers[i].kind) == unit]
+            # the names are the coordinated list ("A and B", "A, B and C") as long as the run of numbers
+            group = next((g for g in reversed(_coordinated(text, models)) if len(g) >= 2 and len(g) <= len(run)), models)
+            run = run[-len(group):]
+            if len(run) == len(group):
+                for i, e in zip(run, group):
                     owners[i] = e.name
     return owners
+
+
+def _coordinated(text: str, entities: list[Entity]) -> list[list[Entity]]:
+    """Runs of names joined only by commas / 'and' / 'or' ("Qwen3-30B and Qwen3-235B")."""
+    groups: list[list[Entity]] = []
+    for e in entities:
+        if groups and re.fullmatch(r"\s*(?:,|,?\s*and|,?\s*or)\s*", text[groups[-1][-1].span[1]:e.span[0]]):
+            groups[-1].append(e)
+        else:
+            groups.append([e])
+    return groups
 
 
 def analyse_sentence(text: str, inherited: tuple[str, ...] = ()) -> SentenceFacts:
@@ -192,13 +206,20 @@ def analyse_sentence(text: str, inherited: tuple[str, ...] = ()) -> SentenceFact
             if direction is not None:
                 break
             direction = direction_of(text[clauses[j][0]:clauses[j][1]])
-        numbers.append(q.model_copy(update={"metrics": metrics_of(clause, q), "direction": direction}))
+        metrics = metrics_of(clause, q)
+        prev = numbers[-1] if numbers else None
+        if not metrics and prev is not None and (prev.unit, prev.kind) == (q.unit, q.kind) \
+                and re.fullmatch(r"[\s,]*(?:and|or)?\s*", text[prev.span[1]:q.span[0]]):
+            metrics = prev.metrics  # "drops by 39% and 15%": a coordinated number measures the same thing
+        numbers.append(q.model_copy(update={"metrics": metrics, "direction": direction}))
     return SentenceFacts(text=text, entities=tuple(entities), numbers=tuple(numbers),
                          owners=_owners(text, entities, numbers), inherited=inherited)
 
 
 def title_subject(title: str) -> tuple[str, ...]:
     """The name a paper is about: the part of the title before a colon, else its name-like tokens."""
+    # "DeepSeek-V3 Technical Report": report-type words at the end are not part of the name
+    title = re.sub(r"\s+(?:Technical\s+Report|Report|Survey|Preprint)\s*$", "", title.strip(), flags=re.I)
     if ":" in title:
         head = title.split(":", 1)[0].strip()
         if 0 < len(head.split()) <= 4:

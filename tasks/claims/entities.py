@@ -62,6 +62,9 @@ def _looks_like_name(token: str, sentence_initial: bool) -> bool:
         return False
     if low in _STOP or low.strip("+") in GENERIC:
         return False
+    head, _, rest = token.partition("-")
+    if rest and head.lower() in GENERIC and re.fullmatch(r"[a-z]+(?:-[a-z]+)*", rest):
+        return False  # "MoE-layer", "LLM-based", "GPU-level": a generic word compounded, not a name
     body = token.replace("-", "").replace(".", "").replace("+", "")
     has_digit = any(ch.isdigit() for ch in body) and any(ch.isupper() for ch in body)
     camel = any(ch.isupper() for ch in body[1:]) and any(ch.islower() for ch in body)
@@ -163,6 +166,17 @@ def initialism(name: str) -> str | None:
     return "".join(w[0] for w in words).lower()
 
 
+# Head nouns that may follow a name without changing what it names ("Switch Transformer" ~ "Switch").
+_HEAD_NOUNS = {"transformer", "transformers", "model", "models", "llm", "llms", "framework", "system"}
+
+
+def _core_parts(name: str) -> tuple[str, ...]:
+    parts = name_parts(name)
+    while len(parts) > 1 and parts[-1] in _HEAD_NOUNS:
+        parts = parts[:-1]
+    return parts
+
+
 def names_match(a: str, b: str) -> bool:
     """Same model or system? Version-sensitive ('DeepSeek-V2' != 'DeepSeek-V3').
 
@@ -174,7 +188,9 @@ def names_match(a: str, b: str) -> bool:
         return False
     if na == nb:
         return True
-    pa, pb = name_parts(a), name_parts(b)
+    pa, pb = _core_parts(a), _core_parts(b)
+    if pa == pb:
+        return True
     short, long_ = (pa, pb) if len(pa) < len(pb) else (pb, pa)
     if long_[:len(short)] == short and all(_VARIANT_PART.fullmatch(p) for p in long_[len(short):]):
         return True
