@@ -39,6 +39,7 @@ _CLAUSE_BREAK = re.compile(r"[,;:()]|\b(?:and|while|whereas|but|which|respective
 _QUALIFIERS = re.compile(r"more than|less than|up to|as much as|at least|at most|no more|no less", re.I)
 _UP = re.compile(r"\b(?:increas\w*|improv\w*|rais\w*|higher|faster|speed-?ups?|boost\w*|grow\w*|rises?|rising|gains?|more|larger|greater|exceed\w*)\b", re.I)
 _DOWN = re.compile(r"\b(?:reduc\w*|cut\w*|lower\w*|decreas\w*|drops?|dropp\w*|fewer|less|slower|shrink\w*|sav\w*|fall\w*|falls|declin\w*|smaller)\b", re.I)
+_SETTING = re.compile(r"\b(?:on|for|with|using|in|into|to|via|across|of)\s+(?:the\s+|a\s+|an\s+|both\s+)?$", re.I)
 _OWNER_AFTER = re.compile(r"^[\s\w\-/%.]{0,24}?\b(?:for|on|with|in)\s+(?:the\s+)?$", re.I)
 
 
@@ -112,6 +113,13 @@ class SentenceFacts:
 
     def subjects(self) -> list[str]:
         return [e.name for e in self.models] + list(self.inherited)
+
+    def actors(self) -> list[str]:
+        """Who the sentence reports on: its paper's subject and the names not in a setting phrase.
+
+        In "On the SDAR-30B-A3B model, TEAM reaches 2.2x" the number is TEAM's; SDAR is where it ran.
+        """
+        return list(self.inherited) + [e.name for e in self.models if not _SETTING.search(self.text[:e.span[0]])]
 
     def mentions(self, names: list[str], explicit_only: bool = False) -> bool:
         pool = [e.name for e in self.models] + ([] if explicit_only else list(self.inherited))

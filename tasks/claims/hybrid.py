@@ -54,6 +54,28 @@ def content_stems(text: str) -> set[str]:
     return {_stem(w) for w in re.findall(r"[a-z][a-z\-]+", text.lower()) if len(w) > 2 and w not in _STOP}
 
 
+def _slot_words(facts: SentenceFacts, q: Quantity) -> set[str]:
+    """Content words around ``q`` without names: what the number is reported for.
+
+    The window is ``q``'s clause, narrowed to the text between its neighbouring numbers when the
+    clause holds several ("57B parameters overall with 14B activated").
+    """
+    text = facts.text
+    a, b = next(((a, b) for a, b in clause_spans(text) if a <= q.span[0] < b), (0, len(text)))
+    for o in facts.numbers:
+        if o is q:
+            continue
+        if a <= o.span[1] <= q.span[0]:
+            a = o.span[1]
+        if q.span[1] <= o.span[0] < b:
+            b = o.span[0]
+    clause = list(text[a:b])
+    for e in facts.entities:
+        for i in range(max(a, e.span[0]), min(b, e.span[1])):
+            clause[i - a] = " "
+    return content_stems("".join(clause))
+
+
 @dataclass(frozen=True)
 class _Sentence:
     hit: ChunkHit
@@ -85,6 +107,7 @@ class HybridVerifier:
     approx_tol: float = 0.06
     unaligned_top: int = 2
     max_subqueries: int = 4
+    slot_margin: int = 2  # content words by which another number's clause must fit the claim better
     paper_chunks: Callable[[str], list[Chunk]] | None = None  # arxiv id -> all its chunks (document expansion)
     name: str = "hybrid"
 
@@ -156,8 +179,17 @@ class HybridVerifier:
 
         supported_numbers, unknown_numbers = 0, 0
         support_sentences: list[_Sentence] = []
+        # The claim's actor: the first name it reports on (not one in a setting phrase like "on Mixtral").
+        primary = cf.actors()[:1] or subjects
+        claim_baselines = [e.name for e in cf.baselines]
         for c in cf.numbers:
-            found = self._support(c, aligned, subjects)
+            found, slot_rival = self._support(c, cf, aligned, subjects, claim_baselines)
+            if found is None and slot_rival is not None:
+                s, e = slot_rival
+                conflicts.append(f"claim gives '{c.text}' where {s.hit.chunk.chunk_id} says '{e.text}' "
+                                 f"(the claimed value is reported there for something else)")
+                deciding.append(s.hit)
+                continue
             if found is not None:
                 sentence, e = found
                 if c.direction and e.direction and c.direction != e.direction and metrics_overlap(c, e, strict=True):
@@ -170,8 +202,11 @@ class HybridVerifier:
                 deciding.append(sentence.hit)
                 notes.append(f"'{c.text}' matches '{e.text}' ({sentence.hit.chunk.chunk_id})")
                 continue
-            rivals = [(s, e) for s in aligned for e in s.facts.numbers_for(subjects)
-                      if units_compatible(c, e) and metrics_overlap(c, e, strict=True)]
+            # A rival must be reported for the claim's actor, not merely measured on it by another system.
+            rivals = [(s, e) for s in aligned if any(names_match(a, p) for a in s.facts.actors() for p in primary)
+                      for e in s.facts.numbers_for(subjects)
+                      if units_compatible(c, e) and metrics_overlap(c, e, strict=True)
+                      and not values_consistent(c, e, self.rel_tol, self.approx_tol)]
             if rivals and subjects:  # whose number it is must be known before calling it wrong
                 others = [o for o in cf.numbers if o is not c]
                 fresh = [(s, e) for s, e in rivals if not any(values_consistent(o, e, self.rel_tol, self.approx_tol) for o in others)]
@@ -222,12 +257,34 @@ class HybridVerifier:
         return Verdict(claim_id=claim.claim_id, claim_text=claim.text, label=label, confidence=round(confidence, 3),
                        verifier=self.name, evidence=evidence, rationale=rationale)
 
-    def _support(self, c: Quantity, aligned: list[_Sentence], subjects: list[str]) -> tuple[_Sentence, Quantity] | None:
+    def _support(self, c: Quantity, cf: SentenceFacts, aligned: list[_Sentence], subjects: list[str],
+                 claim_baselines: list[str]):
+        """The first aligned number that bears ``c`` out, and else a same-sentence rival in ``c``'s slot.
+
+        An evidence sentence that lists several results ("1.26x for single-batch inference, 11.57x for
+        beam search") bears a claimed value out only when that value sits in the slot whose words match
+        the claim's ("11.57x for single-batch inference" is the wrong slot). A result measured against
+        other baselines ("4x over T5-XXL") does not bear out a claim against the claim's baselines.
+        """
+        slot_rival = None
+        claim_slot = _slot_words(cf, c)
         for s in aligned:
-            for e in s.facts.numbers_for(subjects):
-                if metrics_overlap(c, e, strict=False) and values_consistent(c, e, self.rel_tol, self.approx_tol):
-                    return s, e
-        return None
+            if claim_baselines and s.facts.baselines and not any(
+                    names_match(b, e.name) for b in claim_baselines for e in s.facts.entities):
+                continue
+            candidates = s.facts.numbers_for(subjects)
+            for e in candidates:
+                if not (metrics_overlap(c, e, strict=False) and values_consistent(c, e, self.rel_tol, self.approx_tol)):
+                    continue
+                own = len(claim_slot & _slot_words(s.facts, e))
+                better = [(len(claim_slot & _slot_words(s.facts, o)), o) for o in candidates
+                          if o is not e and units_compatible(c, o) and not values_consistent(c, o, self.rel_tol, self.approx_tol)]
+                best = max(better, key=lambda t: t[0], default=(0, None))
+                if best[1] is not None and best[0] >= self.slot_margin and best[0] >= own + self.slot_margin:
+                    slot_rival = slot_rival or (s, best[1])
+                    continue
+                return (s, e), None
+        return None, slot_rival
 
     def _misattributed(self, c: Quantity, sentences: list[_Sentence], subjects: list[str]) -> str:
         """Where the claimed value does appear, attached to another entity (the misattribution case)."""
