@@ -205,15 +205,21 @@ def analyse_sentence(text: str, inherited: tuple[str, ...] = ()) -> SentenceFact
     masked = [e.span for e in entities]
     numbers: list[Quantity] = []
     clauses = clause_spans(text)
+    # Metric and direction words are read with the names blanked out: "Dynamic Expert Sharing" does
+    # not make a latency figure an expert count.
+    plain = list(text)
+    for a, b in masked:
+        plain[a:b] = " " * (b - a)
+    plain = "".join(plain)
     for q in parse_numbers(text, masked=masked):
         idx = next((i for i, (a, b) in enumerate(clauses) if a <= q.span[0] < b), None)
-        clause = text[clauses[idx][0]:clauses[idx][1]] if idx is not None else text
+        clause = plain[clauses[idx][0]:clauses[idx][1]] if idx is not None else plain
         direction = direction_of(clause)
         # "cuts experts by 55% and latency by 38%": the verb of an earlier clause carries over
         for j in range(idx - 1 if idx is not None else -1, -1, -1):
             if direction is not None:
                 break
-            direction = direction_of(text[clauses[j][0]:clauses[j][1]])
+            direction = direction_of(plain[clauses[j][0]:clauses[j][1]])
         metrics = metrics_of(clause, q)
         prev = numbers[-1] if numbers else None
         if not metrics and prev is not None and (prev.unit, prev.kind) == (q.unit, q.kind) \

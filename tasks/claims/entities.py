@@ -45,6 +45,11 @@ _BASELINE_CUE = re.compile(
     r"\bsuch as|\bincluding|\bbeats?|\boutperforms?|\bsurpass(?:es)?|\bmatches)\s+(?:the\s+|a\s+|an\s+)?$",
     re.I,
 )
+# "than the autoregressive Qwen2.5-3B": a comparison word, then up to two lower-case modifiers
+_COMPARED_CUE = re.compile(
+    r"(?:\bthan|\bover|\bversus|\bvs\.?|\bagainst|\bcompared (?:with|to)|\brelative to|\bbeats?|\boutperforms?|"
+    r"\bsurpass(?:es)?)\s+(?:the\s+|a\s+|an\s+)?(?:[a-z][a-z\-]*\s+){1,2}$"
+)
 _TOKEN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][A-Za-z0-9]*(?:[.\-+][A-Za-z0-9]+)*\+?")
 _SIZE = re.compile(r"(?:\d+(?:\.\d+)?[BMK]|\d+x\d+[BMK]?|\d+(?:\.\d+)?|v\d+(?:\.\d+)?)(?:-[A-Za-z0-9]+)*\b")
 _UNIT_TOKEN = re.compile(r"[KMGTP]?i?B|[KMGTP]?FLOP[sS]?|[KMGTP]FLOPS|ms|MB|GiB|TiB")
@@ -133,7 +138,9 @@ def extract_entities(text: str) -> list[Entity]:
         if name.lower().strip("+") in GENERIC and " " not in name:
             i = j
             continue
-        kind = "dataset" if _is_dataset(name) else "baseline" if _BASELINE_CUE.search(text[max(0, start - 24):start]) else "model"
+        before = text[max(0, start - 48):start]
+        kind = "dataset" if _is_dataset(name) else "baseline" if _BASELINE_CUE.search(before[-24:]) \
+            or _COMPARED_CUE.search(before) else "model"
         entities.append(Entity(kind=kind, name=name, span=(start, end)))
         while j < len(tokens) and tokens[j].start() < end:
             j += 1
