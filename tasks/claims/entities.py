@@ -205,5 +205,14 @@ def names_match(a: str, b: str) -> bool:
     return (ia is not None and ia == nb) or (ib is not None and ib == na)
 
 
+def names_related(a: str, b: str) -> bool:
+    """Same name, or one is the family of the other ('LLaDA2.0' and 'LLaDA2.0-flash'); for finding papers only."""
+    if names_match(a, b):
+        return True
+    pa, pb = _core_parts(a), _core_parts(b)
+    short, long_ = (pa, pb) if len(pa) < len(pb) else (pb, pa)
+    return bool(short) and long_[:len(short)] == short and len("".join(short)) >= 4
+
+
 def any_match(name: str, names) -> bool:
     return any(names_match(name, other) for other in names)

@@ -83,7 +83,9 @@ def paper_chunk_lookup(chunks: list[Chunk]) -> Callable[[str], list[Chunk]]:
     by_paper: dict[str, list[Chunk]] = {}
     for chunk in chunks:
         by_paper.setdefault(chunk.arxiv_id, []).append(chunk)
-    return lambda arxiv_id: by_paper.get(arxiv_id, [])
+    lookup = lambda arxiv_id: by_paper.get(arxiv_id, [])  # noqa: E731
+    lookup.titles = {pid: cs[0].title for pid, cs in by_paper.items()}  # lets the verifier find papers by name
+    return lookup
 
 
 def confusion(gold: list[str], pred: list[str]) -> dict[str, dict[str, int]]:

@@ -29,7 +29,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from tasks.claims.base import Retrieve, as_claim, no_evidence, safe_retrieve, to_evidence
 from tasks.claims.context import SentenceFacts, analyse_sentence, clause_spans, metrics_overlap, title_subject
-from tasks.claims.entities import names_match
+from tasks.claims.entities import names_match, names_related
 from tasks.claims.numbers import units_compatible, values_consistent
 from tasks.claims.records import Claim, Entity, Quantity, Verdict
 from tasks.index.chunking import sentence_spans
@@ -54,12 +54,21 @@ def content_stems(text: str) -> set[str]:
     return {_stem(w) for w in re.findall(r"[a-z][a-z\-]+", text.lower()) if len(w) > 2 and w not in _STOP}
 
 
-def _slot_words(facts: SentenceFacts, q: Quantity) -> set[str]:
-    """Content words around ``q`` without names: what the number is reported for.
+# Qualifiers that single out one of several results reported side by side; within a group they exclude
+# each other ("1.55x in training and 2.11x in inference", "47B total, 13B active", "in FP16 ... in FP8").
+QUALIFIER_GROUPS: dict[str, dict[str, str]] = {
+    "phase": {"training": r"\btrain(?:ing|ed)?\b|\bpre-?train\w*", "inference": r"\binference\b|\bserving\b"},
+    "share": {"total": r"\btotal\b|\boverall\b|\bin all\b", "active": r"\bactiv(?:e|ated?|ates|ating|ation)\b"},
+    "stage": {"prefill": r"\bprefill\w*|\bprompt processing\b", "decode": r"\bdecod(?:e|ing)\b|\bgeneration\b"},
+    "statistic": {"average": r"\baverag\w*|\bmean\b|\bon average\b", "peak": r"\bpeak\b|\bmaximum\b|\bbest\b"},
+    "precision": {p: rf"\b{p}\b" for p in ("fp8", "fp16", "bf16", "fp32", "int8", "int4")},
+}
+_QUALIFIER_RES = {g: {k: re.compile(v, re.I) for k, v in d.items()} for g, d in QUALIFIER_GROUPS.items()}
 
-    The window is ``q``'s clause, narrowed to the text between its neighbouring numbers when the
-    clause holds several ("57B parameters overall with 14B activated").
-    """
+
+def _slot_span(facts: SentenceFacts, q: Quantity) -> tuple[int, int]:
+    """``q``'s clause, narrowed to the text between its neighbouring numbers when the clause holds several
+    ("57B parameters overall with 14B activated")."""
     text = facts.text
     a, b = next(((a, b) for a, b in clause_spans(text) if a <= q.span[0] < b), (0, len(text)))
     for o in facts.numbers:
@@ -69,11 +78,38 @@ def _slot_words(facts: SentenceFacts, q: Quantity) -> set[str]:
             a = o.span[1]
         if q.span[1] <= o.span[0] < b:
             b = o.span[0]
-    clause = list(text[a:b])
-    for e in facts.entities:
-        for i in range(max(a, e.span[0]), min(b, e.span[1])):
-            clause[i - a] = " "
-    return content_stems("".join(clause))
+    return a, b
+
+
+def _slot_text(facts: SentenceFacts, q: Quantity) -> str:
+    """The slot's text with names and the number itself blanked out."""
+    a, b = _slot_span(facts, q)
+    chars = list(facts.text[a:b])
+    for lo, hi in [e.span for e in facts.entities] + [q.span]:
+        for i in range(max(a, lo), min(b, hi)):
+            chars[i - a] = " "
+    return "".join(chars)
+
+
+def _slot_words(facts: SentenceFacts, q: Quantity) -> set[str]:
+    """Content words around ``q`` without names: what the number is reported for."""
+    return content_stems(_slot_text(facts, q))
+
+
+def _slot_qualifiers(facts: SentenceFacts, q: Quantity) -> dict[str, list[str]]:
+    """Mutually exclusive qualifiers in ``q``'s slot, plus the baselines and datasets it names."""
+    text = _slot_text(facts, q)
+    out = {g: [k for k, r in d.items() if r.search(text)] for g, d in _QUALIFIER_RES.items()}
+    a, b = _slot_span(facts, q)
+    for kind in ("baseline", "dataset"):
+        out[kind] = [e.name for e in facts.entities if e.kind == kind and a <= e.span[0] < b]
+    return {g: v for g, v in out.items() if v}
+
+
+def _shares(g: str, xs: list[str], ys: list[str]) -> bool:
+    if g in ("baseline", "dataset"):
+        return any(names_match(x, y) for x in xs for y in ys)
+    return bool(set(xs) & set(ys))
 
 
 @dataclass(frozen=True)
@@ -107,6 +143,7 @@ class HybridVerifier:
     approx_tol: float = 0.06
     unaligned_top: int = 2
     max_subqueries: int = 4
+    max_named_papers: int = 3  # papers added because their title names a claimed subject
     slot_margin: int = 2  # content words by which another number's clause must fit the claim better
     paper_chunks: Callable[[str], list[Chunk]] | None = None  # arxiv id -> all its chunks (document expansion)
     name: str = "hybrid"
@@ -150,6 +187,17 @@ class HybridVerifier:
             return hits
         have = {h.chunk.chunk_id for h in hits}
         out = list(hits)
+        # Papers titled after a claimed name are read even when the embedding missed them: a small
+        # encoder knows nothing of "dInfer", but the title does.
+        titles = getattr(self.paper_chunks, "titles", None) or {}
+        named = [pid for pid, title in titles.items()
+                 if any(names_related(s, t) for s in subjects for t in title_subject(title))][: self.max_named_papers]
+        floor = min(h.score for h in hits)
+        for pid in named:
+            for chunk in self.paper_chunks(pid):
+                if chunk.chunk_id not in have:
+                    have.add(chunk.chunk_id)
+                    out.append(ChunkHit(chunk=chunk, score=floor))
         for hit in hits:
             paper = hit.chunk.arxiv_id
             if not any(names_match(s, t) for s in subjects for t in title_subject(hit.chunk.title)) \
@@ -268,6 +316,7 @@ class HybridVerifier:
         """
         slot_rival = None
         claim_slot = _slot_words(cf, c)
+        claim_quals = _slot_qualifiers(cf, c)
         for s in aligned:
             if claim_baselines and s.facts.baselines and not any(
                     names_match(b, e.name) for b in claim_baselines for e in s.facts.entities):
@@ -276,12 +325,26 @@ class HybridVerifier:
             for e in candidates:
                 if not (metrics_overlap(c, e, strict=False) and values_consistent(c, e, self.rel_tol, self.approx_tol)):
                     continue
-                own = len(claim_slot & _slot_words(s.facts, e))
-                better = [(len(claim_slot & _slot_words(s.facts, o)), o) for o in candidates
-                          if o is not e and units_compatible(c, o) and not values_consistent(c, o, self.rel_tol, self.approx_tol)]
-                best = max(better, key=lambda t: t[0], default=(0, None))
-                if best[1] is not None and best[0] >= self.slot_margin and best[0] >= own + self.slot_margin:
-                    slot_rival = slot_rival or (s, best[1])
+                others = [o for o in candidates if o is not e and units_compatible(c, o)
+                          and not values_consistent(c, o, self.rel_tol, self.approx_tol)]
+                # 1. a qualifier of the claim ("active", "in FP8", "than Fast-dLLM") that the matched number
+                #    lacks but another number of the sentence carries: the value belongs to another slot
+                e_quals = _slot_qualifiers(s.facts, e)
+                mismatch = any(g in e_quals and not _shares(g, q, e_quals[g]) for g, q in claim_quals.items())
+                rival = next((o for o in others for g, q in claim_quals.items()
+                              if not _shares(g, q, e_quals.get(g, [])) and _shares(g, q, _slot_qualifiers(s.facts, o).get(g, []))),
+                             None)
+                # 2. another number whose slot shares clearly more of the claim's words
+                if rival is None:
+                    own = len(claim_slot & _slot_words(s.facts, e))
+                    best = max(((len(claim_slot & _slot_words(s.facts, o)), o) for o in others),
+                               key=lambda t: t[0], default=(0, None))
+                    if best[1] is not None and best[0] >= self.slot_margin and best[0] >= own + self.slot_margin:
+                        rival = best[1]
+                if rival is not None:
+                    slot_rival = slot_rival or (s, rival)
+                    continue
+                if mismatch:
                     continue
                 return (s, e), None
         return None, slot_rival
