@@ -26,21 +26,38 @@ from tasks.index.faiss_store import IndexStore
 from tasks.llm.settings import LLMSettings
 from tasks.moe.specs import load_model_spec
 from tasks.records import Paper
-from tasks.settings import EmbedderSettings, Settings
+from tasks.settings import PROJECT_ROOT, EmbedderSettings, Settings
 
 log = logging.getLogger("sovereign.claims")
 
 
+_CLAIMS_CODE = sorted((PROJECT_ROOT / "tasks" / "claims").glob("*.py")) + [Path(__file__)]
+
+
 def _verify_key(_, params: dict) -> str:
+    """Claims, index card, verifier settings and the verifier's code: a change to any re-verifies."""
     claims: list[Claim] = params["claims"]
     card = (Path(params["index_dir"]) / "index_card.json").read_text()
-    blob = json.dumps([[c.claim_id, c.text] for c in claims] + [card, params["verifier"].model_dump()], sort_keys=True)
+    code = hashlib.sha256(b"".join(f.read_bytes() for f in _CLAIMS_CODE)).hexdigest()
+    blob = json.dumps([[c.claim_id, c.text] for c in claims] + [card, params["verifier"].model_dump(), code], sort_keys=True)
     return "verify-" + hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
+def _without(lookup, source: str | None):
+    """The paper-chunk lookup with the claim's own paper left out."""
+    narrowed = lambda arxiv_id: [] if arxiv_id == source else lookup(arxiv_id)  # noqa: E731
+    narrowed.titles = {pid: title for pid, title in lookup.titles.items() if pid != source}
+    return narrowed
+
+
 @task(name="verify-claims", cache_key_fn=_verify_key, cache_expiration=timedelta(days=30), persist_result=True)
-def verify_claims(claims: list[Claim], index_dir: str, verifier: VerifierSettings, embedder: EmbedderSettings, llm: LLMSettings | None) -> list[Verdict]:
-    """Verify each claim against the FAISS index; a claim that cannot be checked gets NOT_ENOUGH_INFO, never an error."""
+def verify_claims(claims: list[Claim], index_dir: str, verifier: VerifierSettings, embedder: EmbedderSettings,
+                  llm: LLMSettings | None) -> tuple[list[Verdict], list[Verdict]]:
+    """Verify each claim against the FAISS index, then against the other papers only (independent corroboration).
+
+    A claim that cannot be checked gets NOT_ENOUGH_INFO, never an error. The independent pass runs
+    for the deterministic verifiers; for verifier=llm it is skipped (it would double the model calls).
+    """
     store = IndexStore(Path(index_dir))
     model = load_embedder(embedder.kind, embedder.model, embedder.dimension)
     chat_model = None
@@ -48,8 +65,18 @@ def verify_claims(claims: list[Claim], index_dir: str, verifier: VerifierSetting
         from tasks.llm.factory import build_chat_model
 
         chat_model = build_chat_model(llm) if llm else None
-    checker = make_verifier(verifier, chat_model=chat_model, paper_chunks=paper_chunk_lookup(store.chunks))
-    return [checker.verify(claim, lambda text, k: store.query(text, model, k), claim.source_id) for claim in claims]
+    lookup = paper_chunk_lookup(store.chunks)
+    checker = make_verifier(verifier, chat_model=chat_model, paper_chunks=lookup)
+    verdicts = [checker.verify(claim, lambda text, k: store.query(text, model, k), claim.source_id) for claim in claims]
+    if verifier.name == "llm":
+        return verdicts, []
+    independent = []
+    for claim in claims:
+        others = make_verifier(verifier, paper_chunks=_without(lookup, claim.source_id))
+        retrieve = lambda text, k, src=claim.source_id: [h for h in store.query(text, model, 2 * k) if h.chunk.arxiv_id != src][:k]  # noqa: E731
+        v = others.verify(claim, retrieve, None)
+        independent.append(v.model_copy(update={"verifier": f"{v.verifier}:other-papers"}))
+    return verdicts, independent
 
 
 def empirical_facts(sweep, settings: Settings, run_uri: str) -> list[EmpiricalFact]:
@@ -84,6 +111,7 @@ class ClaimsOutcome:
     claims: list[Claim]
     verdicts: list[Verdict]
     empirical: list[Verdict]
+    independent: list[Verdict]
     files: list[Path]
     metrics: dict[str, float]
 
@@ -116,7 +144,7 @@ def run_claims(ctx, settings: Settings, papers: list[Paper], index_dir: str, swe
     """Extract, verify against the index, then check the empirical ones against the sweep."""
     with timer.stage("claims", f"({settings.verifier.name} verifier)") as note:
         claims = extract_from_papers(papers)
-        verdicts = verify_claims(claims, index_dir, settings.verifier, settings.embedder, settings.llm) if claims else []
+        verdicts, independent = verify_claims(claims, index_dir, settings.verifier, settings.embedder, settings.llm) if claims else ([], [])
         facts = empirical_facts(sweep, settings, f"runs:/{ctx.run_id}")
         empirical = [v for c in claims if (v := verify_empirically(c, facts)) is not None] if facts else []
         labels = [v.label for v in verdicts]
@@ -126,11 +154,15 @@ def run_claims(ctx, settings: Settings, papers: list[Paper], index_dir: str, swe
             "claims_contradicted": labels.count("CONTRADICTED"),
             "claims_not_enough_info": labels.count("NOT_ENOUGH_INFO"),
             "claims_verifier_failed": sum(v.failed for v in verdicts),
+            "claims_corroborated_by_other_papers": sum(v.label == "SUPPORTED" for v in independent),
+            "claims_contradicted_by_other_papers": sum(v.label == "CONTRADICTED" for v in independent),
             "claims_empirical": len(empirical),
             "claims_empirical_supported": sum(v.label == "SUPPORTED" for v in empirical),
             "claims_empirical_contradicted": sum(v.label == "CONTRADICTED" for v in empirical),
         }
-        files = _write_table(ctx.out_dir / "claims", claims, verdicts, empirical)
+        files = _write_table(ctx.out_dir / "claims", claims, verdicts, empirical + independent)
         note["summary"] = (f"{len(claims)} claims: {metrics['claims_supported']} supported, {metrics['claims_contradicted']} contradicted, "
-                           f"{metrics['claims_not_enough_info']} not enough info; {len(empirical)} checked against our sweep")
-    return ClaimsOutcome(claims, verdicts, empirical, files, metrics)
+                           f"{metrics['claims_not_enough_info']} not enough info; other papers corroborate "
+                           f"{metrics['claims_corroborated_by_other_papers']} and contradict {metrics['claims_contradicted_by_other_papers']}; "
+                           f"{len(empirical)} checked against our sweep")
+    return ClaimsOutcome(claims, verdicts, empirical, independent, files, metrics)

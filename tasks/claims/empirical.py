@@ -107,8 +107,14 @@ def _ours(q: Quantity, metric: str) -> float:
 
 
 def check_number_claim(claim: Claim, facts: list[EmpiricalFact], rel_tol: float = REL_TOL) -> Verdict | None:
-    """Compare the first claimed number that maps to one of our metrics with our value at the same n."""
+    """Compare the first claimed number that maps to one of our metrics with our value at the same n.
+
+    Our numbers depend on n, so a claim that does not say at which n it holds is not compared (None):
+    averaging over our sweep range would contradict correct claims by construction.
+    """
     counts = _token_counts(claim.text)
+    if not counts:
+        return None
     for q in analyse_sentence(claim.text).numbers:
         if any(q.span[0] <= m.start() < q.span[1] for m in re.finditer(r"\d+(?=-token|\s+tokens)", claim.text)):
             continue  # "128-token block" is the setting, not the claimed value
@@ -164,4 +170,6 @@ def verify_empirically(claim: Claim | str, facts: list[EmpiricalFact], rel_tol: 
         fit = fit_growth_law(facts, GROWTH_METRIC, model)
         if fit is not None:
             return check_growth_claim(claim, fit)
+    if not models:
+        return None  # a number about no model we ran (e.g. an attention kernel's FLOP utilisation) is not ours to judge
     return check_number_claim(claim, facts, rel_tol)

@@ -8,6 +8,7 @@ no duplicate child runs and nothing left RUNNING.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -111,7 +112,20 @@ def killed_and_resumed(tmp_path_factory):
             rerun = next(r for r in flow_runs if r.state and r.state.is_completed())
             task_runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[rerun.id])), limit=200)
         point_states = {t.name: t.state.name for t in task_runs if t.task_key.startswith("evaluate_point") or t.name in done_at_kill}
-    return {"at_kill": at_kill, "done_at_kill": done_at_kill, "final": _runs(store), "point_states": point_states, "rerun_s": rerun_s}
+    return {"at_kill": at_kill, "done_at_kill": done_at_kill, "final": _runs(store), "point_states": point_states, "rerun_s": rerun_s,
+            "report": _report_of(_runs(store)), "tmp": tmp}
+
+
+def _report_of(runs) -> str:
+    parent = next(r for r in runs if "mlflow.parentRunId" not in r.data.tags and r.info.status == "FINISHED")
+    return Path(parent.data.tags["sovereign.report"]).with_name("report.md").read_text()
+
+
+def _normalise(report: str, tmp: Path) -> str:
+    """Drop what legitimately differs between two runs: run ids and the folders they wrote to."""
+    report = report.replace(str(tmp), "<tmp>")
+    report = re.sub(r"\b[0-9a-f]{32}\b", "<run>", report)
+    return re.sub(r"`[0-9a-f]{8}`", "`<run>`", report)
 
 
 def test_finished_points_are_not_recomputed(killed_and_resumed):
@@ -143,3 +157,13 @@ def test_no_duplicate_or_dangling_child_runs(killed_and_resumed):
         killed = [p for p in parents if p is not survivor]
         assert all(p.info.status == "FAILED" for p in killed)
         assert survivor.data.tags.get("sovereign.resumed_from") in {p.info.run_id for p in killed}
+
+
+def test_resumed_report_matches_an_uninterrupted_run(killed_and_resumed, tmp_path):
+    """Same config, fresh caches and store, never killed: the report is the same apart from run ids."""
+    cmd = [sys.executable, "flows/main.py", *SWEEP, *cpu_overrides(tmp_path)]
+    done = subprocess.run(cmd, cwd=ROOT, env=base_env(tmp_path), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    uninterrupted = _normalise(_report_of(_runs(tmp_path / "mlruns")), tmp_path)
+    resumed = _normalise(killed_and_resumed["report"], killed_and_resumed["tmp"])
+    assert resumed == uninterrupted
