@@ -147,6 +147,10 @@ def run_claims(ctx, settings: Settings, papers: list[Paper], index_dir: str, swe
         verdicts, independent = verify_claims(claims, index_dir, settings.verifier, settings.embedder, settings.llm) if claims else ([], [])
         facts = empirical_facts(sweep, settings, f"runs:/{ctx.run_id}")
         empirical = [v for c in claims if (v := verify_empirically(c, facts)) is not None] if facts else []
+        if settings.routing.kind != "trace":  # say what our expert counts rest on
+            note_routing = f"; our expert counts come from the synthetic '{settings.routing.kind}' routing model, not recorded traces"
+            empirical = [v.model_copy(update={"rationale": v.rationale + note_routing}) if v.metric and "unique_experts" in v.metric else v
+                         for v in empirical]
         labels = [v.label for v in verdicts]
         metrics = {
             "claims_extracted": len(claims),
