@@ -20,7 +20,7 @@ from flows.safety import atomic_write
 from flows.claims import run_claims
 from flows.report import log_sweep_figures, print_summary, write_report
 from flows.review import run_review
-from flows.sweep import print_sweep_table, run_sweep
+from flows.sweep import make_add_points, print_sweep_table, run_sweep
 from tasks.tribunal.build import build_bundle
 from tasks.settings import Settings, project_path
 
@@ -107,7 +107,7 @@ def research(overrides: list[str] | None = None) -> dict:
         )
         if sweep is not None:
             log_sweep_figures(ctx, bundle.sweep, baseline=settings.question.structured.baseline)
-        outcome = run_review(ctx, bundle, settings.tribunal, timer)
+        outcome = run_review(ctx, bundle, settings.tribunal, timer, add_points=make_add_points(ctx, settings, sweep))
         with timer.stage("report"):
             report_path = write_report(ctx, bundle, outcome)
         summary = {

@@ -127,12 +127,13 @@ def _child_metrics(result: PointResult, measurement: Measurement | None) -> dict
     return metrics
 
 
-def _log_child(ctx, result: PointResult, measurement: Measurement | None) -> str:
-    """Create (or, on a resumed run, reuse) the point's child run and log it."""
+def _log_child(ctx, result: PointResult, measurement: Measurement | None, origin: str = "sweep") -> str:
+    """Create (or, on a resumed run, reuse) the point's child run and log it; ``origin`` says who asked for it."""
     name = result.label
     run_id = tracking.find_child(ctx.client, ctx.experiment_id, ctx.run_id, name)
     if run_id is None:
-        run_id = tracking.start_run(ctx.client, ctx.experiment_id, name, parent_id=ctx.run_id, tags={"sovereign.kind": "sweep-point"})
+        tags = {"sovereign.kind": "sweep-point", "sovereign.origin": origin}
+        run_id = tracking.start_run(ctx.client, ctx.experiment_id, name, parent_id=ctx.run_id, tags=tags)
     source = measurement.source if measurement else "projected"
     params = {"model": result.model, "routing": result.routing, "N": result.n_tokens, "hardware": ",".join(result.hardware),
               "source": source, "prefix_len": result.prefix_len, "decoding": result.decoding, "steps": result.steps}
@@ -221,3 +222,28 @@ def print_sweep_table(outcome: SweepOutcome, settings: Settings) -> None:
     if any(p.measurement for p in outcome.points):
         cols += ["measured_step_ms", "measured_util_copy"]
     console.print(format_table(outcome.rows, cols), markup=False, highlight=False, soft_wrap=True)
+
+
+def make_add_points(ctx, settings: Settings, outcome: SweepOutcome | None):
+    """The tribunal's callback for missing sweep points: evaluate them like the sweep does, log child runs, return rows."""
+    if settings.sweep is None or outcome is None:
+        return None
+    from tasks.tribunal.build import sweep_rows
+
+    s = settings.sweep
+
+    def add_points(requests) -> list:
+        specs = [SweepPointSpec(r.model, r.routing, r.n_tokens, tuple(s.hardware), s.prefix_len, s.steps, settings.run.seed, s.decoding,
+                                routing_params=tuple(sorted(settings.routing.params.items())) if r.routing == settings.routing.kind else ())
+                 for r in requests]
+        added = []
+        for future in evaluate_point.map(specs):
+            result = future.result()
+            measurement = None if result.failed else match_measurement(result, outcome.recorded, s.engine)
+            point = SweepPoint(result, measurement, _log_child(ctx, result, measurement, origin="tribunal"))
+            outcome.points.append(point)
+            added.append(point)
+        console.print(f"  tribunal added {len(added)} sweep point(s): {', '.join(p.projected.label for p in added)}")
+        return sweep_rows(added)[0]
+
+    return add_points

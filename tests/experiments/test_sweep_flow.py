@@ -34,7 +34,18 @@ def _client(tmp: Path):
 def _children(tmp, parent_id):
     client = _client(tmp)
     runs = client.search_runs([client.get_run(parent_id).info.experiment_id], filter_string=f"tags.`mlflow.parentRunId` = '{parent_id}'")
-    return {r.data.tags["mlflow.runName"]: r for r in runs}
+    return {r.data.tags["mlflow.runName"]: r for r in runs if r.data.tags.get("sovereign.origin") == "sweep"}
+
+
+def test_tribunal_adds_the_question_models_the_sweep_left_out(sweep_run):
+    """The shrunk sweep lacks llada_moe_7b; the validator asks for it at N=64 and 128 and the flow runs those points."""
+    tmp, summary = sweep_run
+    client = _client(tmp)
+    runs = client.search_runs([client.get_run(summary["run_id"]).info.experiment_id],
+                              filter_string=f"tags.`mlflow.parentRunId` = '{summary['run_id']}' and tags.`sovereign.origin` = 'tribunal'")
+    added = {r.data.tags["mlflow.runName"] for r in runs}
+    assert {"llada_moe_7b·calibrated·N=64", "llada_moe_7b·calibrated·N=128"} <= added
+    assert all(r.info.status == "FINISHED" and r.data.metrics["unique_experts_mean"] > 0 for r in runs)
 
 
 def test_one_child_run_per_point_with_params_and_metrics(sweep_run):
