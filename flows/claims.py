@@ -103,6 +103,9 @@ def empirical_facts(sweep, settings: Settings, run_uri: str) -> list[EmpiricalFa
             facts.append(EmpiricalFact(metric="step_ms", value=step, unit="ms", **common))
         if util is not None:
             facts.append(EmpiricalFact(metric="bandwidth_utilisation", value=util, unit="fraction", **common))
+        if p.stats and roof and roof.get("bound"):
+            facts.append(EmpiricalFact(metric="memory_bound", value=float(roof["bound"] == "memory"), unit="bool",
+                                       **(common | {"source": "projected"})))
     return facts
 
 

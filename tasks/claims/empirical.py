@@ -30,6 +30,8 @@ REL_TOL = 0.10
 GROWTH_METRIC = "unique_experts_mean"
 
 _GROWTH = re.compile(r"\b(?:linear(?:ly)?|proportional\w*|sub-?linear\w*|saturat\w*|plateau\w*)\b", re.I)
+_MEMORY_BOUND = re.compile(r"\bmemory[- ]bound\b", re.I)
+BOUND_METRIC = "memory_bound"  # 1.0 when a point's roofline is set by bytes, 0.0 when by FLOPs
 _SUBLINEAR = re.compile(r"\b(?:sub-?linear\w*|saturat\w*|plateau\w*)\b", re.I)
 # claim metric word -> our metric name and how a claimed quantity converts to our unit
 _METRIC_FOR = {"experts": GROWTH_METRIC, "latency": "step_ms", "bandwidth": "bandwidth_utilisation",
@@ -145,6 +147,20 @@ def check_number_claim(claim: Claim, facts: list[EmpiricalFact], rel_tol: float 
     return None
 
 
+def check_bound_claim(claim: Claim, facts: list[EmpiricalFact]) -> Verdict | None:
+    """A claim that decoding is memory-bound, against the roofline bound of our points (share of memory-bound points)."""
+    pool = [f for f in facts if f.metric == BOUND_METRIC]
+    if not pool:
+        return None
+    share = float(np.mean([f.value for f in pool]))
+    label, conf = ("SUPPORTED", 0.8) if share >= 0.9 else ("CONTRADICTED", 0.75) if share <= 0.1 else ("NOT_ENOUGH_INFO", 0.5)
+    ns = sorted({f.n_tokens for f in pool if f.n_tokens})
+    rationale = (f"{share:.0%} of our {len(pool)} MoE points (n={ns[0]}..{ns[-1]}) are memory-bound on the roofline "
+                 f"(arithmetic intensity below the hardware's FLOP/byte ridge); memory-bound means >= 90% of points, "
+                 f"compute-bound <= 10%; {_source(pool)}, run {pool[0].run_id}")
+    return _verdict(claim, label, conf, rationale, BOUND_METRIC, share, _source(pool), pool[0].run_id, pool[0].run_link)
+
+
 def verify_empirically(claim: Claim | str, facts: list[EmpiricalFact], rel_tol: float = REL_TOL) -> Verdict | None:
     """Our verdict on a claim about expert growth, latency or bandwidth, or None when our sweep says nothing.
 
@@ -170,6 +186,10 @@ def verify_empirically(claim: Claim | str, facts: list[EmpiricalFact], rel_tol: 
         fit = fit_growth_law(facts, GROWTH_METRIC, model)
         if fit is not None:
             return check_growth_claim(claim, fit)
+    if _MEMORY_BOUND.search(text) and re.search(r"decod|inference|step", text):
+        verdict = check_bound_claim(claim, facts)
+        if verdict is not None:
+            return verdict
     if not models:
         return None  # a number about no model we ran (e.g. an attention kernel's FLOP utilisation) is not ours to judge
     return check_number_claim(claim, facts, rel_tol)

@@ -52,3 +52,14 @@ def test_numbers_without_a_token_count_or_a_model_of_ours_are_not_compared():
     assert verify_empirically("LLaDA2.0-mini activates 69.5 unique experts per layer.", facts(0.9)) is None
     # A utilisation figure about something we did not run (an attention kernel) is not ours to judge.
     assert verify_empirically("On H100 it reaches 75% utilisation at 128 tokens.", facts(0.9)) is None
+
+
+def test_memory_bound_claims_are_judged_by_the_roofline_bound_of_our_points():
+    bound = [EmpiricalFact(metric="memory_bound", model="LLaDA2.0-mini", n_tokens=n, value=v, source="projected", run_id="run-b")
+             for n, v in ((32, 1.0), (64, 1.0), (128, 1.0))]
+    claim = "Because every extra expert is streamed from memory, this growth makes decoding memory-bound."
+    v = verify_empirically(claim, bound)
+    assert (v.label, v.metric, v.source, v.run_id) == ("SUPPORTED", "memory_bound", "projected", "run-b")
+    compute = [f.model_copy(update={"value": 0.0}) for f in bound]
+    assert verify_empirically(claim, compute).label == "CONTRADICTED"
+    assert verify_empirically("Prefill is compute-heavy.", bound) is None
