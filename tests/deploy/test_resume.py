@@ -125,7 +125,7 @@ def _normalise(report: str, tmp: Path) -> str:
     """Drop what legitimately differs between two runs: run ids and the folders they wrote to."""
     report = report.replace(str(tmp), "<tmp>")
     report = re.sub(r"\b[0-9a-f]{32}\b", "<run>", report)
-    return re.sub(r"`[0-9a-f]{8}`", "`<run>`", report)
+    return re.sub(r"(`|\brun )[0-9a-f]{8}\b", r"\1<run>", report)
 
 
 def test_finished_points_are_not_recomputed(killed_and_resumed):
