@@ -113,3 +113,21 @@ def test_obedient_model_cannot_flip_items_or_exceed_the_shift():
     assert ruling.score <= base.score + LLM.llm.max_score_shift
     assert [i for i in ruling.items if i.weight > 0] == base.items
     assert ruling.failed_critical == base.failed_critical
+
+
+class DownFake(ToolFake):
+    """An endpoint that is down or rate-limited: every call raises, as a transport error would."""
+
+    def invoke(self, input, *args, **kwargs):
+        self.seen.append(input)
+        raise ConnectionError("429 Too Many Requests: rate limited")
+
+
+def test_endpoint_down_or_rate_limited_falls_back_to_rubric():
+    model = DownFake(messages=iter([]), seen=[])
+    ruling = rule("validator", B.bundle(), LLM, model)
+    base = rubric_ruling("validator", B.bundle(), RUBRIC)
+    assert ruling.backend == "rubric-fallback"
+    assert ruling.score == base.score and ruling.items == base.items
+    assert ruling.warnings and any("rubric" in w for w in ruling.warnings)
+    assert model.seen  # it did try the endpoint
