@@ -165,8 +165,9 @@ def test_deployed_sweep_form_runs_on_a_gpu_pool_worker(team):
         names = {c.data.tags["mlflow.runName"] for c in children}
         assert {"llada2_mini·calibrated·N=64", "llada2_mini·calibrated·N=128"} <= names, names
         assert len(names) == len(children), "duplicate child runs"
-        for child in children:
-            assert child.info.status == "FINISHED" and child.data.metrics["unique_experts_mean"] > 0
+        for child in children:  # the tribunal may add dense baseline points, which have no experts
+            assert child.info.status == "FINISHED"
+            assert child.data.params["routing"] == "dense" or child.data.metrics["unique_experts_mean"] > 0
     elif _sweep_stage_wired():
         pytest.fail("the sweep stage is wired but the run has no child runs")
 
