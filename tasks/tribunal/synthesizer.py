@@ -59,7 +59,8 @@ def compose_answer(bundle: EvidenceBundle) -> tuple[str, dict[str, bool]]:
     for other in models[1:]:
         a, b = bundle.best_row(other, n_lo), bundle.best_row(other, n_hi)
         if a and b and a.unique_experts_mean is not None and b.unique_experts_mean is not None:
-            others.append(f"{_name(bundle, other)} {num(a.unique_experts_mean)} → {num(b.unique_experts_mean)} of E={b.num_experts}")
+            tag = "" if lo is not None and a.source == lo.source else f" ({a.source})"
+            others.append(f"{_name(bundle, other)} {num(a.unique_experts_mean)} → {num(b.unique_experts_mean)} of E={b.num_experts}{tag}")
     if others:
         sentences.append(f"Likewise: {'; '.join(others)}.")
     m_lo, m_hi = (next(iter(bundle.rows(m, n, measured=True)), None) for n in (n_lo, n_hi))
