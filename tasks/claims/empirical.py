@@ -48,7 +48,9 @@ def fit_growth_law(facts: list[EmpiricalFact], metric: str = GROWTH_METRIC, mode
     points = [f for f in facts if f.metric == metric and f.n_tokens and f.value > 0
               and (model is None or names_match(f.model, model))]
     if model is None and len({f.model for f in points}) > 1:  # never fit across models: take the best-covered one
-        busiest = max({f.model for f in points}, key=lambda m: len({f.n_tokens for f in points if f.model == m}))
+        # ties go to the model listed first (the sweep's order): iterating a set here made runs disagree
+        in_order = list(dict.fromkeys(f.model for f in points))
+        busiest = max(in_order, key=lambda m: len({f.n_tokens for f in points if f.model == m}))
         points = [f for f in points if f.model == busiest]
     by_n: dict[int, list[float]] = defaultdict(list)
     for f in points:

@@ -63,3 +63,10 @@ def test_memory_bound_claims_are_judged_by_the_roofline_bound_of_our_points():
     compute = [f.model_copy(update={"value": 0.0}) for f in bound]
     assert verify_empirically(claim, compute).label == "CONTRADICTED"
     assert verify_empirically("Prefill is compute-heavy.", bound) is None
+
+
+def test_a_claim_naming_no_model_is_fitted_on_the_first_best_covered_model_every_time():
+    both = facts(0.9, model="LLaDA2.0-mini") + facts(0.3, model="LLaDA-MoE-7B-A1B")
+    claim = "the number of unique experts grows nearly linearly with the number of parallel tokens."
+    assert verify_empirically(claim, both).label == "SUPPORTED"  # LLaDA2.0-mini comes first
+    assert verify_empirically(claim, both[::-1]).our_value == pytest.approx(0.3, abs=1e-3)  # order decides, not hashing
