@@ -20,7 +20,7 @@ from flows.safety import atomic_write
 from flows.claims import run_claims
 from flows.report import log_sweep_figures, print_summary, write_report
 from flows.review import run_review
-from flows.sweep import make_add_points, print_sweep_table, run_sweep
+from flows.sweep import make_add_points, print_sweep_table, refresh_summary, run_sweep
 from tasks.tribunal.build import build_bundle
 from tasks.settings import Settings, project_path
 
@@ -107,7 +107,11 @@ def research(overrides: list[str] | None = None) -> dict:
         )
         if sweep is not None:
             log_sweep_figures(ctx, bundle.sweep, baseline=settings.question.structured.baseline)
+        swept = len(sweep.points) if sweep else 0
         outcome = run_review(ctx, bundle, settings.tribunal, timer, add_points=make_add_points(ctx, settings, sweep))
+        if sweep is not None and (refreshed := refresh_summary(ctx, sweep)):
+            tracking.log_artifacts(ctx.client, ctx.run_id, refreshed, artifact_path="sweep")
+            tracking.log_metrics(ctx.client, ctx.run_id, {"sweep_points_added_by_tribunal": len(sweep.points) - swept})
         with timer.stage("report"):
             report_path = write_report(ctx, bundle, outcome)
         summary = {

@@ -214,6 +214,16 @@ def run_sweep(ctx, settings: Settings, timer: StageTimer) -> SweepOutcome:
     return SweepOutcome(ordered, fits, rows, recorded, files)
 
 
+def refresh_summary(ctx, outcome: SweepOutcome) -> list[Path]:
+    """Rewrite the summary files when the tribunal added points after the sweep stage wrote them."""
+    if len(outcome.rows) == len(outcome.points):
+        return []
+    outcome.rows = summary_table([p.projected for p in outcome.points])
+    outcome.fits = growth_fits([p.projected for p in outcome.points])
+    outcome.files = _write_summary(ctx.out_dir / "sweep", outcome.rows, outcome.points, outcome.fits)
+    return outcome.files
+
+
 def print_sweep_table(outcome: SweepOutcome, settings: Settings) -> None:
     """The flagship table: N vs unique experts per model and routing, roofline step time vs the dense baseline."""
     cols = ["model", "routing", "N", "source", "unique_mean", "unique_p90", "iid_unique", "MB_per_step"]
