@@ -71,7 +71,9 @@ def test_parent_gets_summary_and_growth_fits(sweep_run):
     names = {a.path for a in client.list_artifacts(summary["run_id"], "sweep")}
     assert {"sweep/sweep_summary.csv", "sweep/growth_fits.json"} <= names
     fits = json.loads((Path(summary["out_dir"]) / "sweep" / "growth_fits.json").read_text())
-    assert {(f["model"], f["routing"]) for f in fits} == {("llada2_mini", "calibrated"), ("llada2_mini", "iid")}
+    fitted = {(f["model"], f["routing"]) for f in fits}
+    assert {("llada2_mini", "calibrated"), ("llada2_mini", "iid")} <= fitted
+    assert fitted - {("llada2_mini", "calibrated"), ("llada2_mini", "iid")} <= {("llada_moe_7b", "calibrated"), ("llada2_flash", "calibrated")}  # added by the tribunal
     assert client.get_run(summary["run_id"]).data.metrics["sweep_points"] == 9
 
 
