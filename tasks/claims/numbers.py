@@ -109,8 +109,11 @@ def parse_numbers(text: str, masked: list[tuple[int, int]] | None = None) -> lis
             out.append(Quantity(value=2.0, unit="x", kind="multiple", text=m.group(0), span=m.span(), bound=_bound(text, start)))
             continue
         if m.group("w"):
-            out.append(Quantity(value=float(_WORD_NUMBERS[m.group("w").lower()]), kind="plain", text=m.group(0),
-                                span=m.span(), bound=_bound(text, start)))
+            unit, kind, _, unit_end = _unit_after(text, m.end())
+            if kind != "multiple":  # "three times", "two-fold" are multiples; "two of the eight" stays plain
+                unit, kind, unit_end = "", "plain", m.end()
+            out.append(Quantity(value=float(_WORD_NUMBERS[m.group("w").lower()]), unit=unit, kind=kind,
+                                text=text[start:unit_end].strip(), span=(start, unit_end), bound=_bound(text, start)))
             continue
         value, high, end = _to_float(m.group("a")), None, m.end()
         nxt = raw[i] if i < len(raw) else None
@@ -172,6 +175,10 @@ def values_consistent(claim: Quantity, evidence: Quantity, rel_tol: float = 0.02
     if not units_compatible(claim, evidence):
         return False
     tol = approx_tol if "approx" in (claim.bound, evidence.bound) else rel_tol
+    if claim.bound == evidence.bound == "exact" and claim.high is None and evidence.high is None \
+            and claim.unit == evidence.unit and _decimals(claim) >= 1 and _decimals(claim) == _decimals(evidence):
+        # both quoted to the same precision: "9.64" is not "9.46" even though they are 2% apart
+        return _close(claim.value, evidence.value, 1e-9)
     c_lo, c_hi = claim.value, claim.high if claim.high is not None else claim.value
     e_lo, e_hi = evidence.value, evidence.high if evidence.high is not None else evidence.value
     if claim.bound == "lower" and claim.high is None:

@@ -49,3 +49,18 @@ def test_consistency_rules():
     assert values_consistent(normalise("about 2x"), normalise("1.94x"))  # 'about' widens to 6%
     assert not values_consistent(normalise("2x"), normalise("1.94x"))  # exact claims use 2%
     assert not units_compatible(normalise("38%"), normalise("38x"))
+
+
+def test_word_numbers_take_multiple_units():
+    from tasks.claims.numbers import parse_numbers
+    q = parse_numbers("GPT-2 trains three times faster")[-1]
+    assert (q.value, q.unit) == (3.0, "x")
+    assert parse_numbers("roughly two-fold faster")[0].unit == "x"
+    assert parse_numbers("two of the eight experts")[0].unit == ""
+
+
+def test_same_precision_decimals_must_match_exactly():
+    from tasks.claims.numbers import parse_numbers, values_consistent
+    a, b = parse_numbers("9.64")[0], parse_numbers("9.46")[0]
+    assert not values_consistent(a, b)
+    assert values_consistent(parse_numbers("9.46")[0], b)
