@@ -15,7 +15,7 @@ from tasks.claims.records import Entity, Quantity
 # What a number measures, read from the words of its clause. Stems, matched case-insensitively.
 METRIC_WORDS: dict[str, str] = {
     "speed": r"speed-?ups?|faster|slower|accelerat\w*|slowdown",
-    "throughput": r"throughput|tokens? per second|tokens?/s",
+    "throughput": r"throughput|tokens? (?:per|each|every|a) second|tokens?/s",
     "latency": r"latenc(?:y|ies)|\btime\b|stall\w*|delay|wall-clock",
     "memory": r"memory|footprint|kv[- ]cache",
     "bandwidth": r"bandwidth|\bhbm\b",
@@ -39,6 +39,13 @@ _CLAUSE_BREAK = re.compile(r"[,;:()]|\b(?:and|while|whereas|but|which|respective
 _QUALIFIERS = re.compile(r"more than|less than|up to|as much as|at least|at most|no more|no less", re.I)
 _UP = re.compile(r"\b(?:increas\w*|improv\w*|rais\w*|higher|faster|speed-?ups?|boost\w*|grow\w*|rises?|rising|gains?|more|larger|greater|exceed\w*)\b", re.I)
 _DOWN = re.compile(r"\b(?:reduc\w*|cut\w*|lower\w*|decreas\w*|drops?|dropp\w*|fewer|less|slower|shrink\w*|sav\w*|fall\w*|falls|declin\w*|smaller)\b", re.I)
+# A cost/loss/penalty of X is a decrease by X ("at a cost of 0.3% accuracy", "a 0.5% accuracy loss"),
+# read only when the clause has no explicit direction verb of its own.
+_LOSS = re.compile(r"\b(?:(?:at|for|with)\s+(?:a|the)\s+(?:\w+\s+){0,2}(?:cost|price|expense)\s+of|losses?|penalt(?:y|ies)|degradation|"
+                   r"(?:accuracy|quality|performance|score)\s+(?:cost|hit))\b", re.I)
+# A change noun right after the number decides its direction ("0.5% accuracy loss", "a 38% reduction").
+_NOUN_AFTER = re.compile(r"^\s*(?:[a-z\-]+\s+){0,2}?(?:(?P<down>loss(?:es)?|drops?|cost|penalty|degradation|decreases?|reductions?|declines?)"
+                         r"|(?P<up>gains?|increases?|improvements?|boosts?|speed-?ups?))\b", re.I)
 _SETTING = re.compile(r"\b(?:on|for|with|using|in|into|to|via|across|of)\s+(?:the\s+|a\s+|an\s+|both\s+)?$", re.I)
 _OWNER_AFTER = re.compile(r"^[\s\w\-/%.]{0,24}?\b(?:for|on|with|in)\s+(?:the\s+)?$", re.I)
 
@@ -67,6 +74,8 @@ def metrics_of(text: str, quantity: Quantity | None = None) -> tuple[str, ...]:
 def direction_of(text: str) -> str | None:
     text = _QUALIFIERS.sub(" ", text)
     up, down = bool(_UP.search(text)), bool(_DOWN.search(text))
+    if not up and not down and _LOSS.search(text):
+        return "down"
     return "up" if up and not down else "down" if down and not up else None
 
 
@@ -220,6 +229,9 @@ def analyse_sentence(text: str, inherited: tuple[str, ...] = ()) -> SentenceFact
             if direction is not None:
                 break
             direction = direction_of(plain[clauses[j][0]:clauses[j][1]])
+        noun = _NOUN_AFTER.match(plain[q.span[1]:q.span[1] + 40])
+        if noun:
+            direction = "down" if noun.group("down") else "up"
         metrics = metrics_of(clause, q)
         prev = numbers[-1] if numbers else None
         if not metrics and prev is not None and (prev.unit, prev.kind) == (q.unit, q.kind) \

@@ -20,13 +20,24 @@ _WORD_NUMBERS = {
 _MAGNITUDE = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "b": 1e9, "billion": 1e9, "t": 1e12, "trillion": 1e12}
 _PREFIX = {"": 1.0, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "p": 1e15}
 
+# "per second" == "/s" == "each second" == "every second" == "a second"
+_PER_SECOND = r"(?:/\s?s(?:ec)?\b|/\s?second\b|(?:per|each|every|a)\s+sec(?:ond)?\b)"
+# Spelled-out fractions: "half", "a third", "two thirds", "three quarters", "one-fifth".
+_FRACTION_DENOM = {"half": 2, "halves": 2, "third": 3, "thirds": 3, "quarter": 4, "quarters": 4, "fourth": 4,
+                   "fourths": 4, "fifth": 5, "fifths": 5, "tenth": 10, "tenths": 10}
+_FRACTION_NUMER = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "nine": 9}
+_FRACTION_RE = (
+    r"(?P<frac>\b(?:two|three|four|nine)[\s-](?:thirds|quarters|fourths|fifths|tenths)\b"
+    # "a third"/"one quarter" is a fraction only as a quantity ("a third of", "by a quarter."), not "a third model"
+    r"|\b(?:a|one)[\s-](?:third|quarter|fifth|tenth)\b(?=\s+(?:of|less|fewer|more|the|their|its)\b|\s*[,.;)]|\s*$))"
+)
 # Order matters: the first unit pattern that matches right after the number wins.
 _UNITS: list[tuple[str, str, str]] = [  # (regex, canonical unit, kind)
     (r"\s?(?:[x×]|times\b|-fold\b|\s?fold\b)(?![\w.]*\d)", "x", "multiple"),
     (r"\s?(?:%|percent\b|per\s?cent\b)", "%", "percent"),
-    (r"\s?(?:tokens?|tok)\s?(?:/\s?s(?:ec)?\b|per\s+second\b|per\s+sec\b|/second\b)", "tokens/s", "throughput"),
+    (r"\s?(?:tokens?|tok)\s?" + _PER_SECOND, "tokens/s", "throughput"),
     (r"\s?(?P<p>[KMGTP])?FLOP[sS]?\s?/\s?s\b|\s?(?P<p2>[KMGTP])FLOPS\b", "FLOP/s", "flops"),
-    (r"\s?(?P<p>[KMGT])i?B\s?/\s?s\b|\s?(?P<p2>[KMGT])i?B\s+per\s+second\b", "B/s", "bandwidth"),
+    (r"\s?(?P<p>[KMGT])i?B\s?/\s?s\b|\s?(?P<p2>[KMGT])i?B\s+(?:per|each|every|a)\s+second\b", "B/s", "bandwidth"),
     (r"\s?(?P<p>[KMGTP])i?B\b", "B", "bytes"),
     (r"\s?(?:ms|milliseconds?)\b", "ms", "time"),
     (r"\s?(?:µs|μs|us|microseconds?)\b", "us", "time"),
@@ -37,12 +48,17 @@ _UNIT_RES = [(re.compile(pattern), unit, kind) for pattern, unit, kind in _UNITS
 _TIME_SCALE = {"ms": 1e-3, "us": 1e-6, "s": 1.0}
 
 _NUMBER_RE = re.compile(
+    _FRACTION_RE + "|"
     rf"(?<![\w.])(?P<a>{_NUM})(?![\d])"
     rf"|(?P<w>\b(?:{'|'.join(sorted(_WORD_NUMBERS, key=len, reverse=True))})\b)"
-    r"|(?P<half>\bhalf\b)|(?P<twice>\btwice\b|\bdoubles?\b|\bdoubled\b)",
+    r"|(?P<half>\bhalf\b(?!-\w))|(?P<twice>\btwice\b|\bdoubles?\b|\bdoubled\b)",
     re.IGNORECASE,
 )
 _RANGE_GAP = re.compile(r"\s?[x×%]?\s?(?:-|–|—|to)\s?")
+_BETWEEN_GAP = re.compile(r"\s?[x×%]?\s+and\s+")  # "between 6.21 and 11.23"
+_BETWEEN = re.compile(r"\bbetween\s+$", re.I)
+# "by a factor of 3", "a factor of between 2 and 4": a bare number after "factor of" is a multiple
+_FACTOR_OF = re.compile(r"\bfactor\s+of\s+(?:(?:about|around|roughly|approximately|nearly|almost|up\s+to|over|more\s+than|at\s+least|between|some|~)\s+)?$", re.I)
 _DIMENSION_RE = re.compile(rf"{_NUM}\s?[x×]\s?{_NUM}")  # 256x256 is a shape, not a multiple
 _LOWER = re.compile(r"(?:more than|over|at least|exceed(?:s|ing|ed)?|above|beyond|greater than|>|≥)\s*$", re.I)
 _UPPER = re.compile(r"(?:up to|as much as|as high as|at most|as many as|less than|under|below|<|≤)\s*$", re.I)
@@ -102,6 +118,11 @@ def parse_numbers(text: str, masked: list[tuple[int, int]] | None = None) -> lis
         m = raw[i]
         start = m.start()
         i += 1
+        if m.group("frac"):
+            numer, denom = re.split(r"[\s-]", m.group("frac").lower())
+            out.append(Quantity(value=_FRACTION_NUMER[numer] / _FRACTION_DENOM[denom], unit="%", kind="fraction",
+                                text=m.group(0), span=m.span(), bound=_bound(text, start)))
+            continue
         if m.group("half"):
             out.append(Quantity(value=0.5, unit="%", kind="fraction", text=m.group(0), span=m.span(), bound=_bound(text, start)))
             continue
@@ -117,7 +138,9 @@ def parse_numbers(text: str, masked: list[tuple[int, int]] | None = None) -> lis
             continue
         value, high, end = _to_float(m.group("a")), None, m.end()
         nxt = raw[i] if i < len(raw) else None
-        if nxt is not None and nxt.group("a") and _RANGE_GAP.fullmatch(text[m.end():nxt.start()]) \
+        gap = text[m.end():nxt.start()] if nxt is not None else ""
+        between = bool(_BETWEEN.search(text[max(0, start - 10):start])) and bool(_BETWEEN_GAP.fullmatch(gap))
+        if nxt is not None and nxt.group("a") and (_RANGE_GAP.fullmatch(gap) or between) \
                 and not text[max(0, start - 6):start].lower().endswith("from ") and _to_float(nxt.group("a")) > value:
             high, end = _to_float(nxt.group("a")), nxt.end()  # "2-4x", "1.14x to 1.66x", "76.64% to 79.84%"
             i += 1
@@ -126,6 +149,8 @@ def parse_numbers(text: str, masked: list[tuple[int, int]] | None = None) -> lis
             first = _unit_after(text, m.end())  # "2x-3x": the unit sits after the first number as well
             if first[0]:
                 unit, kind, scale, _ = first
+        if unit == "" and kind == "plain" and _FACTOR_OF.search(text[max(0, start - 48):start]):
+            unit, kind = "x", "multiple"
         if unit == "%":
             scale = 0.01
         out.append(Quantity(
@@ -154,6 +179,10 @@ def units_compatible(a: Quantity, b: Quantity) -> bool:
             return True
         plainish = {"plain", "count"}
         return a.kind == b.kind or a.kind in plainish and b.kind in plainish
+    # "half" / "a third" is a share (50%) and a multiple (0.5x) alike
+    for frac, other in ((a, b), (b, a)):
+        if frac.kind == "fraction" and other.unit in ("%", "x"):
+            return True
     # "38%" against "0.38": a bare decimal at most 1 reads as a fraction
     for pct, other in ((a, b), (b, a)):
         if pct.unit == "%" and other.unit == "" and other.kind == "plain" and "." in other.text and other.value <= 1:

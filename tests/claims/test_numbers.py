@@ -64,3 +64,38 @@ def test_same_precision_decimals_must_match_exactly():
     a, b = parse_numbers("9.64")[0], parse_numbers("9.46")[0]
     assert not values_consistent(a, b)
     assert values_consistent(parse_numbers("9.46")[0], b)
+
+
+@pytest.mark.parametrize("text", ["892 tokens per second", "892 tokens each second", "892 tokens every second",
+                                  "892 tokens/s", "892 tok/s", "892 tokens a second"])
+def test_rate_phrasings_normalise_alike(text):
+    q = normalise(text)
+    assert (q.value, q.unit) == (892, "tokens/s")
+
+
+def test_between_range_and_factor_of_are_multiples():
+    claim = normalise("by a factor of between 6.21 and 11.23")
+    assert (claim.value, claim.high, claim.unit) == (6.21, 11.23, "x")
+    assert values_consistent(claim, normalise("6.21-11.23x"))
+    assert (normalise("a factor of 3").value, normalise("a factor of 3").unit) == (3, "x")
+    assert normalise("between 2 and 4 GB").high == pytest.approx(4e9)
+
+
+@pytest.mark.parametrize("text,value", [("two thirds of the tokens", 2 / 3), ("a third of the experts", 1 / 3),
+                                        ("three quarters of the cost", 0.75), ("one-quarter.", 0.25), ("half the compute", 0.5)])
+def test_spelled_out_fractions(text, value):
+    q = normalise(text)
+    assert q.kind == "fraction" and q.value == pytest.approx(value)
+
+
+def test_fractions_match_percentages_and_multiples():
+    assert values_consistent(normalise("two thirds of the tokens"), normalise("66%"))
+    assert values_consistent(normalise("half the compute"), normalise("50%"))
+    assert values_consistent(normalise("half the compute"), normalise("0.5x"))
+    assert values_consistent(normalise("twice"), normalise("2x"))
+    assert not values_consistent(normalise("a third of it"), normalise("50%"))
+
+
+def test_ordinals_and_compounds_are_not_fractions():
+    assert parse_numbers("a third model") == []
+    assert parse_numbers("half-precision weights") == []

@@ -1,0 +1,17 @@
+from tasks.claims.context import analyse_sentence
+
+
+def _directions(text):
+    return [(q.text, q.direction) for q in analyse_sentence(text).numbers]
+
+
+def test_a_cost_or_loss_is_a_decrease():
+    assert _directions("It doubles throughput, at a cost of only 0.3% accuracy.")[-1] == ("0.3%", "down")
+    assert _directions("raises throughput by 40% with under 0.5% accuracy loss")[-1] == ("0.5%", "down")
+    assert _directions("with a 0.3% accuracy drop")[-1] == ("0.3%", "down")
+
+
+def test_change_noun_after_the_number_decides():
+    assert _directions("a 38% reduction in latency and a 2x speedup") == [("38%", "down"), ("2x", "up")]
+    assert _directions("reduces latency by 38%") == [("38%", "down")]
+    assert _directions("increases cost by 20%") == [("20%", "up")]
