@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from tasks.claims.base import Retrieve, as_claim, no_evidence, safe_retrieve, to_evidence
-from tasks.claims.context import SentenceFacts, analyse_sentence, clause_spans, metrics_overlap, title_subject
+from tasks.claims.context import SentenceFacts, analyse_sentence, clause_spans, metrics_of, metrics_overlap, title_subject
 from tasks.claims.entities import names_match, names_related
 from tasks.claims.numbers import units_compatible, values_consistent
 from tasks.claims.records import Claim, Entity, Quantity, Verdict
@@ -94,6 +94,20 @@ def _slot_text(facts: SentenceFacts, q: Quantity) -> str:
 def _slot_words(facts: SentenceFacts, q: Quantity) -> set[str]:
     """Content words around ``q`` without names: what the number is reported for."""
     return content_stems(_slot_text(facts, q))
+
+
+def _slot_metrics(facts: SentenceFacts, q: Quantity) -> tuple[str, ...]:
+    """What ``q`` measures, read from its slot only (falls back to its clause's metrics)."""
+    return metrics_of(_slot_text(facts, q), q) or q.metrics
+
+
+def _same_slot_metric(cf: SentenceFacts, c: Quantity, ef: SentenceFacts, e: Quantity) -> bool:
+    """Do the slots of claim number ``c`` and evidence number ``e`` name the same specific metric?
+    Unknown on either side passes."""
+    cm, em = _slot_metrics(cf, c), _slot_metrics(ef, e)
+    if not cm or not em:
+        return True
+    return metrics_overlap(c.model_copy(update={"metrics": cm}), e.model_copy(update={"metrics": em}), strict=True)
 
 
 def _slot_qualifiers(facts: SentenceFacts, q: Quantity) -> dict[str, list[str]]:
@@ -324,6 +338,11 @@ class HybridVerifier:
             candidates = s.facts.numbers_for(subjects)
             for e in candidates:
                 if not (metrics_overlap(c, e, strict=False) and values_consistent(c, e, self.rel_tol, self.approx_tol)):
+                    continue
+                # A claimed lower bound ("more than 40%") is met by any larger number, so the number must
+                # measure the same thing, not merely not be known to differ ("66% of tokens" is no throughput gain).
+                # The metrics are read from each number's own slot, as a clause may report several things.
+                if c.bound == "lower" and c.high is None and not _same_slot_metric(cf, c, s.facts, e):
                     continue
                 others = [o for o in candidates if o is not e and units_compatible(c, o)
                           and not values_consistent(c, o, self.rel_tol, self.approx_tol)]

@@ -15,3 +15,13 @@ def test_change_noun_after_the_number_decides():
     assert _directions("a 38% reduction in latency and a 2x speedup") == [("38%", "down"), ("2x", "up")]
     assert _directions("reduces latency by 38%") == [("38%", "down")]
     assert _directions("increases cost by 20%") == [("20%", "up")]
+
+
+def test_lower_bound_needs_the_same_metric_in_its_slot():
+    from tasks.claims.hybrid import _same_slot_metric
+
+    cf = analyse_sentence("Token pruning raises throughput by more than 40% in exchange for a 31% FLOP reduction.")
+    ef = analyse_sentence("Pruning 66% of the input tokens reduces FLOPs by 31% and raises throughput by more than 40%.")
+    claim = cf.numbers[0]
+    assert not _same_slot_metric(cf, claim, ef, ef.numbers[0])  # 66% of tokens is no throughput figure
+    assert _same_slot_metric(cf, claim, ef, ef.numbers[2])
