@@ -252,4 +252,7 @@ def title_subject(title: str) -> tuple[str, ...]:
             return (head,)
     names = [e.name for e in extract_entities(title) if e.kind == "model"]
     strong = [n for n in names if any(c.isdigit() for c in n) or any(c.isupper() for c in n[1:])]
-    return tuple(strong or names[:1])
+    # "Denoising Diffusion Probabilistic Models" is known by its initials, DDPM
+    words = re.findall(r"[A-Za-z][\w']*", title)
+    acronym = "".join(w[0] for w in words) if len(words) >= 3 and all(w[0].isupper() for w in words) else ""
+    return tuple(strong or names[:1]) + ((acronym,) if len(acronym) >= 3 else ())

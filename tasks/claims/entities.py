@@ -39,6 +39,9 @@ GENERIC = {
     "ar", "sft", "dpo", "rl", "rlhf", "api", "apis", "ffn", "mlp", "transformer", "transformers", "arxiv", "nvidia",
     "amd", "google", "ai", "nlp", "cuda", "pcie", "nvlink", "elbo", "io", "i/o", "soc", "sota", "e2e", "gemm", "gemms",
     "mfu", "tma", "ttft", "tpot", "qps", "slo", "os", "vit", "vits", "lstm", "ssd", "nvme", "dit",
+    # evaluation metrics are what a number measures, not who reports it
+    "fid", "inception", "bleu", "rouge", "mae", "mse", "rmse", "mape", "auc", "f1", "ppl", "wer", "psnr", "ssim",
+    "lpips", "em",
 }
 _BASELINE_CUE = re.compile(
     r"(?:\bthan|\bover|\bas|\bfrom|\bversus|\bvs\.?|\bagainst|\bcompared (?:with|to)|\brelative to|\blike|"

@@ -62,6 +62,11 @@ QUALIFIER_GROUPS: dict[str, dict[str, str]] = {
     "stage": {"prefill": r"\bprefill\w*|\bprompt processing\b", "decode": r"\bdecod(?:e|ing)\b|\bgeneration\b"},
     "statistic": {"average": r"\baverag\w*|\bmean\b|\bon average\b", "peak": r"\bpeak\b|\bmaximum\b|\bbest\b"},
     "precision": {p: rf"\b{p}\b" for p in ("fp8", "fp16", "bf16", "fp32", "int8", "int4")},
+    # named evaluation metrics: "MSE by 10.4% and MAE by 7.8%" are two results, not one
+    "measure": {"mae": r"\bmae\b|mean absolute error", "mse": r"\bmse\b|mean squared error",
+                "rmse": r"\brmse\b|root mean squared? error", "fid": r"\bfid\b|fr[ée]chet inception",
+                "is": r"\binception score\b|\bIS\b", "bleu": r"\bbleu\b", "rouge": r"\brouge\b",
+                "perplexity": r"\bperplexity\b|\bppl\b", "f1": r"\bf1\b", "wer": r"\bwer\b|word error rate"},
 }
 _QUALIFIER_RES = {g: {k: re.compile(v, re.I) for k, v in d.items()} for g, d in QUALIFIER_GROUPS.items()}
 

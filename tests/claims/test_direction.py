@@ -25,3 +25,19 @@ def test_lower_bound_needs_the_same_metric_in_its_slot():
     claim = cf.numbers[0]
     assert not _same_slot_metric(cf, claim, ef, ef.numbers[0])  # 66% of tokens is no throughput figure
     assert _same_slot_metric(cf, claim, ef, ef.numbers[2])
+
+
+def test_evaluation_metrics_are_not_models_and_titles_give_initials():
+    from tasks.claims.context import title_subject
+
+    facts = analyse_sentence("It reaches an FID of 3.17 and an Inception score of 9.46 with lower MSE and MAE.")
+    assert facts.models == []
+    assert "DDPM" in title_subject("Denoising Diffusion Probabilistic Models")
+
+
+def test_named_metrics_are_exclusive_slots():
+    from tasks.claims.hybrid import _slot_qualifiers
+
+    ev = analyse_sentence("It lowers MSE by 10.4% and MAE by 7.8%.")
+    assert _slot_qualifiers(ev, ev.numbers[0])["measure"] == ["mse"]
+    assert _slot_qualifiers(ev, ev.numbers[1])["measure"] == ["mae"]
