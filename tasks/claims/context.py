@@ -14,7 +14,7 @@ from tasks.claims.records import Entity, Quantity
 
 # What a number measures, read from the words of its clause. Stems, matched case-insensitively.
 METRIC_WORDS: dict[str, str] = {
-    "speed": r"speed-?ups?|faster|slower|accelerat\w*|slowdown",
+    "speed": r"speed-?ups?|speeds?\s+(?:\w+\s+)?up|sped\s+(?:\w+\s+)?up|faster|slower|accelerat\w*|slowdown",
     "throughput": r"throughput|tokens? (?:per|each|every|a) second|tokens?/s",
     "latency": r"latenc(?:y|ies)|\btime\b|stall\w*|delay|wall-clock",
     "memory": r"memory|footprint|kv[- ]cache",
@@ -30,14 +30,16 @@ METRIC_WORDS: dict[str, str] = {
     "tokens": r"(?<!per )(?<!each )(?<!every )\btokens?\b",
     "layers": r"\blayers?\b",
     "data": r"pre-?train\w*|\bdata\b",
+    # a bare relative gain over baselines ("beats prior methods by 47%", "an average improvement of 47%")
+    "gain": r"\bimprovements?\b|\bimproves?\b|\bimproved\b|outperform\w*|\bbeats?\b|\bgains?\b|surpass\w*",
 }
 _METRIC_RES = {name: re.compile(pattern, re.I) for name, pattern in METRIC_WORDS.items()}
-WEAK_METRICS = {"tokens", "batch", "layers"}
+WEAK_METRICS = {"tokens", "batch", "layers", "gain"}
 _UNIT_METRIC = {"tokens/s": "throughput", "FLOP/s": "flops", "B/s": "bandwidth", "B": "memory", "s": "latency"}
 _KIND_METRIC = {"params": "params", "tokens": "tokens"}
 _CLAUSE_BREAK = re.compile(r"[,;:()]|\b(?:and|while|whereas|but|which|respectively|although)\b", re.I)
 _QUALIFIERS = re.compile(r"more than|less than|up to|as much as|at least|at most|no more|no less", re.I)
-_UP = re.compile(r"\b(?:increas\w*|improv\w*|rais\w*|higher|faster|speed-?ups?|boost\w*|grow\w*|rises?|rising|gains?|more|larger|greater|exceed\w*)\b", re.I)
+_UP = re.compile(r"\b(?:increas\w*|improv\w*|rais\w*|higher|faster|speed-?ups?|speeds?\s+up|sped\s+up|boost\w*|grow\w*|rises?|rising|gains?|more|larger|greater|exceed\w*)\b", re.I)
 _DOWN = re.compile(r"\b(?:reduc\w*|cut\w*|lower\w*|decreas\w*|drops?|dropp\w*|fewer|less|slower|shrink\w*|sav\w*|fall\w*|falls|declin\w*|smaller)\b", re.I)
 # A cost/loss/penalty of X is a decrease by X ("at a cost of 0.3% accuracy", "a 0.5% accuracy loss"),
 # read only when the clause has no explicit direction verb of its own.

@@ -248,6 +248,7 @@ class HybridVerifier:
         support_sentences: list[_Sentence] = []
         # The claim's actor: the first name it reports on (not one in a setting phrase like "on Mixtral").
         primary = cf.actors()[:1] or subjects
+        setting_only = not cf.actors() and bool(cf.models)
         claim_baselines = [e.name for e in cf.baselines]
         for c in cf.numbers:
             found, slot_rival = self._support(c, cf, aligned, subjects, claim_baselines)
@@ -270,7 +271,9 @@ class HybridVerifier:
                 notes.append(f"'{c.text}' matches '{e.text}' ({sentence.hit.chunk.chunk_id})")
                 continue
             # A rival must be reported for the claim's actor, not merely measured on it by another system.
+            # (When the claim itself names its subject only as the setting, "in Mixtral", so may the evidence.)
             rivals = [(s, e) for s in aligned if any(names_match(a, p) for a in s.facts.actors() for p in primary)
+                      or (setting_only and s.facts.mentions(primary, explicit_only=True))
                       for e in s.facts.numbers_for(subjects)
                       if units_compatible(c, e) and metrics_overlap(c, e, strict=True)
                       and not values_consistent(c, e, self.rel_tol, self.approx_tol)]

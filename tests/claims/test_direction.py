@@ -41,3 +41,15 @@ def test_named_metrics_are_exclusive_slots():
     ev = analyse_sentence("It lowers MSE by 10.4% and MAE by 7.8%.")
     assert _slot_qualifiers(ev, ev.numbers[0])["measure"] == ["mse"]
     assert _slot_qualifiers(ev, ev.numbers[1])["measure"] == ["mae"]
+
+
+def test_speeds_up_and_bare_gains_name_what_they_measure():
+    from tasks.claims.context import metrics_overlap
+
+    q = analyse_sentence("It speeds up inference by about 1.2x.").numbers[0]
+    assert "speed" in q.metrics and q.direction == "up"
+    a = analyse_sentence("It beats prior methods by 47% on average.").numbers[0]
+    b = analyse_sentence("It has an average improvement of 64.9%.").numbers[0]
+    c = analyse_sentence("It improves throughput by 64.9%.").numbers[0]
+    assert metrics_overlap(a, b, strict=True)  # both a bare gain over baselines
+    assert not metrics_overlap(c, analyse_sentence("It improves accuracy by 5%.").numbers[0], strict=True)
