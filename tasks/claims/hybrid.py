@@ -147,6 +147,16 @@ def _sentences(hits: list[ChunkHit]) -> list[_Sentence]:
     return out
 
 
+_DEVICE_WORDS = re.compile(r"\b(?:[GTC]PUs?|accelerators?|devices?|nodes?)\b")
+
+
+def _other_setup(facts: SentenceFacts, claimed: list[Entity]) -> bool:
+    """Does the sentence describe hardware, none of it the claimed hardware?"""
+    if any(_hardware_key(h) == _hardware_key(c) for h in facts.hardware for c in claimed):
+        return False
+    return bool(facts.hardware) or bool(_DEVICE_WORDS.search(facts.text))
+
+
 def _hardware_key(e: Entity) -> str:
     return e.name.replace(" ", "").upper()
 
@@ -277,6 +287,10 @@ class HybridVerifier:
                       for e in s.facts.numbers_for(subjects)
                       if units_compatible(c, e) and metrics_overlap(c, e, strict=True)
                       and not values_consistent(c, e, self.rel_tol, self.approx_tol)]
+            # A claim set on named hardware ("on a T4") is not refuted by a figure from a sentence that
+            # describes another setup (other hardware, or "a single GPU with 24 GB" without the claimed one).
+            if cf.hardware:
+                rivals = [(s, e) for s, e in rivals if not _other_setup(s.facts, cf.hardware)]
             if rivals and subjects:  # whose number it is must be known before calling it wrong
                 others = [o for o in cf.numbers if o is not c]
                 fresh = [(s, e) for s, e in rivals if not any(values_consistent(o, e, self.rel_tol, self.approx_tol) for o in others)]

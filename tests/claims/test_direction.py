@@ -53,3 +53,14 @@ def test_speeds_up_and_bare_gains_name_what_they_measure():
     c = analyse_sentence("It improves throughput by 64.9%.").numbers[0]
     assert metrics_overlap(a, b, strict=True)  # both a bare gain over baselines
     assert not metrics_overlap(c, analyse_sentence("It improves accuracy by 5%.").numbers[0], strict=True)
+
+
+def test_other_setup_is_hardware_other_than_the_claimed():
+    from tasks.claims.entities import hardware_mentions
+    from tasks.claims.hybrid import _other_setup
+
+    t4 = hardware_mentions("on a T4")
+    assert _other_setup(analyse_sentence("It runs at 3 tokens per second on a single GPU with 24 GB."), t4)
+    assert _other_setup(analyse_sentence("It runs at 3 tokens per second on an A100."), t4)
+    assert not _other_setup(analyse_sentence("It runs at 3 tokens per second on a T4 GPU."), t4)
+    assert not _other_setup(analyse_sentence("It runs at 3 tokens per second."), t4)
