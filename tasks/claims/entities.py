@@ -45,7 +45,8 @@ GENERIC = {
 }
 _BASELINE_CUE = re.compile(
     r"(?:\bthan|\bover|\bas|\bfrom|\bversus|\bvs\.?|\bagainst|\bcompared (?:with|to)|\brelative to|\blike|"
-    r"\bsuch as|\bincluding|\bbeats?|\boutperforms?|\bsurpass(?:es)?|\bmatches)\s+(?:the\s+|a\s+|an\s+)?$",
+    r"\bsuch as|\bincluding|\bbeats?|\boutperforms?|\bsurpass(?:es)?|\bmatches|"
+    r"\b(?:competitive|on par|comparable|par) with|\bcomparable to|\bsimilar to|\brivals?|\brivall?ing)\s+(?:the\s+|a\s+|an\s+)?$",
     re.I,
 )
 # "than the autoregressive Qwen2.5-3B": a comparison word, then up to two lower-case modifiers

@@ -29,7 +29,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from tasks.claims.base import Retrieve, as_claim, no_evidence, safe_retrieve, to_evidence
 from tasks.claims.context import SentenceFacts, analyse_sentence, clause_spans, metrics_of, metrics_overlap, title_subject
-from tasks.claims.entities import names_match, names_related
+from tasks.claims.entities import name_parts, names_match, names_related
 from tasks.claims.numbers import units_compatible, values_consistent
 from tasks.claims.records import Claim, Entity, Quantity, Verdict
 from tasks.index.chunking import sentence_spans
@@ -155,6 +155,13 @@ def _other_setup(facts: SentenceFacts, claimed: list[Entity]) -> bool:
     if any(_hardware_key(h) == _hardware_key(c) for h in facts.hardware for c in claimed):
         return False
     return bool(facts.hardware) or bool(_DEVICE_WORDS.search(facts.text))
+
+
+def _same_family_other_version(a: str, b: str) -> bool:
+    """'LLaMA2 7B' and 'LLaMA3 8B': one family name, another version or size."""
+    pa, pb = name_parts(a), name_parts(b)
+    return bool(pa and pb) and pa[0] == pb[0] and len(pa[0]) >= 3 and pa[0].isalpha() and len(pa) > 1 and len(pb) > 1 \
+        and not names_match(a, b)
 
 
 def _hardware_key(e: Entity) -> str:
@@ -301,6 +308,14 @@ class HybridVerifier:
             else:
                 unknown_numbers += 1
                 notes.append(f"nothing aligned settles '{c.text}'")
+
+        for b in claim_baselines:  # "competitive with LLaMA2 7B" where the evidence says LLaMA3 8B
+            if any(names_match(b, e.name) for s in aligned for e in s.facts.entities):
+                continue
+            swap = next(((s, e) for s in aligned for e in s.facts.baselines if _same_family_other_version(b, e.name)), None)
+            if swap is not None:
+                conflicts.append(f"claim compares with {b} but {swap[0].hit.chunk.chunk_id} compares with {swap[1].name}")
+                deciding.append(swap[0].hit)
 
         required = subjects + [e.name for e in cf.baselines]
         hw_status, hw_note, hw_hit = self._hardware(cf.hardware, aligned, support_sentences, required, bool(cf.numbers))

@@ -64,3 +64,13 @@ def test_other_setup_is_hardware_other_than_the_claimed():
     assert _other_setup(analyse_sentence("It runs at 3 tokens per second on an A100."), t4)
     assert not _other_setup(analyse_sentence("It runs at 3 tokens per second on a T4 GPU."), t4)
     assert not _other_setup(analyse_sentence("It runs at 3 tokens per second."), t4)
+
+
+def test_comparison_phrases_mark_baselines_and_version_swaps():
+    from tasks.claims.hybrid import _same_family_other_version
+
+    facts = analyse_sentence("The 8B model of LLaDA is competitive with LLaMA3 8B at in-context learning.")
+    assert [e.name for e in facts.baselines] == ["LLaMA3 8B"]
+    assert _same_family_other_version("LLaMA2 7B", "LLaMA3 8B")
+    assert not _same_family_other_version("LLaMA3 8B", "LLaMA3-8B")
+    assert not _same_family_other_version("Mixtral", "Mixtral 8x7B")
