@@ -157,6 +157,53 @@ def _other_setup(facts: SentenceFacts, claimed: list[Entity]) -> bool:
     return bool(facts.hardware) or bool(_DEVICE_WORDS.search(facts.text))
 
 
+_EVAL_DOWN = re.compile(r"\b(?:worse|worsen\w*|degrad\w*|hurts?|harms?|sacrific\w*)\b", re.I)
+_EVAL_UP = re.compile(r"\b(?:better|improv\w*|enhanc\w*)\b", re.I)
+_EVAL_METRIC = re.compile(r"\b(?:quality|accuracy|performance)\b", re.I)
+# Architectures that exclude each other: a result reported for LSTM layers is not one for Transformer layers.
+_ARCHITECTURES = {"transformer": r"\btransformers?\b", "lstm": r"\blstms?\b", "rnn": r"\brnns?\b|\brecurrent\b",
+                  "cnn": r"\bcnns?\b|\bconvolutional (?:neural )?networks?\b", "ssm": r"\bssms?\b|\bstate[- ]space\b"}
+
+
+def _plain(facts: SentenceFacts) -> str:
+    chars = list(facts.text)
+    for e in facts.entities:
+        for i in range(*e.span):
+            chars[i] = " "
+    return "".join(chars)
+
+
+def _polarity(text: str) -> dict[str, str]:
+    """Evaluative metric -> 'up'/'down' per clause: 'worse generation quality' -> {'quality': 'down'}."""
+    out: dict[str, str] = {}
+    for a, b in clause_spans(text):
+        clause = text[a:b]
+        up, down = bool(_EVAL_UP.search(clause)), bool(_EVAL_DOWN.search(clause))
+        if up == down:
+            continue
+        for m in _EVAL_METRIC.finditer(clause):
+            out[m.group(0).lower()] = "up" if up else "down"
+    return out
+
+
+def _polarity_clash(cf: SentenceFacts, ef: SentenceFacts) -> str:
+    c, e = _polarity(_plain(cf)), _polarity(_plain(ef))
+    for metric, way in c.items():
+        if e.get(metric, way) != way:
+            return f"claim says {metric} goes {way} but the evidence says it goes {e[metric]}"
+    return ""
+
+
+def _architecture_clash(cf: SentenceFacts, ef: SentenceFacts) -> str:
+    def archs(facts: SentenceFacts) -> set[str]:
+        text = _plain(facts)
+        return {k for k, r in _ARCHITECTURES.items() if re.search(r, text, re.I)}
+    c, e = archs(cf), archs(ef)
+    if c and e and not (c & e):
+        return f"claim names {', '.join(sorted(c))} but the evidence names {', '.join(sorted(e))}"
+    return ""
+
+
 def _same_family_other_version(a: str, b: str) -> bool:
     """'LLaMA2 7B' and 'LLaMA3 8B': one family name, another version or size."""
     pa, pb = name_parts(a), name_parts(b)
@@ -309,6 +356,12 @@ class HybridVerifier:
                 unknown_numbers += 1
                 notes.append(f"nothing aligned settles '{c.text}'")
 
+        for s in {id(x): x for x in support_sentences}.values():  # the sentence that bears a number out must not say otherwise
+            clash = _polarity_clash(cf, s.facts) or _architecture_clash(cf, s.facts)
+            if clash:
+                conflicts.append(f"{clash} in {s.hit.chunk.chunk_id}")
+                deciding.append(s.hit)
+                break
         for b in claim_baselines:  # "competitive with LLaMA2 7B" where the evidence says LLaMA3 8B
             if any(names_match(b, e.name) for s in aligned for e in s.facts.entities):
                 continue

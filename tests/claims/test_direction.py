@@ -74,3 +74,15 @@ def test_comparison_phrases_mark_baselines_and_version_swaps():
     assert _same_family_other_version("LLaMA2 7B", "LLaMA3 8B")
     assert not _same_family_other_version("LLaMA3 8B", "LLaMA3-8B")
     assert not _same_family_other_version("Mixtral", "Mixtral 8x7B")
+
+
+def test_polarity_and_architecture_clashes():
+    from tasks.claims.hybrid import _architecture_clash, _polarity_clash
+
+    claim = analyse_sentence("It is up to 4.8x faster but at the price of somewhat worse generation quality.")
+    ev = analyse_sentence("It gives speedups of up to 4.8x and consistently improves generation quality.")
+    assert _polarity_clash(claim, ev)
+    assert not _polarity_clash(ev, analyse_sentence("It is 4.8x faster with better generation quality."))
+    layers = analyse_sentence("The layers were inserted between stacked Transformer layers.")
+    assert _architecture_clash(layers, analyse_sentence("Applied between stacked LSTM layers."))
+    assert not _architecture_clash(layers, analyse_sentence("Applied between Transformer blocks."))
