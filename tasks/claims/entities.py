@@ -178,7 +178,7 @@ def initialism(name: str) -> str | None:
 
 
 # Head nouns that may follow a name without changing what it names ("Switch Transformer" ~ "Switch").
-_HEAD_NOUNS = {"transformer", "transformers", "model", "models", "llm", "llms", "framework", "system"}
+_HEAD_NOUNS = {"transformer", "transformers", "model", "models", "llm", "llms", "framework", "system", "architecture", "gpu"}
 
 
 def _core_parts(name: str) -> tuple[str, ...]:

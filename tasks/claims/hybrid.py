@@ -137,13 +137,24 @@ class _Sentence:
     facts: SentenceFacts
 
 
+_PRONOUN = re.compile(r"\b(?:it|its|they|their)\b", re.I)
+
+
 def _sentences(hits: list[ChunkHit]) -> list[_Sentence]:
     out = []
     for hit in hits:
         inherited = title_subject(hit.chunk.title)
         text = hit.chunk.text
+        named: tuple[str, ...] = ()  # the system the chunk last named
         for a, b in sentence_spans(text):
-            out.append(_Sentence(hit, analyse_sentence(text[a:b].strip(), inherited=inherited)))
+            sentence = text[a:b].strip()
+            facts = analyse_sentence(sentence, inherited=inherited)
+            # "... with V-MoE. For image recognition it matches ...": 'it' is the system named just before
+            if named and not facts.models and _PRONOUN.search(sentence):
+                facts = analyse_sentence(sentence, inherited=inherited + named)
+            own = tuple(e.name for e in facts.models if e.name not in inherited)
+            named = own[:1] if own else named
+            out.append(_Sentence(hit, facts))
     return out
 
 

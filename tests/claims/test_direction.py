@@ -86,3 +86,22 @@ def test_polarity_and_architecture_clashes():
     layers = analyse_sentence("The layers were inserted between stacked Transformer layers.")
     assert _architecture_clash(layers, analyse_sentence("Applied between stacked LSTM layers."))
     assert not _architecture_clash(layers, analyse_sentence("Applied between Transformer blocks."))
+
+
+def test_pronoun_sentences_inherit_the_system_named_before():
+    from tasks.claims.hybrid import _sentences
+    from tasks.records import Chunk, ChunkHit
+
+    text = ("Brings sparse experts to vision with V-MoE, a sparse vision model. "
+            "For image recognition it matches dense networks with half of the compute.")
+    chunk = Chunk(chunk_id="p#0", arxiv_id="p", title="Scaling vision with sparse experts", text=text,
+                  start=0, end=len(text))
+    sentences = _sentences([ChunkHit(chunk=chunk, score=1.0)])
+    assert sentences[1].facts.mentions(["V-MoE"])
+
+
+def test_architecture_head_noun_names_the_same_thing():
+    from tasks.claims.entities import names_match
+
+    assert names_match("Hopper", "Hopper Architecture")
+    assert not names_match("Hopper", "Ampere Architecture")
