@@ -140,6 +140,17 @@ class _Sentence:
 _PRONOUN = re.compile(r"\b(?:it|its|they|their)\b", re.I)
 
 
+_CONTRAST = re.compile(r"\b(?:instead|however|but|in fact|actually|contrary|whereas)\b")
+
+
+def _overturned(text: str, x: str, y: str) -> bool:
+    """Does the text name ``x`` and then, after a contrast word, assert ``y`` ("usually attributed to a
+    compute-bound regime ... instead shows it stays memory-bound")?"""
+    last_x, later_y = text.rfind(x), text.find(y, text.rfind(x) + 1)
+    negated = re.search(r"\b(?:not|rather than|instead of)\s+(?:\w+\s+){0,2}$", text[:later_y]) if later_y > 0 else None
+    return last_x >= 0 and later_y > last_x and not negated and bool(_CONTRAST.search(text[last_x + len(x):later_y]))
+
+
 def _sentences(hits: list[ChunkHit]) -> list[_Sentence]:
     out = []
     for hit in hits:
@@ -529,7 +540,7 @@ class HybridVerifier:
         low_claim, low_ev = text.lower(), best.hit.chunk.text.lower()
         for a, b in ANTONYMS:
             for x, y in ((a, b), (b, a)):
-                if x in low_claim and y in low_ev and x not in low_ev:
+                if x in low_claim and y in low_ev and y not in low_claim and (x not in low_ev or _overturned(low_ev, x, y)):
                     antonym = f"claim says '{x}' but {best.hit.chunk.chunk_id} says '{y}'"
         ok = best_cov >= self.min_coverage and best.hit.score >= self.support_similarity
         note = f"content coverage {best_cov:.2f}, retrieval cosine {best.hit.score:.2f} ({best.hit.chunk.chunk_id})"

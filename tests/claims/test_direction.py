@@ -105,3 +105,12 @@ def test_architecture_head_noun_names_the_same_thing():
 
     assert names_match("Hopper", "Hopper Architecture")
     assert not names_match("Hopper", "Ampere Architecture")
+
+
+def test_an_overturned_explanation():
+    from tasks.claims.hybrid import _overturned
+
+    text = "a plateau usually attributed to a compute-bound regime. the analysis instead shows it stays memory-bound."
+    assert _overturned(text, "compute-bound", "memory-bound")
+    assert not _overturned("it is compute-bound, but not memory-bound.", "compute-bound", "memory-bound")
+    assert not _overturned("it is compute-bound and then memory-bound.", "compute-bound", "memory-bound")
