@@ -79,7 +79,7 @@ def verify_claims(claims: list[Claim], index_dir: str, verifier: VerifierSetting
     return verdicts, independent
 
 
-def empirical_facts(sweep, settings: Settings, run_uri: str) -> list[EmpiricalFact]:
+def empirical_facts(sweep, settings: Settings) -> list[EmpiricalFact]:
     """Our own numbers, one fact per (MoE point, metric), measured where a GPU result exists, else projected."""
     if sweep is None:
         return []
@@ -107,6 +107,19 @@ def empirical_facts(sweep, settings: Settings, run_uri: str) -> list[EmpiricalFa
             facts.append(EmpiricalFact(metric="memory_bound", value=float(roof["bound"] == "memory"), unit="bool",
                                        **(common | {"source": "projected"})))
     return facts
+
+
+def _extract(papers: list[Paper], settings: Settings) -> list[Claim]:
+    """Rule extraction by default; ``verifier.extractor=llm`` asks the ``llm`` chat model (rules on failure)."""
+    if settings.verifier.extractor != "llm":
+        return extract_from_papers(papers)
+    if settings.llm is None:
+        raise ValueError("verifier.extractor=llm needs an llm config group (llm=nim|openai|ollama)")
+    from tasks.claims.llm_extract import extract_claims_llm
+    from tasks.llm.factory import build_chat_model
+
+    chat_model = build_chat_model(settings.llm)
+    return [c for paper in papers for c in extract_claims_llm(paper, chat_model)]
 
 
 @dataclass
@@ -146,9 +159,9 @@ def _write_table(out_dir: Path, claims: list[Claim], verdicts: list[Verdict], em
 def run_claims(ctx, settings: Settings, papers: list[Paper], index_dir: str, sweep, timer: StageTimer) -> ClaimsOutcome:
     """Extract, verify against the index, then check the empirical ones against the sweep."""
     with timer.stage("claims", f"({settings.verifier.name} verifier)") as note:
-        claims = extract_from_papers(papers)
+        claims = _extract(papers, settings)
         verdicts, independent = verify_claims(claims, index_dir, settings.verifier, settings.embedder, settings.llm) if claims else ([], [])
-        facts = empirical_facts(sweep, settings, f"runs:/{ctx.run_id}")
+        facts = empirical_facts(sweep, settings)
         empirical = [v for c in claims if (v := verify_empirically(c, facts)) is not None] if facts else []
         if settings.routing.kind != "trace":  # say what our expert counts rest on
             note_routing = f"; our expert counts come from the synthetic '{settings.routing.kind}' routing model, not recorded traces"

@@ -11,7 +11,6 @@ import math
 import os
 import socket
 import re
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Iterable
@@ -105,14 +104,6 @@ def log_artifacts(client: MlflowClient, run_id: str, paths: Iterable[Path], arti
                 client.log_artifacts(run_id, str(path), artifact_path=f"{artifact_path}/{path.name}" if artifact_path else path.name)
             elif path.exists():
                 client.log_artifact(run_id, str(path), artifact_path=artifact_path)
-
-
-def log_text(client: MlflowClient, run_id: str, text: str, name: str) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / Path(name).name
-        path.write_text(redact(text))
-        parent = str(Path(name).parent)
-        client.log_artifact(run_id, str(path), artifact_path=None if parent == "." else parent)
 
 
 def end_run(client: MlflowClient, run_id: str, failed: bool = False) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from pathlib import Path
 
@@ -99,6 +98,3 @@ def load_or_none(index_dir: Path) -> IndexStore | None:
     except CorruptIndex:
         return None
 
-
-def card_as_dict(card: IndexCard) -> dict:
-    return json.loads(card.model_dump_json())

@@ -70,3 +70,16 @@ def test_a_claim_naming_no_model_is_fitted_on_the_first_best_covered_model_every
     claim = "the number of unique experts grows nearly linearly with the number of parallel tokens."
     assert verify_empirically(claim, both).label == "SUPPORTED"  # LLaDA2.0-mini comes first
     assert verify_empirically(claim, both[::-1]).our_value == pytest.approx(0.3, abs=1e-3)  # order decides, not hashing
+
+
+def test_llm_extractor_switch_is_honoured_and_needs_an_llm_group():
+    """verifier.extractor=llm is a real switch: with no llm group it fails with a message naming the fix."""
+    from flows.claims import _extract
+    from flows.config import load_settings
+    from tasks.records import Paper
+
+    settings, _ = load_settings(["verifier.extractor=llm"])
+    with pytest.raises(ValueError, match="llm=nim"):
+        _extract([Paper(arxiv_id="1", title="t", abstract="It is 2x faster on H100.")], settings.model_copy(update={"llm": None}))
+    rules, _ = load_settings([])
+    assert _extract([Paper(arxiv_id="1", title="Fast", abstract="It is 2x faster on an H100 GPU than the baseline.")], rules)
