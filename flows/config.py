@@ -77,3 +77,21 @@ def load_settings(overrides: list[str] | None = None) -> tuple[Settings, dict]:
 
 def _group_dirs() -> set[str]:
     return {p.name for p in CONF_DIR.iterdir() if p.is_dir()}
+
+
+def check_credentials(settings: Settings) -> None:
+    """Fail before the run starts when a stage that cannot fall back needs an API key that is not set.
+
+    The claims stage's LLM extractor and LLM verifier need the ``llm`` group's key; the tribunal does
+    not (tribunal=llm degrades to the rubric with a warning).
+    """
+    import os
+
+    needs_llm = settings.verifier.name == "llm" or settings.verifier.extractor == "llm"
+    key = settings.llm.api_key_env if settings.llm else None
+    if needs_llm and key and not os.environ.get(key):
+        raise SettingsError(
+            f"verifier={settings.verifier.name} / verifier.extractor={settings.verifier.extractor} needs ${key} for "
+            f"llm.provider={settings.llm.provider}; export it, choose llm=ollama (no key), or use verifier=hybrid "
+            "verifier.extractor=rules (offline)"
+        )

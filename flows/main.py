@@ -12,7 +12,7 @@ from flows.env import apply_defaults  # noqa: E402
 
 apply_defaults()
 
-from flows.config import load_settings  # noqa: E402
+from flows.config import check_credentials, load_settings  # noqa: E402
 from flows.progress import console  # noqa: E402
 from flows.safety import DiskFullError, SecretInOverrideError, reject_secret_overrides  # noqa: E402
 from tasks.settings import SettingsError  # noqa: E402
@@ -31,7 +31,7 @@ def main(argv: list[str]) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         reject_secret_overrides(argv)
-        load_settings(argv)  # fail fast, before Prefect starts its server
+        check_credentials(load_settings(argv)[0])  # fail fast, before Prefect starts its server
     except (SettingsError, SecretInOverrideError) as exc:
         console.print(f"[bold red]error:[/] {exc}")
         return 2

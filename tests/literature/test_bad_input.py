@@ -26,3 +26,12 @@ def test_main_exits_2_with_a_clear_message(capsys):
 
     assert main(["retrieval.timeoutx=3"]) == 2
     assert "retrieval.timeoutx" in capsys.readouterr().err
+
+
+def test_llm_verifier_without_its_key_stops_before_the_run(capsys, monkeypatch):
+    from flows.main import main
+
+    monkeypatch.delenv("NVIDIA_API_KEY", raising=False)
+    assert main(["verifier.extractor=llm"]) == 2
+    err = capsys.readouterr().err
+    assert "NVIDIA_API_KEY" in err and "verifier=hybrid" in err
