@@ -33,6 +33,8 @@ except ImportError:  # CPU-only installs: the engine reports itself unavailable
 
 # (BLOCK_M, BLOCK_N, BLOCK_K, num_warps, num_stages) tried by the autotuner, per kernel, keyed on H, I and the
 # power-of-two bucket of N*k: the row block is tuned too (16 suits ~1 token per expert, 64-128 suit N >= 64).
+# H and I are compile-time constants (one build per model shape): loop bounds are known, and Triton's CPU
+# interpreter (older releases cannot loop to a runtime bound) runs the same source.
 _TILES_UP = [(32, 128, 4, 4), (64, 128, 4, 4), (64, 64, 4, 5), (32, 256, 4, 3), (64, 256, 8, 3)]
 _TILES_DOWN = [(64, 128, 4, 4), (128, 64, 4, 4), (64, 64, 4, 5), (32, 128, 4, 4), (128, 128, 8, 3)]
 _CONFIGS_UP = ([(bm, *t) for bm in (16, 32, 64) for t in _TILES_UP]
@@ -57,7 +59,8 @@ if triton is not None:
 
     @triton.jit
     def _routing_metadata_kernel(ids_ptr, order_ptr, counts_ptr, offsets_ptr, n_slots, E: tl.constexpr,
-                                 E_BINS: tl.constexpr, BLOCK_S: tl.constexpr, CHUNK: tl.constexpr):
+                                 E_BINS: tl.constexpr, BLOCK_S: tl.constexpr, CHUNK: tl.constexpr,
+                                 SLOTS_CAP: tl.constexpr):
         # Program p ranks slots [p*BLOCK_S, (p+1)*BLOCK_S): position = (slots of lower experts) + (earlier slots of
         # the same expert). Every program histograms all slots (cheap for N*k <= MAX_FUSED_SLOTS); program 0
         # writes counts and offsets. Padding lanes carry expert E, which lands in a bin that is never stored.
@@ -67,7 +70,7 @@ if triton is not None:
         my_e = tl.load(ids_ptr + mine, mask=my_valid, other=E).to(tl.int32)
         counts = tl.zeros((E_BINS,), dtype=tl.int32)
         rank = tl.zeros((BLOCK_S,), dtype=tl.int32)
-        for c0 in range(0, n_slots, CHUNK):
+        for c0 in range(0, SLOTS_CAP, CHUNK):  # constexpr bound (power-of-two bucket of n_slots); lanes masked
             j = c0 + tl.arange(0, CHUNK)
             e_j = tl.load(ids_ptr + j, mask=j < n_slots, other=E).to(tl.int32)
             counts += tl.histogram(e_j, E_BINS)
@@ -95,8 +98,8 @@ if triton is not None:
 
     @_autotune(_CONFIGS_UP)
     @triton.jit
-    def _gate_up_kernel(x_ptr, w_ptr, act_ptr, order_ptr, counts_ptr, H, I, SLOTS, E: tl.constexpr,
-                        E_POW2: tl.constexpr, TOP_K: tl.constexpr,
+    def _gate_up_kernel(x_ptr, w_ptr, act_ptr, order_ptr, counts_ptr, H: tl.constexpr, I: tl.constexpr, SLOTS,
+                        E: tl.constexpr, E_POW2: tl.constexpr, TOP_K: tl.constexpr,
                         BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
         e, start, n_rows = _row_block(counts_ptr, tl.program_id(0), E, E_POW2, BLOCK_M)
         if n_rows <= 0:
@@ -126,8 +129,9 @@ if triton is not None:
 
     @_autotune(_CONFIGS_DOWN)
     @triton.jit
-    def _down_kernel(act_ptr, w_ptr, y_ptr, route_w_ptr, order_ptr, counts_ptr, H, I, SLOTS, E: tl.constexpr,
-                     E_POW2: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
+    def _down_kernel(act_ptr, w_ptr, y_ptr, route_w_ptr, order_ptr, counts_ptr, H: tl.constexpr, I: tl.constexpr,
+                     SLOTS, E: tl.constexpr, E_POW2: tl.constexpr,
+                     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
         e, start, n_rows = _row_block(counts_ptr, tl.program_id(0), E, E_POW2, BLOCK_M)
         if n_rows <= 0:
             return
@@ -174,7 +178,7 @@ def routing_metadata(topk_ids: torch.Tensor, num_experts: int):
     grid = (triton.cdiv(n_slots, _RANK_BLOCK),)
     _routing_metadata_kernel[grid](topk_ids.reshape(-1), order, counts, offsets, n_slots, E=num_experts,
                                    E_BINS=max(16, _pow2(num_experts + 1)), BLOCK_S=_RANK_BLOCK,
-                                   CHUNK=_RANK_CHUNK, num_warps=4)
+                                   CHUNK=_RANK_CHUNK, SLOTS_CAP=max(_RANK_CHUNK, _pow2(n_slots)), num_warps=4)
     return order, counts, offsets
 
 
