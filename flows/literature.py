@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -13,6 +14,7 @@ from prefect import task, unmapped
 from prefect.cache_policies import NO_CACHE
 
 from flows.progress import StageTimer, console
+from flows.safety import atomic_write
 from tasks.index.chunking import chunk_paper
 from tasks.index.embedder import load_embedder
 from tasks.index.faiss_store import build_index, load_or_none, paper_ids_digest
@@ -37,27 +39,60 @@ def _snapshot_fingerprint(path: str) -> str:
     return f"{p}:{stat.st_size}:{int(stat.st_mtime)}" if stat else f"{p}:missing"
 
 
-def _search_key(_, params: dict) -> str:
-    r: RetrievalSettings = params["retrieval"]
-    return "search-" + _digest(params["query"].text, r.backend, r.max_results_per_query, r.api_url, _snapshot_fingerprint(r.snapshot_path))
+LIVE_ANSWER_TTL = timedelta(days=1)  # arXiv asks clients not to repeat a query; its index changes daily
 
 
-@task(name="search-arxiv", cache_key_fn=_search_key, cache_expiration=timedelta(days=1), persist_result=True)
-def search_query(query: Query, retrieval: RetrievalSettings) -> SearchResult:
-    """Search arXiv live for one query, or the snapshot when the API is off or unreachable."""
-    import time
+def _search_cache_file(cache_dir: str, kind: str, *parts: object) -> Path:
+    return project_path(cache_dir) / "search" / f"{kind}-{_digest(*parts)}.json"
 
+
+def _read_cached(path: Path, ttl: timedelta | None) -> SearchResult | None:
+    """A stored answer, or None when it is missing, older than ``ttl`` or unreadable (then it is recomputed)."""
+    try:
+        if ttl is not None and time.time() - path.stat().st_mtime > ttl.total_seconds():
+            return None
+        return SearchResult.model_validate_json(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _store(path: Path, result: SearchResult) -> None:
+    try:
+        atomic_write(path, result.model_dump_json(), what="search cache")
+    except OSError as exc:  # a cache that cannot be written costs a re-query next run, never this run
+        log.warning("could not cache the search answer at %s (%s); continuing without it", path, exc)
+
+
+@task(name="search-arxiv", cache_policy=NO_CACHE)
+def search_query(query: Query, retrieval: RetrievalSettings, cache_dir: str) -> SearchResult:
+    """Search arXiv live for one query, or the snapshot when the API is off or unreachable.
+
+    Live answers are kept for a day under a key of (query, result count, API URL); snapshot answers under a
+    key of (query, result count, snapshot file fingerprint). A fallback is never stored as a live answer, so
+    the run after an outage asks arXiv again instead of replaying the snapshot for a day.
+    """
     started = time.perf_counter()
     error = "retrieval.backend=snapshot"
     if retrieval.backend == "arxiv":
+        live_file = _search_cache_file(cache_dir, "arxiv", query.text, retrieval.max_results_per_query, retrieval.api_url)
+        cached = _read_cached(live_file, LIVE_ANSWER_TTL)
+        if cached is not None:
+            return cached.model_copy(update={"seconds": time.perf_counter() - started})
         try:
             papers = search_live(query, retrieval.max_results_per_query, retrieval.timeout_s, retrieval.retries, retrieval.backoff_s, retrieval.api_url)
-            return SearchResult(query=query, papers=papers, source="arxiv", seconds=time.perf_counter() - started)
+            result = SearchResult(query=query, papers=papers, source="arxiv", seconds=time.perf_counter() - started)
+            _store(live_file, result)
+            return result
         except ArxivUnavailable as exc:
             error = str(exc).split("(Caused by")[0].strip()[:160]
             log.warning("arXiv unreachable for %r (%s): FALLING BACK to the local snapshot", query.text, error)
-    ranked, _ = search_snapshot(project_path(retrieval.snapshot_path), [query], retrieval.max_results_per_query)
-    return SearchResult(query=query, papers=ranked[query.text], source="snapshot", error=error, seconds=time.perf_counter() - started)
+    snap_file = _search_cache_file(cache_dir, "snapshot", query.text, retrieval.max_results_per_query, _snapshot_fingerprint(retrieval.snapshot_path))
+    result = _read_cached(snap_file, None)
+    if result is None:
+        ranked, _ = search_snapshot(project_path(retrieval.snapshot_path), [query], retrieval.max_results_per_query)
+        result = SearchResult(query=query, papers=ranked[query.text], source="snapshot")
+        _store(snap_file, result)
+    return result.model_copy(update={"error": error, "seconds": time.perf_counter() - started})
 
 
 def _rerank_key(_, params: dict) -> str:
@@ -122,7 +157,7 @@ def run_literature(settings: Settings, timer: StageTimer) -> Literature:
     with timer.stage("retrieval", f"({r.backend})") as note:
         max_queries = 4 if settings.run.smoke else r.max_queries
         queries = expand_queries(settings.question, max_queries)
-        results = search_query.map(queries, retrieval=unmapped(r)).result()
+        results = search_query.map(queries, retrieval=unmapped(r), cache_dir=unmapped(settings.run.cache_dir)).result()
         sources = sorted({x.source for x in results})
         fell_back = [x for x in results if x.source == "snapshot" and r.backend == "arxiv"]
         if fell_back:

@@ -18,9 +18,14 @@ QUERY = Query(text="expert explosion", origin="test")
 
 
 @contextmanager
-def replay_server():
+def replay_server(outage: threading.Event | None = None):
+    """Serves the recorded feed; while ``outage`` is set it answers 503, as arXiv does when overloaded."""
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802
+            if outage is not None and outage.is_set():
+                self.send_response(503)
+                self.end_headers()
+                return
             self.send_response(200)
             self.send_header("Content-Type", "application/atom+xml")
             self.end_headers()
@@ -99,7 +104,7 @@ def test_hung_socket_times_out_within_the_configured_bound():
 
 
 @pytest.mark.parametrize("endpoint", ["refused", "hung"])
-def test_search_task_falls_back_to_the_snapshot(endpoint):
+def test_search_task_falls_back_to_the_snapshot(endpoint, tmp_path):
     from flows.literature import search_query
 
     settings, _ = load_settings(["retrieval.timeout_s=0.5", "retrieval.retries=1", "retrieval.backoff_s=0.05"])
@@ -108,7 +113,8 @@ def test_search_task_falls_back_to_the_snapshot(endpoint):
     try:
         retrieval = settings.retrieval.model_copy(update={"api_url": url})
         started = time.perf_counter()
-        result = search_query.fn(Query(text="expert explosion mixture-of-experts diffusion", origin="t"), retrieval)
+        result = search_query.fn(Query(text="expert explosion mixture-of-experts diffusion", origin="t"), retrieval,
+                                 str(tmp_path))
         elapsed = time.perf_counter() - started
     finally:
         if context:
@@ -116,3 +122,43 @@ def test_search_task_falls_back_to_the_snapshot(endpoint):
     assert result.source == "snapshot" and result.error
     assert result.papers and result.papers[0].arxiv_id == "2602.00879"
     assert elapsed < 3
+
+
+def test_after_an_outage_the_next_search_asks_arxiv_again(tmp_path):
+    """A snapshot fallback is never cached as the live answer; a live answer is then reused within its TTL."""
+    from flows.literature import search_query
+
+    settings, _ = load_settings(["retrieval.timeout_s=0.5", "retrieval.retries=0", "retrieval.backoff_s=0"])
+    query = Query(text="expert explosion mixture-of-experts diffusion", origin="t")
+    outage = threading.Event()
+    with replay_server(outage) as url:
+        retrieval = settings.retrieval.model_copy(update={"api_url": url})
+        outage.set()
+        during = search_query.fn(query, retrieval, str(tmp_path))
+        outage.clear()
+        after = search_query.fn(query, retrieval, str(tmp_path))
+        outage.set()
+        cached = search_query.fn(query, retrieval, str(tmp_path))
+    assert during.source == "snapshot" and "503" in during.error
+    assert after.source == "arxiv" and after.error is None
+    assert [p.arxiv_id for p in after.papers] == ["2602.00879", "2605.30876"]
+    assert cached.source == "arxiv" and cached.papers == after.papers  # served from the live-answer cache
+
+
+def test_snapshot_answers_are_cached_per_snapshot_file(tmp_path):
+    from flows.literature import search_query
+    from tasks.settings import project_path
+
+    settings, _ = load_settings(["retrieval=snapshot"])
+    snapshot = tmp_path / "snap.jsonl"
+    snapshot.write_bytes(project_path(settings.retrieval.snapshot_path).read_bytes())
+    retrieval = settings.retrieval.model_copy(update={"snapshot_path": str(snapshot)})
+    query = Query(text="expert explosion mixture-of-experts diffusion", origin="t")
+    first = search_query.fn(query, retrieval, str(tmp_path / "cache"))
+    assert first.source == "snapshot" and first.papers
+    cache_files = list((tmp_path / "cache" / "search").glob("snapshot-*.json"))
+    assert len(cache_files) == 1
+    snapshot.write_text(snapshot.read_text().splitlines()[0] + "\n")  # the snapshot changes: a new key
+    second = search_query.fn(query, retrieval, str(tmp_path / "cache"))
+    assert len(list((tmp_path / "cache" / "search").glob("snapshot-*.json"))) == 2
+    assert len(second.papers) <= 1
