@@ -43,6 +43,22 @@ def gumbel_top_k(scores: np.ndarray, k: int) -> np.ndarray:
     return np.take_along_axis(part, order, axis=-1).astype(np.int32)
 
 
+ROUTING_CHUNK_ELEMENTS = 1 << 22  # scores held at once (16 MB of float32): host memory stays flat in N
+
+
+def _token_chunks(n_layers: int, n_tokens: int, n_experts: int):
+    """(layer, t0, t1) pieces of a (layers, tokens, experts) score array, in C order.
+
+    Drawing the scores piece by piece in this order takes exactly the same numbers from the generator as one
+    (layers, tokens, experts) draw, so chunked routing equals unchunked routing bit for bit, while a huge N
+    (10^6 tokens would be 19 GB of scores per step for LLaDA2.0-mini) never materialises at once.
+    """
+    rows = max(1, ROUTING_CHUNK_ELEMENTS // n_experts)
+    for layer in range(n_layers):
+        for t0 in range(0, n_tokens, rows):
+            yield layer, t0, min(n_tokens, t0 + rows)
+
+
 def _gumbel(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
     u = rng.random(shape, dtype=np.float32)
     return -np.log(-np.log(np.clip(u, 1e-12, 1.0 - 1e-7)))
@@ -92,8 +108,10 @@ class IidRouter(Router):
     kind = "iid"
 
     def _route_step(self, rng, n_tokens, step):
-        scores = rng.random((self.num_moe_layers, n_tokens, self.num_experts), dtype=np.float32)
-        return gumbel_top_k(scores, self.top_k)
+        out = np.empty((self.num_moe_layers, n_tokens, self.top_k), dtype=np.int32)
+        for layer, t0, t1 in _token_chunks(self.num_moe_layers, n_tokens, self.num_experts):
+            out[layer, t0:t1] = gumbel_top_k(rng.random((t1 - t0, self.num_experts), dtype=np.float32), self.top_k)
+        return out
 
 
 class ZipfRouter(Router):
@@ -116,8 +134,11 @@ class ZipfRouter(Router):
         self.log_pop = np.stack([log_p[rng.permutation(self.num_experts)] for _ in range(self.num_moe_layers)])
 
     def _route_step(self, rng, n_tokens, step):
-        g = _gumbel(rng, (self.num_moe_layers, n_tokens, self.num_experts))
-        return gumbel_top_k(self.log_pop[:, None, :] + g, self.top_k)
+        out = np.empty((self.num_moe_layers, n_tokens, self.top_k), dtype=np.int32)
+        for layer, t0, t1 in _token_chunks(self.num_moe_layers, n_tokens, self.num_experts):
+            g = _gumbel(rng, (t1 - t0, self.num_experts))
+            out[layer, t0:t1] = gumbel_top_k(self.log_pop[layer][None, :] + g, self.top_k)
+        return out
 
 
 class CalibratedRouter(Router):
@@ -154,9 +175,12 @@ class CalibratedRouter(Router):
         block = self.block_len or n_tokens
         n_blocks = -(-n_tokens // block)
         z = rng.standard_normal((self.num_moe_layers, n_blocks, self.num_experts), dtype=np.float32)
-        g = _gumbel(rng, (self.num_moe_layers, n_tokens, self.num_experts))
-        bias = np.repeat(z, block, axis=1)[:, :n_tokens, :]
-        return gumbel_top_k(self.sigma * bias + g, self.top_k)
+        out = np.empty((self.num_moe_layers, n_tokens, self.top_k), dtype=np.int32)
+        for layer, t0, t1 in _token_chunks(self.num_moe_layers, n_tokens, self.num_experts):
+            g = _gumbel(rng, (t1 - t0, self.num_experts))
+            bias = z[layer, np.arange(t0, t1) // block]  # each token's block bias
+            out[layer, t0:t1] = gumbel_top_k(self.sigma * bias + g, self.top_k)
+        return out
 
 
 class TraceRouter(Router):

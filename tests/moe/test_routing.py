@@ -85,3 +85,34 @@ def test_bad_inputs(mini):
         make_router("zipf", mini, exponent=-1)
     with pytest.raises(ValueError, match="bad parameters"):
         make_router("iid", mini, temperature=2)
+
+
+def _one_shot_calibrated(spec, sigma, block, n, seed):
+    """The textbook draw: block biases, then one (layers, tokens, experts) Gumbel array, then top-k."""
+    from tasks.moe.routing import _gumbel, gumbel_top_k
+    rng = np.random.default_rng(seed)
+    layers = len(spec.moe_layer_indices)
+    z = rng.standard_normal((layers, -(-n // block), spec.num_experts), dtype=np.float32)
+    g = _gumbel(rng, (layers, n, spec.num_experts))
+    return gumbel_top_k(sigma * np.repeat(z, block, axis=1)[:, :n] + g, spec.top_k)
+
+
+@pytest.mark.parametrize("n,block", [(1, 32), (100, 32), (257, 7)])
+def test_chunked_routing_equals_one_draw(mini, monkeypatch, n, block):
+    # Tiny chunks (odd sizes, crossing block edges) must take the same numbers from the generator.
+    import tasks.moe.routing as routing
+    monkeypatch.setattr(routing, "ROUTING_CHUNK_ELEMENTS", 3 * mini.num_experts + 5)
+    got = make_router("calibrated", mini, block_logit_scale=2.0, block_len=block).route(n, 1, 5)[0]
+    assert np.array_equal(got, _one_shot_calibrated(mini, 2.0, block, n, 5))
+
+
+def test_huge_n_routing_keeps_host_memory_flat(mini):
+    # 2^15 tokens would be 600 MB of float32 scores per step in one draw; chunked, tracemalloc sees the
+    # int32 output (2.5 MB) plus one chunk.
+    import tracemalloc
+    tracemalloc.start()
+    out = make_router("iid", mini).route(1 << 15, 1, 0)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert out.shape == (1, len(mini.moe_layer_indices), 1 << 15, mini.top_k)
+    assert peak < 100e6, f"routing peaked at {peak / 1e6:.0f} MB"
