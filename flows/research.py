@@ -74,6 +74,53 @@ def _record_literature(ctx: RunContext, lit: Literature) -> None:
     tracking.log_artifacts(ctx.client, ctx.run_id, [Path(lit.index_dir)], artifact_path="index")
 
 
+def _run_stages(ctx: RunContext, settings: Settings, timer: StageTimer) -> dict:
+    """Every stage, in order, into the open parent run; returns the run summary."""
+    lit = run_literature(settings, timer)
+    _record_literature(ctx, lit)
+    sweep = None
+    if settings.sweep is not None:
+        sweep = run_sweep(ctx, settings, timer)
+        tracking.log_artifacts(ctx.client, ctx.run_id, sweep.files, artifact_path="sweep")
+        tracking.log_metrics(ctx.client, ctx.run_id, {"sweep_points": len(sweep.points), "sweep_points_failed": len(sweep.failed)})
+        print_sweep_table(sweep, settings)
+    claims = run_claims(ctx, settings, lit.papers, lit.index_dir, sweep, timer)
+    tracking.log_metrics(ctx.client, ctx.run_id, claims.metrics)
+    tracking.log_artifacts(ctx.client, ctx.run_id, claims.files, artifact_path="claims")
+    bundle = build_bundle(
+        question=settings.question, papers=lit.papers, papers_retrieved=int(lit.metrics["papers_retrieved"]),
+        retrieval_sources=lit.sources, index_card=lit.card, verifier=settings.verifier.name,
+        claims=claims.claims, verdicts=claims.verdicts + claims.empirical,
+        sweep_points=sweep.points if sweep else (), fits=sweep.fits if sweep else (),
+        mlflow_run_id=ctx.run_id, mlflow_uri=tracking.tracking_uri(settings.tracking),
+    )
+    if sweep is not None:
+        log_sweep_figures(ctx, bundle.sweep, baseline=settings.question.structured.baseline)
+    swept = len(sweep.points) if sweep else 0
+    outcome = run_review(ctx, bundle, settings.tribunal, timer, add_points=make_add_points(ctx, settings, sweep))
+    if sweep is not None and (refreshed := refresh_summary(ctx, sweep)):
+        tracking.log_artifacts(ctx.client, ctx.run_id, refreshed, artifact_path="sweep")
+        tracking.log_metrics(ctx.client, ctx.run_id, {"sweep_points_added_by_tribunal": len(sweep.points) - swept})
+    with timer.stage("report"):
+        report_path = write_report(ctx, bundle, outcome)
+    summary = {
+        "run_id": ctx.run_id,
+        "experiment_id": ctx.experiment_id,
+        "papers_kept": len(lit.papers),
+        "papers_retrieved": lit.metrics["papers_retrieved"],
+        "retrieval_source": ",".join(lit.sources),
+        "index_dir": lit.index_dir,
+        "out_dir": str(ctx.out_dir),
+        "sweep_points": len(sweep.points) if sweep else 0,
+        "claims": len(claims.claims),
+        "score": round(outcome.final.aggregate, 2),
+        "policy": outcome.policy.decision,
+        "report": str(report_path),
+    }
+    print_summary(outcome, report_path)
+    return summary
+
+
 @flow(name="research", log_prints=True)
 def research(overrides: list[str] | None = None) -> dict:
     """Answer the configured research question; returns a summary with the MLflow run id.
@@ -87,48 +134,8 @@ def research(overrides: list[str] | None = None) -> dict:
     timer = StageTimer()
     failed = True
     try:
-        lit = run_literature(settings, timer)
-        _record_literature(ctx, lit)
-        sweep = None
-        if settings.sweep is not None:
-            sweep = run_sweep(ctx, settings, timer)
-            tracking.log_artifacts(ctx.client, ctx.run_id, sweep.files, artifact_path="sweep")
-            tracking.log_metrics(ctx.client, ctx.run_id, {"sweep_points": len(sweep.points), "sweep_points_failed": len(sweep.failed)})
-            print_sweep_table(sweep, settings)
-        claims = run_claims(ctx, settings, lit.papers, lit.index_dir, sweep, timer)
-        tracking.log_metrics(ctx.client, ctx.run_id, claims.metrics)
-        tracking.log_artifacts(ctx.client, ctx.run_id, claims.files, artifact_path="claims")
-        bundle = build_bundle(
-            question=settings.question, papers=lit.papers, papers_retrieved=int(lit.metrics["papers_retrieved"]),
-            retrieval_sources=lit.sources, index_card=lit.card, verifier=settings.verifier.name,
-            claims=claims.claims, verdicts=claims.verdicts + claims.empirical,
-            sweep_points=sweep.points if sweep else (), fits=sweep.fits if sweep else (),
-            mlflow_run_id=ctx.run_id, mlflow_uri=tracking.tracking_uri(settings.tracking),
-        )
-        if sweep is not None:
-            log_sweep_figures(ctx, bundle.sweep, baseline=settings.question.structured.baseline)
-        swept = len(sweep.points) if sweep else 0
-        outcome = run_review(ctx, bundle, settings.tribunal, timer, add_points=make_add_points(ctx, settings, sweep))
-        if sweep is not None and (refreshed := refresh_summary(ctx, sweep)):
-            tracking.log_artifacts(ctx.client, ctx.run_id, refreshed, artifact_path="sweep")
-            tracking.log_metrics(ctx.client, ctx.run_id, {"sweep_points_added_by_tribunal": len(sweep.points) - swept})
-        with timer.stage("report"):
-            report_path = write_report(ctx, bundle, outcome)
-        summary = {
-            "run_id": ctx.run_id,
-            "experiment_id": ctx.experiment_id,
-            "papers_kept": len(lit.papers),
-            "papers_retrieved": lit.metrics["papers_retrieved"],
-            "retrieval_source": ",".join(lit.sources),
-            "index_dir": lit.index_dir,
-            "out_dir": str(ctx.out_dir),
-            "sweep_points": len(sweep.points) if sweep else 0,
-            "claims": len(claims.claims),
-            "score": round(outcome.final.aggregate, 2),
-            "policy": outcome.policy.decision,
-            "report": str(report_path),
-        }
-        print_summary(outcome, report_path)
+        with tracking.heartbeat(ctx.client, ctx.run_id):
+            summary = _run_stages(ctx, settings, timer)
         failed = False
         return summary
     finally:

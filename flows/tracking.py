@@ -9,12 +9,15 @@ from __future__ import annotations
 import json
 import math
 import os
-import socket
 import re
+import socket
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable
 
+import psutil
 from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
@@ -120,21 +123,67 @@ def find_child(client: MlflowClient, exp_id: str, parent_id: str, name: str) -> 
     return runs[0].info.run_id if runs else None
 
 
-def owner_tags() -> dict[str, str]:
-    """Which process owns a run, so that a later process can tell a dead owner from a live one."""
-    return {"sovereign.host": socket.gethostname(), "sovereign.pid": str(os.getpid())}
+HEARTBEAT_S = 60.0  # a running parent run refreshes its heartbeat tag this often
+STALE_AFTER_S = 10 * 60.0  # an owner on another host whose heartbeat is older than this is taken for dead
 
 
-def _owner_alive(tags: dict[str, str]) -> bool:
-    if tags.get("sovereign.host") != socket.gethostname():
-        return True  # cannot check another host: assume alive, never steal its run
+def _process_started(pid: int) -> float | None:
     try:
-        os.kill(int(tags.get("sovereign.pid", "0")), 0)
-    except (ProcessLookupError, ValueError):
+        return psutil.Process(pid).create_time()
+    except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError):
+        return None
+
+
+def owner_tags() -> dict[str, str]:
+    """Which process owns a run, so that a later process can tell a dead owner from a live one.
+
+    Host and pid, plus the pid's start time (a reused pid belongs to a newer process) and a heartbeat (the
+    only sign of life a process on another host, e.g. a restarted container, can read).
+    """
+    pid = os.getpid()
+    return {"sovereign.host": socket.gethostname(), "sovereign.pid": str(pid),
+            "sovereign.pid_started": f"{_process_started(pid) or 0:.3f}", "sovereign.heartbeat": f"{time.time():.0f}"}
+
+
+def owner_alive(tags: dict[str, str], now: float | None = None) -> bool:
+    """Whether the process named by a run's owner tags may still be running it (when unsure: yes)."""
+    if tags.get("sovereign.host") != socket.gethostname():
+        beat = tags.get("sovereign.heartbeat")
+        if beat is None:
+            return True  # an owner from before heartbeats, on another host: cannot tell, never steal its run
+        return (now or time.time()) - float(beat) < STALE_AFTER_S
+    try:
+        pid = int(tags.get("sovereign.pid", "0"))
+    except ValueError:
         return False
-    except PermissionError:
-        return True
-    return int(tags.get("sovereign.pid", "0")) > 0
+    if pid <= 0:
+        return False
+    started = _process_started(pid)
+    if started is None:
+        return False
+    recorded = float(tags.get("sovereign.pid_started", "0") or 0)
+    return not recorded or abs(started - recorded) < 1.0  # same pid, other start time: the pid was reused
+
+
+@contextmanager
+def heartbeat(client: MlflowClient, run_id: str, every_s: float = HEARTBEAT_S):
+    """Refresh the run's ``sovereign.heartbeat`` tag from a daemon thread while the block runs."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(every_s):
+            try:
+                set_tags(client, run_id, {"sovereign.heartbeat": f"{time.time():.0f}"})
+            except Exception:  # noqa: BLE001 - a missed beat (store busy for a moment) must not stop the run
+                continue
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{run_id[:8]}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def find_orphaned_run(client: MlflowClient, exp_id: str, config_hash: str) -> str | None:
@@ -146,6 +195,6 @@ def find_orphaned_run(client: MlflowClient, exp_id: str, config_hash: str) -> st
         max_results=5,
     )
     for run in runs:
-        if MLFLOW_PARENT_RUN_ID not in run.data.tags and not _owner_alive(run.data.tags):
+        if MLFLOW_PARENT_RUN_ID not in run.data.tags and not owner_alive(run.data.tags):
             return run.info.run_id
     return None
