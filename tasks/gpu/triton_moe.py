@@ -42,6 +42,7 @@ _CONFIGS_UP = ([(bm, *t) for bm in (16, 32, 64) for t in _TILES_UP]
 _CONFIGS_DOWN = ([(bm, *t) for bm in (16, 32, 64) for t in _TILES_DOWN]
                  + [(128, 64, 64, 8, 4), (128, 128, 64, 8, 3), (128, 64, 128, 8, 3)])
 MAX_FUSED_SLOTS = 16384  # N*k up to this: routing metadata in one parallel Triton launch; above, torch sort
+MAX_FUSED_EXPERTS = 1024  # and E up to this (each program holds a [BLOCK_S, E] comparison); the specs go to 256
 _RANK_BLOCK, _RANK_CHUNK = 32, 256  # slots ranked per program, slots compared per loop step
 
 
@@ -167,9 +168,9 @@ def _launch(kernel, grid, *args, **kwargs):
 
 
 def routing_metadata(topk_ids: torch.Tensor, num_experts: int):
-    """order/counts/offsets exactly as engines.sort_by_expert, in one Triton launch when N*k <= MAX_FUSED_SLOTS."""
+    """order/counts/offsets exactly as engines.sort_by_expert: one Triton launch, or torch past MAX_FUSED_*."""
     n_slots = topk_ids.numel()
-    if n_slots > MAX_FUSED_SLOTS:
+    if n_slots > MAX_FUSED_SLOTS or num_experts > MAX_FUSED_EXPERTS:
         return sort_by_expert(topk_ids, num_experts)
     dev = topk_ids.device
     order = torch.empty(n_slots, dtype=torch.int64, device=dev)
