@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from tasks.settings import SECRET_KEY, SECRET_VALUE
+
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
 # Values that look like credentials: OpenAI/NVIDIA keys, bearer tokens, GitHub and HF tokens.
-_SECRET_VALUE = re.compile(r"(sk-[A-Za-z0-9_-]{8,}|nvapi-[A-Za-z0-9_-]{8,}|Bearer\s+\S+|gh[pousr]_[A-Za-z0-9]{16,}|hf_[A-Za-z0-9]{16,})")
 # Key names of credentials ("api_key", "hf_token"), but not "tokens" or "max_new_tokens".
-_SECRET_KEY = re.compile(r"(^|[._-])(api[_-]?key|access[_-]?key|token|secret|password|passwd|authorization|credentials?)$", re.I)
 
 
 class PathEscapeError(ValueError):
@@ -176,15 +175,9 @@ def reject_secret_overrides(overrides: Iterable[str]) -> None:
     """
     for item in overrides:
         key, _, value = item.lstrip("+~").partition("=")
-        if _SECRET_VALUE.search(value) or (value and _SECRET_KEY.search(key)):
+        if SECRET_VALUE.search(value) or (value and SECRET_KEY.search(key)):
             raise SecretInOverrideError(
                 f"override '{key}=…' looks like a credential; do not pass keys as overrides (they are stored as run "
                 f"parameters). Export it instead, e.g. NVIDIA_API_KEY or OPENAI_API_KEY, and name the variable "
                 f"with the config's '*_env' key (e.g. embedder.api_key_env)"
             )
-
-
-def find_secret_values(env: dict[str, str] | None = None, min_len: int = 12) -> list[str]:
-    """The values of secret-looking environment variables (for leak checks in tests and audits)."""
-    env = dict(os.environ if env is None else env)
-    return [v for k, v in env.items() if _SECRET_KEY.search(k) and len(v) >= min_len]

@@ -22,10 +22,9 @@ from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
-from flows.safety import _SECRET_KEY, disk_full_guard
-from tasks.settings import TrackingSettings, project_path
+from flows.safety import disk_full_guard
+from tasks.settings import SECRET_KEY, SECRET_VALUE, TrackingSettings, project_path
 
-_SECRET_VALUE = re.compile(r"(sk-[A-Za-z0-9_-]{8,}|nvapi-[A-Za-z0-9_-]{8,}|Bearer\s+\S+)")
 _BATCH = 100
 
 
@@ -52,12 +51,12 @@ def experiment_id(client: MlflowClient, name: str, settings: TrackingSettings) -
 
 
 def redact(value: Any) -> str:
-    return _SECRET_VALUE.sub("[REDACTED]", str(value))
+    return SECRET_VALUE.sub("[REDACTED]", str(value))
 
 
 def safe_params(params: dict[str, Any]) -> dict[str, str]:
     """Drop secret-looking keys, redact secret-looking values, and cap lengths to MLflow's limit."""
-    return {k[:250]: redact(v)[:6000] for k, v in params.items() if not _SECRET_KEY.search(k)}
+    return {k[:250]: redact(v)[:6000] for k, v in params.items() if not SECRET_KEY.search(k)}
 
 
 def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
@@ -145,23 +144,25 @@ def owner_tags() -> dict[str, str]:
             "sovereign.pid_started": f"{_process_started(pid) or 0:.3f}", "sovereign.heartbeat": f"{time.time():.0f}"}
 
 
+def _number(tags: dict[str, str], key: str) -> float | None:
+    try:
+        return float(tags[key])
+    except (KeyError, ValueError):
+        return None
+
+
 def owner_alive(tags: dict[str, str], now: float | None = None) -> bool:
     """Whether the process named by a run's owner tags may still be running it (when unsure: yes)."""
     if tags.get("sovereign.host") != socket.gethostname():
-        beat = tags.get("sovereign.heartbeat")
+        beat = _number(tags, "sovereign.heartbeat")
         if beat is None:
-            return True  # an owner from before heartbeats, on another host: cannot tell, never steal its run
-        return (now or time.time()) - float(beat) < STALE_AFTER_S
-    try:
-        pid = int(tags.get("sovereign.pid", "0"))
-    except ValueError:
-        return False
-    if pid <= 0:
-        return False
-    started = _process_started(pid)
+            return True  # no readable heartbeat from another host: cannot tell, never steal its run
+        return (now or time.time()) - beat < STALE_AFTER_S
+    pid = _number(tags, "sovereign.pid")
+    started = _process_started(int(pid)) if pid and pid > 0 else None
     if started is None:
         return False
-    recorded = float(tags.get("sovereign.pid_started", "0") or 0)
+    recorded = _number(tags, "sovereign.pid_started")
     return not recorded or abs(started - recorded) < 1.0  # same pid, other start time: the pid was reused
 
 

@@ -27,10 +27,15 @@ class Query(Record):
     origin: str = Field(description="which part of the question produced it")
 
 
+# New-style (2602.00879) and old-style (hep-th/9901001, math.GT/0309136) arXiv ids. The id is printed into the
+# HTML report and the LLM prompts, so anything else (quotes, tags) is rejected where a paper is read.
+ARXIV_ID = r"^(\d{4}\.\d{4,5}|[a-z][a-z\-]*(\.[A-Z]{2})?/\d{7})$"
+
+
 class Paper(Record):
     """One paper, normalised from the arXiv API or a Kaggle-format snapshot line."""
 
-    arxiv_id: str = Field(description="bare id without version, e.g. 2602.00879")
+    arxiv_id: str = Field(pattern=ARXIV_ID, description="bare id without version, e.g. 2602.00879 or hep-th/9901001")
     version: int = 1
     title: str
     abstract: str

@@ -190,6 +190,12 @@ def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
     return sorted(model.model_fields)
 
 
+# Secrets: values that look like API keys, and config/env keys that name one ("tokens" is not one). The one
+# definition; flows/safety.py and flows/tracking.py import these.
+SECRET_VALUE = re.compile(r"(sk-[A-Za-z0-9_-]{8,}|nvapi-[A-Za-z0-9_-]{8,}|Bearer\s+\S+|gh[pousr]_[A-Za-z0-9]{16,}|hf_[A-Za-z0-9]{16,})")
+SECRET_KEY = re.compile(r"(^|[._-])(api[_-]?key|access[_-]?key|token|secret|password|passwd|authorization|credentials?)$", re.I)
+
+
 def explain(error: ValidationError, root: type[BaseModel] = Settings) -> str:
     lines = []
     for item in error.errors():
@@ -198,7 +204,7 @@ def explain(error: ValidationError, root: type[BaseModel] = Settings) -> str:
             allowed = ", ".join(_allowed_keys(root, item["loc"]))
             lines.append(f"  {key}: unknown key; allowed keys here: {allowed}")
         else:
-            shown = "[REDACTED]" if re.search(r"key|token|secret|password", key, re.I) else repr(item.get("input"))
+            shown = "[REDACTED]" if SECRET_KEY.search(key) else repr(item.get("input"))
             lines.append(f"  {key}: {item['msg']} (got {shown})")
     return "invalid configuration:\n" + "\n".join(lines)
 

@@ -23,8 +23,10 @@ from tasks.claims.records import LABELS, Verdict
 from tasks.index.chunking import chunk_paper
 from tasks.index.faiss_store import IndexStore, build_index, load_or_none, paper_ids_digest
 from tasks.records import Chunk, ChunkHit, Paper
+from tasks.retrieval.snapshot import SnapshotScan, iter_papers
+from tasks.settings import project_path
 
-DEFAULT_SNAPSHOT = Path("/work/shared/corpus/arxiv-snapshot.jsonl")
+DEFAULT_SNAPSHOT = project_path("tasks/retrieval/data/arxiv-snapshot.jsonl")  # the shipped copy
 
 
 @dataclass(frozen=True)
@@ -36,26 +38,29 @@ class LabelledClaim:
 
 
 def load_labelled(path: Path) -> list[LabelledClaim]:
-    """Read a labelled claims JSONL file; a bad label names the line and the accepted values."""
+    """Read a labelled claims JSONL file; a bad line names its file, line number and the problem."""
     out = []
     for n, line in enumerate(Path(path).read_text().splitlines(), start=1):
         if not line.strip():
             continue
-        row = json.loads(line)
+        try:
+            row = json.loads(line)
+            claim = row["claim"]
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}:{n}: not a labelled claim ({type(exc).__name__}: {exc}); each line is a JSON "
+                             'object {"claim", "label", "evidence_ids"}') from None
         if row.get("label") not in LABELS:
             raise ValueError(f"{path}:{n}: label {row.get('label')!r} is not one of {', '.join(LABELS)}")
-        out.append(LabelledClaim(f"dev-{n}", row["claim"], row["label"], tuple(row.get("evidence_ids", []))))
+        out.append(LabelledClaim(f"dev-{n}", claim, row["label"], tuple(row.get("evidence_ids", []))))
     return out
 
 
 def load_snapshot(path: Path) -> list[Paper]:
-    """Papers from a Kaggle/Cornell arXiv-format JSONL snapshot."""
-    papers = []
-    for line in Path(path).read_text().splitlines():
-        if line.strip():
-            row = json.loads(line)
-            papers.append(Paper(arxiv_id=row["id"], title=" ".join(row["title"].split()),
-                                abstract=" ".join(row["abstract"].split()), source="snapshot"))
+    """Papers from a Kaggle/Cornell arXiv-format JSONL snapshot (the retrieval stage's reader: bad lines skipped)."""
+    scan = SnapshotScan(str(path))
+    papers = [paper for paper, _ in iter_papers(Path(path), scan)]
+    if scan.malformed:
+        print(f"{path}: skipped {scan.malformed} malformed line(s), e.g. {scan.malformed_examples[0]}", file=sys.stderr)
     return papers
 
 

@@ -8,6 +8,7 @@ retries back off exponentially within a total deadline.
 from __future__ import annotations
 
 import logging
+import re
 import time
 
 import arxiv
@@ -40,12 +41,15 @@ def make_client(timeout_s: float, url_format: str, page_size: int) -> arxiv.Clie
     return client
 
 
+_SHORT_ID = re.compile(r"^(.*?)(?:v(\d+))?$")
+
+
 def _paper(result: arxiv.Result) -> Paper:
     short = result.get_short_id()
-    base, _, version = short.partition("v")
+    base, version = _SHORT_ID.match(short).groups()  # old ids hold a 'v' too: solv-int/9901001v1
     return Paper(
         arxiv_id=base,
-        version=int(version) if version.isdigit() else 1,
+        version=int(version) if version else 1,
         title=" ".join(result.title.split()),
         abstract=" ".join(result.summary.split()),
         authors=[a.name for a in result.authors],

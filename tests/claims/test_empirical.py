@@ -80,6 +80,6 @@ def test_llm_extractor_switch_is_honoured_and_needs_an_llm_group():
 
     settings, _ = load_settings(["verifier.extractor=llm"])
     with pytest.raises(ValueError, match="llm=nim"):
-        _extract([Paper(arxiv_id="1", title="t", abstract="It is 2x faster on H100.")], settings.model_copy(update={"llm": None}))
+        _extract([Paper(arxiv_id="2501.00001", title="t", abstract="It is 2x faster on H100.")], settings.model_copy(update={"llm": None}))
     rules, _ = load_settings([])
-    assert _extract([Paper(arxiv_id="1", title="Fast", abstract="It is 2x faster on an H100 GPU than the baseline.")], rules)
+    assert _extract([Paper(arxiv_id="2501.00001", title="Fast", abstract="It is 2x faster on an H100 GPU than the baseline.")], rules)

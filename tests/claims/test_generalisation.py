@@ -12,6 +12,7 @@ import pytest
 from tasks.claims.context import analyse_sentence, title_subject
 from tasks.claims.entities import extract_entities, names_match
 from tasks.claims.hybrid import HybridVerifier
+from tasks.settings import project_path
 from tests.claims.conftest import fake_retriever, make_paper
 
 PAPERS = [
@@ -84,10 +85,9 @@ def test_paper_found_by_title_when_retrieval_misses_it():
 
 
 OWN = Path(__file__).parent / "data" / "claims-heldout-own.jsonl"
-SNAPSHOT = Path("/work/shared/corpus/arxiv-snapshot.jsonl")
+SNAPSHOT = project_path("tasks/retrieval/data/arxiv-snapshot.jsonl")  # the shipped copy of the shared snapshot
 
 
-@pytest.mark.skipif(not SNAPSHOT.exists(), reason="needs the shared arXiv snapshot")
 def test_hybrid_generalises_to_our_own_labelled_set(minilm, tmp_path):
     from tasks.claims.evaluate import build_verifiers, evaluate, load_labelled, load_snapshot, paper_chunk_lookup
     from tasks.index.chunking import chunk_paper

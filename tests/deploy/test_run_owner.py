@@ -44,6 +44,7 @@ def test_another_host_is_judged_by_its_heartbeat():
     assert tracking.owner_alive({**other, "sovereign.heartbeat": f"{now - 30:.0f}"}, now=now)
     assert not tracking.owner_alive({**other, "sovereign.heartbeat": f"{now - tracking.STALE_AFTER_S - 1:.0f}"}, now=now)
     assert tracking.owner_alive(other, now=now)  # no heartbeat recorded: cannot tell, so never steal it
+    assert tracking.owner_alive({**other, "sovereign.heartbeat": "garbled"}, now=now)
 
 
 def test_heartbeat_refreshes_the_tag_while_the_block_runs(tmp_path):

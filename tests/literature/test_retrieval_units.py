@@ -61,7 +61,7 @@ def test_missing_snapshot_names_the_config_key(tmp_path):
 
 
 def test_tfidf_threshold_is_inclusive():
-    paper = Paper(arxiv_id="1", title="Expert explosion in MoE", abstract="Unique experts grow with parallel tokens.")
+    paper = Paper(arxiv_id="2501.00001", title="Expert explosion in MoE", abstract="Unique experts grow with parallel tokens.")
     question = "How does expert explosion scale with parallel tokens?"
     score = round(tfidf_cosine(question, paper.text), 6)
     assert 0 < score < 1
@@ -79,24 +79,39 @@ def test_tfidf_filter_drops_every_distractor_and_keeps_the_core_paper():
 
 
 def test_dedupe_keeps_newest_version_and_unions_queries():
-    old = Paper(arxiv_id="1", version=1, title="t", abstract="a", matched_queries=["q1"], search_score=0.9)
-    new = Paper(arxiv_id="1", version=2, title="t2", abstract="a2", matched_queries=["q2"], search_score=0.5)
-    other = Paper(arxiv_id="2", title="u", abstract="b", matched_queries=["q1"])
+    old = Paper(arxiv_id="2501.00001", version=1, title="t", abstract="a", matched_queries=["q1"], search_score=0.9)
+    new = Paper(arxiv_id="2501.00001", version=2, title="t2", abstract="a2", matched_queries=["q2"], search_score=0.5)
+    other = Paper(arxiv_id="2501.00002", title="u", abstract="b", matched_queries=["q1"])
     merged = merge_dedupe([[old, other], [new]])
-    assert [p.arxiv_id for p in merged] == ["1", "2"]
+    assert [p.arxiv_id for p in merged] == ["2501.00001", "2501.00002"]
     assert merged[0].version == 2 and merged[0].title == "t2"
     assert merged[0].matched_queries == ["q1", "q2"] and merged[0].search_score == 0.9
 
 
 def test_faiss_round_trip_and_corruption_detection(tmp_path, embedder):
-    papers = [Paper(arxiv_id=str(i), title=f"Paper {i}", abstract=text) for i, text in enumerate(
+    papers = [Paper(arxiv_id=f"2501.0000{i}", title=f"Paper {i}", abstract=text) for i, text in enumerate(
         ["Experts explode with parallel decoding.", "Llama-2-70B decoding is memory bound on H100.", "Robots learn to walk."])]
     chunks = [c for p in papers for c in chunk_paper(p)]
     card = build_index(chunks, embedder.embed([c.text for c in chunks]), embedder.name, {"chunk_chars": 600}, tmp_path)
     store = IndexStore(tmp_path)
     assert store.card == card and card.vectors == len(chunks) and card.dimension == 384
     hits = store.query("memory-bound decoding of a dense 70B model", embedder, k=2)
-    assert hits[0].chunk.arxiv_id == "1" and hits[0].score >= hits[1].score
+    assert hits[0].chunk.arxiv_id == "2501.00001" and hits[0].score >= hits[1].score
     np.testing.assert_allclose(hits[0].score, float(embedder.embed([hits[0].chunk.text])[0] @ embedder.embed(["memory-bound decoding of a dense 70B model"])[0]), atol=1e-5)
     (tmp_path / "index.faiss").write_bytes(b"garbage")
     assert load_or_none(tmp_path) is None
+
+
+def test_arxiv_ids_that_could_break_html_or_prompts_are_malformed_lines(tmp_path):
+    # The id is printed into report.html and the LLM prompts: a quote or tag in it makes the line malformed.
+    import json
+
+    from tasks.retrieval.snapshot import SnapshotScan, iter_papers
+    good = {"id": "hep-th/9901001", "title": "T", "abstract": "A", "versions": [{"version": "v1"}]}
+    bad = {**good, "id": '2501.1"><script>alert(1)</script>'}
+    path = tmp_path / "snap.jsonl"
+    path.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n")
+    scan = SnapshotScan(str(path))
+    papers = [p for p, _ in iter_papers(path, scan)]
+    assert [p.arxiv_id for p in papers] == ["hep-th/9901001"]
+    assert scan.malformed == 1 and "arxiv_id" in scan.malformed_examples[0]
