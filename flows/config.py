@@ -33,13 +33,16 @@ def _explain_hydra(exc: Exception, overrides: list[str]) -> str:
     key_match = re.search(r"Could not override '([^']+)'", message) or re.search(r"Key '([^']+)' is not in struct", message)
     if key_match:
         key = key_match.group(1)
-        base = _compose([o for o in overrides if not o.lstrip("+~").startswith(key)])
+        try:  # the config as the other overrides make it; another bad override among them: the defaults
+            base = _compose([o for o in overrides if not o.lstrip("+~").startswith(key)])
+        except HydraException:
+            base = _compose([])
         allowed = ", ".join(_keys_at(base, key)) or "(none)"
         top = key.split(".")[0]
         if top not in base and top in _group_dirs():
             return f"config group '{top}' is not selected, so '{key}' does not exist; select it first with '+{top}=<option>' (options: {', '.join(_group_options(top))})"
-        hint = f"; config groups: {', '.join(sorted(p.name for p in CONF_DIR.iterdir() if p.is_dir()))}" if "." not in key else ""
-        return f"unknown config key '{key}'. Allowed keys at that level: {allowed}{hint}. To add a new key on purpose use '+{key}=...'." if top else message
+        hint = f"; config groups: {', '.join(sorted(_group_dirs()))}" if "." not in key else ""
+        return f"unknown config key '{key}'. Allowed keys at that level: {allowed}{hint}. To add a new key on purpose use '+{key}=...'."
     group_match = re.search(r"Could not find '([^/']+)/([^']+)'", message) or re.search(r"Could not load '([^/']+)/([^']+)'", message)
     if group_match:
         group, option = group_match.groups()

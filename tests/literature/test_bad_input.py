@@ -35,3 +35,9 @@ def test_llm_verifier_without_its_key_stops_before_the_run(capsys, monkeypatch):
     assert main(["verifier.extractor=llm"]) == 2
     err = capsys.readouterr().err
     assert "NVIDIA_API_KEY" in err and "verifier=hybrid" in err
+
+
+def test_two_bad_overrides_still_give_a_clear_message():
+    # Explaining the first re-composes the config with the rest; the second bad key must not escape as a traceback.
+    with pytest.raises(SettingsError, match="unknown config key 'foo.bar'"):
+        load_settings(["foo.bar=1", "baz.qux=2"])
