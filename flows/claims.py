@@ -35,11 +35,14 @@ _CLAIMS_CODE = sorted((PROJECT_ROOT / "tasks" / "claims").glob("*.py")) + [Path(
 
 
 def _verify_key(_, params: dict) -> str:
-    """Claims, index card, verifier settings and the verifier's code: a change to any re-verifies."""
+    """Claims, index card, verifier settings, the judge model (verifier=llm) and the verifier's code: a change to any
+    re-verifies."""
     claims: list[Claim] = params["claims"]
     card = (Path(params["index_dir"]) / "index_card.json").read_text()
     code = hashlib.sha256(b"".join(f.read_bytes() for f in _CLAIMS_CODE)).hexdigest()
-    blob = json.dumps([[c.claim_id, c.text] for c in claims] + [card, params["verifier"].model_dump(), code], sort_keys=True)
+    judge = params["llm"].model_dump() if params["verifier"].name == "llm" and params["llm"] else None
+    blob = json.dumps([[c.claim_id, c.text] for c in claims] + [card, params["verifier"].model_dump(), judge, code],
+                      sort_keys=True, default=str)
     return "verify-" + hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
