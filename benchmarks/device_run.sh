@@ -17,5 +17,5 @@ wait
 timeout 140 python3 benchmarks/moe_layer.py --git-sha $SHA --out $OUT/moe_layer.json --table $OUT/moe_layer.txt \
   2>&1 | grep -v "real_accelerator" > $OUT/bench.log
 echo "bench exit ${PIPESTATUS[0]}"; cat $OUT/moe_layer.txt; tail -3 $OUT/ds_v2_build.log
-timeout 90 python3 -m pytest tests/gpu -p no:cacheprovider --confcutdir=tests/gpu -q -rs > $OUT/pytest.log 2>&1
+timeout 240 python3 -m pytest tests/gpu -p no:cacheprovider --confcutdir=tests/gpu -q -rs > $OUT/pytest.log 2>&1
 echo "pytest exit $?"; tail -15 $OUT/pytest.log

@@ -20,12 +20,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from tasks.gpu.engines import ENGINE_NAMES
 from tasks.gpu.harness import DiffusionStack, kv_cache_bytes, layer_kinds_of, stack_weight_bytes
 from tasks.gpu.points import TimingConfig, guarded, point_from_timing, time_stack, unique_experts
 from tasks.gpu.results import Ceilings, FailedPoint, MeasurementRun, collect_provenance, save_results
 from tasks.gpu.timing import TimingStats, measure_copy_bandwidth, measure_gemm_flops
 from tasks.moe.hardware import load_hardware
-from tasks.moe.routing import make_router
+from tasks.moe.routing import ROUTING_KINDS, make_router
 from tasks.moe.specs import load_model_spec
 
 EAGER_ENGINES = ("loop", "deepspeed")  # host-synchronising engines: timed without CUDA graphs
@@ -242,13 +243,14 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m tasks.gpu.measure", description=__doc__.split("\n")[0])
     ap.add_argument("--models", nargs="+", default=["llada2_mini", "llada_moe_7b", "llama2_70b"])
     ap.add_argument("--tokens", nargs="+", type=int, default=[1, 8, 16, 32, 64, 128, 256])
-    ap.add_argument("--engines", nargs="+", default=["grouped"])
-    ap.add_argument("--routing", default="calibrated")
+    ap.add_argument("--engines", nargs="+", default=["grouped"], choices=list(ENGINE_NAMES) + ["dense"])
+    ap.add_argument("--routing", default="calibrated", choices=list(ROUTING_KINDS))
     ap.add_argument("--prefix-len", type=int, default=512)
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--rotations", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--stack", choices=["auto", "full", "per_layer"], default="auto")
+    ap.add_argument("--stack", choices=["auto", "full", "per_layer_x_L"], default="auto",
+                    help="per_layer_x_L: time one layer of each kind and multiply by the layer counts")
     ap.add_argument("--eager-tokens", nargs="*", type=int, default=None,
                     help="N values at which loop/deepspeed (no CUDA graph) are timed; default: all")
     ap.add_argument("--validate-per-layer", nargs="*", default=[], help="models whose per-layer estimate is checked")
@@ -264,8 +266,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> MeasurementRun:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
-    if args.stack == "per_layer":
-        args.stack = "per_layer_x_L"
     if min(args.tokens) <= 0:
         raise SystemExit(f"--tokens must be positive, got {args.tokens}")
     deadline = time.monotonic() + args.time_budget_s
@@ -274,11 +274,13 @@ def main(argv: list[str] | None = None) -> MeasurementRun:
     run = MeasurementRun(provenance=collect_provenance(command, args.git_sha), ceilings=measure_ceilings(args.device))
     print(f"ceilings: copy {run.ceilings.copy_bandwidth_bytes_s / 1e12:.3f} TB/s, "
           f"bf16 {run.ceilings.bf16_gemm_flops / 1e12:.0f} TFLOP/s", flush=True)
-    for spec in specs:
-        measure_model(spec, args, run.ceilings, run, deadline, log=lambda s: print(s, flush=True))
-        save_results(run, args.out)  # partial results survive a later failure
-    remeasure_copy_ceiling(run, args.device)
-    save_results(run, args.out)
+    try:
+        for spec in specs:
+            measure_model(spec, args, run.ceilings, run, deadline, log=lambda s: print(s, flush=True))
+            save_results(run, args.out)  # partial results survive a later failure
+        remeasure_copy_ceiling(run, args.device)
+    finally:  # any error (even one no point guard expected) keeps the points already measured
+        save_results(run, args.out)
     print(format_table(run))
     print(f"wrote {Path(args.out)}")
     return run

@@ -20,7 +20,6 @@ from tasks.moe.step_model import StepSetup, load_decoding_setup, step_cost
 
 H100_DATASHEET_BW = 3.35e12  # conf/hardware/h100_sxm.yaml
 H200_DATASHEET_BW = 4.8e12  # conf/hardware/h200.yaml
-PROJECTION_NOTE = "h100_projected_ms = measured H200 ms x 4.8/3.35 (datasheet bandwidth ratio): a projection"
 OOM_ERRORS = (torch.OutOfMemoryError,)
 
 

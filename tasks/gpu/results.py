@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import platform
 import subprocess
 import sys
@@ -121,18 +122,24 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def _sha_or_unknown(value: str | None) -> str:
+    value = (value or "").strip()
+    return value if re.fullmatch(r"[0-9a-f]{7,40}", value) else "unknown"
+
+
 def git_sha(explicit: str | None = None) -> str:
-    """The git sha: explicit value, else $SOVEREIGN_GIT_SHA, else `git rev-parse HEAD`, else 'unknown'."""
-    if explicit:
-        return explicit
-    if os.environ.get("SOVEREIGN_GIT_SHA"):
-        return os.environ["SOVEREIGN_GIT_SHA"]
+    """The git sha: explicit value, else $SOVEREIGN_GIT_SHA, else `git rev-parse HEAD`; 'unknown' unless it is hex.
+
+    (A device copy of the tree has no commits: `git rev-parse HEAD` then prints 'HEAD' and fails.)
+    """
+    if explicit or os.environ.get("SOVEREIGN_GIT_SHA"):
+        return _sha_or_unknown(explicit or os.environ["SOVEREIGN_GIT_SHA"])
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
                              cwd=Path(__file__).resolve().parent)
-        return out.stdout.strip() or "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+    return _sha_or_unknown(out.stdout) if out.returncode == 0 else "unknown"
 
 
 def collect_provenance(command: str, sha: str | None = None) -> Provenance:

@@ -13,8 +13,8 @@ TOL = 2e-2  # ||out - ref|| / ||ref||: bf16 operands land between 1e-3 and 1e-2
 HAS_DS = importlib.util.find_spec("deepspeed") is not None
 
 
-def _inputs(e, h, n, k, device="cpu", seed=None):
-    g = torch.Generator().manual_seed(seed if seed is not None else torch.seed() % 2**31)
+def _inputs(e, h, n, k, device="cpu", seed=0):
+    g = torch.Generator().manual_seed(seed)  # fixed: a failure near the tolerance can be re-run exactly
     x = torch.randn(n, h, generator=g).to(device, torch.bfloat16)
     ids = torch.stack([torch.randperm(e, generator=g)[:k] for _ in range(n)]).int().to(device)
     w = torch.softmax(torch.randn(n, k, generator=g), -1).to(device)
