@@ -216,7 +216,3 @@ def names_related(a: str, b: str) -> bool:
     pa, pb = _core_parts(a), _core_parts(b)
     short, long_ = (pa, pb) if len(pa) < len(pb) else (pb, pa)
     return bool(short) and long_[:len(short)] == short and len("".join(short)) >= 4
-
-
-def any_match(name: str, names) -> bool:
-    return any(names_match(name, other) for other in names)

@@ -112,10 +112,6 @@ class GrowthFit:
         """Primary-law prediction."""
         return self.num_experts * (1.0 - np.exp(-np.asarray(n, dtype=float) / self.n0))
 
-    def predict_mix(self, n: float | np.ndarray) -> np.ndarray:
-        """Heterogeneous-law prediction."""
-        return _mix_law(np.asarray(n, dtype=float), self.num_experts, self.mix_n0, self.mix_beta)
-
     def to_dict(self) -> dict:
         return asdict(self)
 

@@ -18,7 +18,7 @@ import markdown
 from tasks.tribunal.bundle import EvidenceBundle, hardware_family
 from tasks.tribunal.common import asked_models_present, num
 from tasks.tribunal.records import OWNER_REVIEW, ROLES, TribunalOutcome
-from tasks.tribunal.synthesizer import iid_unique
+from tasks.moe.stats import iid_expected_unique
 
 SECTIONS = ("Abstract", "Introduction", "Methodology", "Results", "Claims", "Uncertainties", "Tribunal", "References")
 CSS = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.45;color:#222}
@@ -114,7 +114,7 @@ def _unique_table(bundle: EvidenceBundle) -> str:
         if r.dense or r.unique_experts_mean is None or key in seen:
             continue
         seen.add(key)
-        iid = iid_unique(r.num_experts, r.top_k, r.n_tokens) if r.num_experts and r.top_k else None
+        iid = iid_expected_unique(r.num_experts, r.top_k, r.n_tokens) if r.num_experts and r.top_k else None
         rows.append([r.model, r.routing, r.n_tokens, r.source, num(r.unique_experts_mean), num(r.unique_experts_p90),
                      num(r.num_experts), _pct(r.activated_fraction), num(iid), _run(r.run_id)])
     return _table(["model", "routing", "N", "source", "unique experts (mean)", "unique experts (p90)", "E", "activated",

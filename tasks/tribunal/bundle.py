@@ -13,13 +13,13 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from tasks.claims.records import Claim, Verdict
+from tasks.moe.sweep import DENSE_ROUTING
 from tasks.records import IndexCard, Paper, Record
 from tasks.settings import QuestionSettings
 
 Disposition = Literal["stated", "softened", "dropped"]
 # Routing models from least to most realistic; the answer uses the most realistic present.
 ROUTING_REALISM = ("iid", "zipf", "calibrated", "trace")
-DENSE_ROUTING = "dense"
 
 
 def hardware_family(name: str | None) -> str:
@@ -235,7 +235,3 @@ class EvidenceBundle(Record):
 
     def has_topic(self, topic: str) -> bool:
         return any(u.topic == topic for u in self.uncertainties)
-
-    @property
-    def stated_claims(self) -> list[ClaimRow]:
-        return [c for c in self.claims if c.disposition != "dropped"]

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import re
 
+from tasks.moe.stats import iid_expected_unique
 from tasks.tribunal.bundle import EvidenceBundle, SweepRow
 from tasks.tribunal.common import asked_models_present, num, rubric_score
 from tasks.tribunal.records import Revision, RubricItem, Ruling
 from tasks.tribunal.settings import TribunalSettings
-
-
-def iid_unique(num_experts: int, top_k: int, n_tokens: int) -> float:
-    """Closed form for i.i.d. routing: E(1-(1-k/E)^N)."""
-    return num_experts * (1.0 - (1.0 - top_k / num_experts) ** n_tokens)
 
 
 def _name(bundle: EvidenceBundle, model: str) -> str:
@@ -52,8 +48,8 @@ def compose_answer(bundle: EvidenceBundle) -> tuple[str, dict[str, bool]]:
              f"{num(lo.unique_experts_mean)} at N={n_lo} to {num(hi.unique_experts_mean)} at N={n_hi} "
              f"(×{num(hi.unique_experts_mean / lo.unique_experts_mean, 3)}) of E={hi.num_experts}")
         if hi.num_experts and hi.top_k:
-            s += (f", below the i.i.d. closed form {num(iid_unique(hi.num_experts, hi.top_k, n_lo))} and "
-                  f"{num(iid_unique(hi.num_experts, hi.top_k, n_hi))}")
+            s += (f", below the i.i.d. closed form {num(iid_expected_unique(hi.num_experts, hi.top_k, n_lo))} and "
+                  f"{num(iid_expected_unique(hi.num_experts, hi.top_k, n_hi))}")
         sentences.append(s + ".")
     others = []
     for other in models[1:]:

@@ -10,7 +10,7 @@ from tasks.claims.records import Claim, Evidence, Verdict
 from tasks.records import IndexCard, Paper
 from tasks.settings import QuestionSettings
 from tasks.tribunal.bundle import ClaimRow, EvidenceBundle, GpuProvenance, GrowthRow, SweepRow, Uncertainty
-from tasks.tribunal.synthesizer import iid_unique
+from tasks.moe.stats import iid_expected_unique
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = {"llada2_mini": (256, 8), "llada_moe_7b": (64, 8)}  # E, k from conf/model
@@ -32,7 +32,7 @@ def sweep_rows(hardware=("h100_sxm", "h200"), models=MODELS, tokens=TOKENS, rout
     bw = {"h100_sxm": 3.35e12, "h200": 4.8e12}
     for model, (e, k) in models.items():
         for n in tokens:
-            unique = 0.8 * iid_unique(e, k, n)
+            unique = 0.8 * iid_expected_unique(e, k, n)
             for hw in hardware:
                 nbytes = 2e9 + unique * 2.5e7 * 20
                 ms = nbytes / bw.get(hw, 4.8e12) * 1e3
