@@ -10,6 +10,7 @@ from rich.panel import Panel
 
 from flows import tracking
 from flows.progress import console as default_console
+from flows.safety import disk_full_guard
 from tasks.report.plots import sweep_figures
 from tasks.report.render import write_report_files
 from tasks.tribunal.bundle import EvidenceBundle, SweepRow
@@ -35,7 +36,8 @@ def write_report(ctx, bundle: EvidenceBundle, outcome: TribunalOutcome) -> Path:
         Path of report.html (report.md and figures/ lie beside it).
     """
     draft = outcome.bundle if outcome.bundle is not None else bundle
-    files = write_report_files(draft, outcome, ctx.out_dir / "report")
+    with disk_full_guard("the report", ctx.out_dir / "report"):  # a full disk: a message naming the fix
+        files = write_report_files(draft, outcome, ctx.out_dir / "report")
     tracking.log_artifacts(ctx.client, ctx.run_id, [files["markdown"], files["html"]], artifact_path="report")
     tracking.log_artifacts(ctx.client, ctx.run_id, [files["figures"]], artifact_path="report")
     tracking.set_tags(ctx.client, ctx.run_id, {"sovereign.report": str(files["html"])})
