@@ -5,6 +5,7 @@ Shared by the extractor (claims) and the hybrid verifier (evidence), so both sid
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -205,8 +206,9 @@ def _coordinated(text: str, entities: list[Entity]) -> list[list[Entity]]:
     return groups
 
 
+@functools.lru_cache(maxsize=8192)  # the verifier re-reads the same evidence sentences for every claim
 def analyse_sentence(text: str, inherited: tuple[str, ...] = ()) -> SentenceFacts:
-    """Parse a sentence into entities, numbers with metrics/direction/owner, and hardware.
+    """Parse a sentence into entities, numbers with metrics/direction/owner, and hardware (cached: read-only).
 
     Args:
         text: one sentence (or a one-sentence claim).
