@@ -1,7 +1,7 @@
 """Evaluate verifiers side by side on a labelled claims file.
 
-    python -m tasks.claims.evaluate eval-claims /work/shared/corpus/claims-dev.jsonl \
-        [--snapshot /work/shared/corpus/arxiv-snapshot.jsonl] [--index-dir DIR] [--k 8] \
+    python -m tasks.claims.evaluate eval-claims tests/claims/data/claims-heldout-own.jsonl \
+        [--snapshot tasks/retrieval/data/arxiv-snapshot.jsonl] [--index-dir DIR] [--k 8] \
         [--verifiers tfidf,hybrid] [--llm conf/llm/nim.yaml] [--out verdicts.jsonl]
 
 Each line of the labelled file is {"claim", "label", "evidence_ids", "note"}. Evidence is retrieved
