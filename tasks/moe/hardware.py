@@ -99,6 +99,8 @@ def load_hardware(name: str, conf_dir: Path | None = None,
         raise ValueError(f"unknown hardware {name!r} (config key `hardware` / `sweep.hardware`); "
                          f"available: {', '.join(list_hardware(conf_dir))}")
     d = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(d, dict):
+        raise ValueError(f"{path}: a hardware spec is a YAML mapping of fields, got {type(d).__name__}")
     if d.get("measured"):
         if calibration is None:
             raise ValueError("hardware 'measured' needs a calibration (dict or JSON path with "

@@ -256,6 +256,8 @@ def load_model_spec(name: str, conf_dir: Path | None = None) -> ModelSpec:
                          f"available: {', '.join(list_models(conf_dir))}")
     with open(path) as fh:
         d = yaml.safe_load(fh) or {}
+    if not isinstance(d, dict):
+        raise ValueError(f"{path}: a model spec is a YAML mapping of fields, got {type(d).__name__}")
     d.pop("defaults", None)
     d.setdefault("name", name)
     return spec_from_dict(d)

@@ -85,3 +85,16 @@ def test_bad_field_named():
 
 def test_roundtrip_dict(mini):
     assert spec_from_dict(mini.to_dict()) == mini
+
+
+def test_a_spec_file_that_is_not_a_mapping_names_the_file(tmp_path):
+    from tasks.moe.hardware import load_hardware
+    from tasks.moe.specs import load_model_spec
+    (tmp_path / "model").mkdir()
+    (tmp_path / "hardware").mkdir()
+    (tmp_path / "model" / "broken.yaml").write_text("- 1\n- 2\n")
+    (tmp_path / "hardware" / "broken.yaml").write_text("- 1\n")
+    with pytest.raises(ValueError, match="broken.yaml: a model spec is a YAML mapping"):
+        load_model_spec("broken", conf_dir=tmp_path)
+    with pytest.raises(ValueError, match="broken.yaml: a hardware spec is a YAML mapping"):
+        load_hardware("broken", conf_dir=tmp_path)
