@@ -64,35 +64,58 @@ def _store(path: Path, result: SearchResult) -> None:
 
 
 @task(name="search-arxiv", cache_policy=NO_CACHE)
-def search_query(query: Query, retrieval: RetrievalSettings, cache_dir: str) -> SearchResult:
-    """Search arXiv live for one query, or the snapshot when the API is off or unreachable.
+def search_arxiv(query: Query, retrieval: RetrievalSettings, cache_dir: str) -> SearchResult | str:
+    """One query against the live arXiv API: its answer, or why arXiv could not answer (the caller falls back).
 
-    Live answers are kept for a day under a key of (query, result count, API URL); snapshot answers under a
-    key of (query, result count, snapshot file fingerprint). A fallback is never stored as a live answer, so
-    the run after an outage asks arXiv again instead of replaying the snapshot for a day.
+    Live answers are kept for a day under a key of (query, result count, API URL). A failure is never stored, so
+    the run after an outage asks arXiv again instead of replaying the snapshot.
     """
     started = time.perf_counter()
-    error = "retrieval.backend=snapshot"
+    live_file = _search_cache_file(cache_dir, "arxiv", query.text, retrieval.max_results_per_query, retrieval.api_url)
+    cached = _read_cached(live_file, LIVE_ANSWER_TTL)
+    if cached is not None:
+        return cached.model_copy(update={"seconds": time.perf_counter() - started})
+    try:
+        papers = search_live(query, retrieval.max_results_per_query, retrieval.timeout_s, retrieval.retries, retrieval.backoff_s, retrieval.api_url)
+    except ArxivUnavailable as exc:
+        error = str(exc).split("(Caused by")[0].strip()[:160]
+        log.warning("arXiv unreachable for %r (%s): FALLING BACK to the local snapshot", query.text, error)
+        return error
+    result = SearchResult(query=query, papers=papers, source="arxiv", seconds=time.perf_counter() - started)
+    _store(live_file, result)
+    return result
+
+
+def search_snapshot_answers(queries: list[Query], retrieval: RetrievalSettings, cache_dir: str) -> dict[str, SearchResult]:
+    """The snapshot's answer to each query: cached ones read back, all the others scored in ONE two-pass scan.
+
+    Answers are kept under a key of (query, result count, snapshot file fingerprint), so an edited snapshot is
+    searched again. One scan for all queries matters for the full Kaggle dump (millions of lines).
+    """
+    started = time.perf_counter()
+    fingerprint = _snapshot_fingerprint(retrieval.snapshot_path)
+    files = {q.text: _search_cache_file(cache_dir, "snapshot", q.text, retrieval.max_results_per_query, fingerprint) for q in queries}
+    answers = {text: hit for text, path in files.items() if (hit := _read_cached(path, None)) is not None}
+    todo = [q for q in queries if q.text not in answers]
+    if todo:
+        ranked, _ = search_snapshot(project_path(retrieval.snapshot_path), todo, retrieval.max_results_per_query)
+        for q in todo:
+            answers[q.text] = SearchResult(query=q, papers=ranked[q.text], source="snapshot")
+            _store(files[q.text], answers[q.text])
+    seconds = time.perf_counter() - started
+    return {text: a.model_copy(update={"seconds": seconds}) for text, a in answers.items()}
+
+
+def search_all(queries: list[Query], retrieval: RetrievalSettings, cache_dir: str) -> list[SearchResult]:
+    """Every query: live arXiv in parallel (mapped tasks), then one snapshot scan for those arXiv did not answer."""
     if retrieval.backend == "arxiv":
-        live_file = _search_cache_file(cache_dir, "arxiv", query.text, retrieval.max_results_per_query, retrieval.api_url)
-        cached = _read_cached(live_file, LIVE_ANSWER_TTL)
-        if cached is not None:
-            return cached.model_copy(update={"seconds": time.perf_counter() - started})
-        try:
-            papers = search_live(query, retrieval.max_results_per_query, retrieval.timeout_s, retrieval.retries, retrieval.backoff_s, retrieval.api_url)
-            result = SearchResult(query=query, papers=papers, source="arxiv", seconds=time.perf_counter() - started)
-            _store(live_file, result)
-            return result
-        except ArxivUnavailable as exc:
-            error = str(exc).split("(Caused by")[0].strip()[:160]
-            log.warning("arXiv unreachable for %r (%s): FALLING BACK to the local snapshot", query.text, error)
-    snap_file = _search_cache_file(cache_dir, "snapshot", query.text, retrieval.max_results_per_query, _snapshot_fingerprint(retrieval.snapshot_path))
-    result = _read_cached(snap_file, None)
-    if result is None:
-        ranked, _ = search_snapshot(project_path(retrieval.snapshot_path), [query], retrieval.max_results_per_query)
-        result = SearchResult(query=query, papers=ranked[query.text], source="snapshot")
-        _store(snap_file, result)
-    return result.model_copy(update={"error": error, "seconds": time.perf_counter() - started})
+        live = search_arxiv.map(queries, retrieval=unmapped(retrieval), cache_dir=unmapped(cache_dir)).result()
+    else:
+        live = ["retrieval.backend=snapshot"] * len(queries)
+    missing = [q for q, answer in zip(queries, live) if isinstance(answer, str)]
+    fallback = search_snapshot_answers(missing, retrieval, cache_dir) if missing else {}
+    return [answer if not isinstance(answer, str) else fallback[q.text].model_copy(update={"error": answer})
+            for q, answer in zip(queries, live)]
 
 
 def _rerank_key(_, params: dict) -> str:
@@ -157,7 +180,7 @@ def run_literature(settings: Settings, timer: StageTimer) -> Literature:
     with timer.stage("retrieval", f"({r.backend})") as note:
         max_queries = 4 if settings.run.smoke else r.max_queries
         queries = expand_queries(settings.question, max_queries)
-        results = search_query.map(queries, retrieval=unmapped(r), cache_dir=unmapped(settings.run.cache_dir)).result()
+        results = search_all(queries, r, settings.run.cache_dir)
         sources = sorted({x.source for x in results})
         fell_back = [x for x in results if x.source == "snapshot" and r.backend == "arxiv"]
         if fell_back:

@@ -104,29 +104,30 @@ def test_hung_socket_times_out_within_the_configured_bound():
 
 
 @pytest.mark.parametrize("endpoint", ["refused", "hung"])
-def test_search_task_falls_back_to_the_snapshot(endpoint, tmp_path):
-    from flows.literature import search_query
+def test_a_dead_endpoint_falls_back_to_the_snapshot_fast(endpoint, tmp_path):
+    from flows.literature import search_arxiv, search_snapshot_answers
 
     settings, _ = load_settings(["retrieval.timeout_s=0.5", "retrieval.retries=1", "retrieval.backoff_s=0.05"])
+    query = Query(text="expert explosion mixture-of-experts diffusion", origin="t")
     context = hung_server() if endpoint == "hung" else None
     url = context.__enter__() if context else refused_url()
     try:
         retrieval = settings.retrieval.model_copy(update={"api_url": url})
         started = time.perf_counter()
-        result = search_query.fn(Query(text="expert explosion mixture-of-experts diffusion", origin="t"), retrieval,
-                                 str(tmp_path))
+        error = search_arxiv.fn(query, retrieval, str(tmp_path))
         elapsed = time.perf_counter() - started
     finally:
         if context:
             context.__exit__(None, None, None)
-    assert result.source == "snapshot" and result.error
-    assert result.papers and result.papers[0].arxiv_id == "2602.00879"
+    assert isinstance(error, str) and ("Timeout" in error or "Connection" in error)
     assert elapsed < 3
+    fallback = search_snapshot_answers([query], retrieval, str(tmp_path))[query.text]
+    assert fallback.source == "snapshot" and fallback.papers[0].arxiv_id == "2602.00879"
 
 
 def test_after_an_outage_the_next_search_asks_arxiv_again(tmp_path):
-    """A snapshot fallback is never cached as the live answer; a live answer is then reused within its TTL."""
-    from flows.literature import search_query
+    """A failed live search is never cached; a live answer is then reused within its TTL."""
+    from flows.literature import search_arxiv
 
     settings, _ = load_settings(["retrieval.timeout_s=0.5", "retrieval.retries=0", "retrieval.backoff_s=0"])
     query = Query(text="expert explosion mixture-of-experts diffusion", origin="t")
@@ -134,31 +135,35 @@ def test_after_an_outage_the_next_search_asks_arxiv_again(tmp_path):
     with replay_server(outage) as url:
         retrieval = settings.retrieval.model_copy(update={"api_url": url})
         outage.set()
-        during = search_query.fn(query, retrieval, str(tmp_path))
+        during = search_arxiv.fn(query, retrieval, str(tmp_path))
         outage.clear()
-        after = search_query.fn(query, retrieval, str(tmp_path))
+        after = search_arxiv.fn(query, retrieval, str(tmp_path))
         outage.set()
-        cached = search_query.fn(query, retrieval, str(tmp_path))
-    assert during.source == "snapshot" and "503" in during.error
+        cached = search_arxiv.fn(query, retrieval, str(tmp_path))
+    assert isinstance(during, str) and "503" in during
     assert after.source == "arxiv" and after.error is None
     assert [p.arxiv_id for p in after.papers] == ["2602.00879", "2605.30876"]
     assert cached.source == "arxiv" and cached.papers == after.papers  # served from the live-answer cache
 
 
-def test_snapshot_answers_are_cached_per_snapshot_file(tmp_path):
-    from flows.literature import search_query
+def test_snapshot_is_scanned_once_for_all_queries_and_cached_per_snapshot_file(tmp_path, monkeypatch):
+    import flows.literature as literature
     from tasks.settings import project_path
 
     settings, _ = load_settings(["retrieval=snapshot"])
     snapshot = tmp_path / "snap.jsonl"
     snapshot.write_bytes(project_path(settings.retrieval.snapshot_path).read_bytes())
     retrieval = settings.retrieval.model_copy(update={"snapshot_path": str(snapshot)})
-    query = Query(text="expert explosion mixture-of-experts diffusion", origin="t")
-    first = search_query.fn(query, retrieval, str(tmp_path / "cache"))
-    assert first.source == "snapshot" and first.papers
-    cache_files = list((tmp_path / "cache" / "search").glob("snapshot-*.json"))
-    assert len(cache_files) == 1
-    snapshot.write_text(snapshot.read_text().splitlines()[0] + "\n")  # the snapshot changes: a new key
-    second = search_query.fn(query, retrieval, str(tmp_path / "cache"))
-    assert len(list((tmp_path / "cache" / "search").glob("snapshot-*.json"))) == 2
-    assert len(second.papers) <= 1
+    queries = [Query(text=t, origin="t") for t in ("expert explosion diffusion", "Llama-2-70B decoding", "MoE kernels")]
+    scans = []
+    real = literature.search_snapshot
+    monkeypatch.setattr(literature, "search_snapshot", lambda *a, **kw: scans.append(a[1]) or real(*a, **kw))
+    cache = str(tmp_path / "cache")
+    first = literature.search_snapshot_answers(queries, retrieval, cache)
+    assert len(scans) == 1 and len(scans[0]) == 3  # one two-pass scan for the three queries
+    assert all(first[q.text].source == "snapshot" and first[q.text].papers for q in queries)
+    again = literature.search_snapshot_answers(queries, retrieval, cache)
+    assert len(scans) == 1 and [again[q.text].papers for q in queries] == [first[q.text].papers for q in queries]
+    snapshot.write_text(snapshot.read_text().splitlines()[0] + "\n")  # the snapshot changes: searched again
+    literature.search_snapshot_answers(queries[:1], retrieval, cache)
+    assert len(scans) == 2
