@@ -49,7 +49,7 @@ def build_chat_model(settings: LLMSettings) -> BaseChatModel:
 
             kwargs = {"base_url": settings.base_url} if settings.base_url else {}
             return ChatNVIDIA(model=settings.model, api_key=key, temperature=settings.temperature,
-                              max_completion_tokens=settings.max_tokens, **kwargs)
+                              max_completion_tokens=settings.max_tokens, timeout=settings.timeout_s, **kwargs)
         if settings.provider == "openai":
             from langchain_openai import ChatOpenAI
 

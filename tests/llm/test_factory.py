@@ -31,3 +31,10 @@ def test_bad_settings_name_the_key():
         LLMSettings(provider="bard", model="x")
     with pytest.raises(ValueError, match="NAME of an environment variable"):
         LLMSettings(provider="openai", model="x", api_key_env="sk-live-abcdef")
+
+
+def test_nim_calls_are_bounded_by_the_configured_timeout(monkeypatch):
+    # A dead NIM endpoint must cost llm.timeout_s per call, not the client's own default.
+    monkeypatch.setenv("NVIDIA_API_KEY", "nvapi-" + "0" * 20)
+    settings = LLMSettings.from_yaml("conf/llm/nim.yaml").model_copy(update={"timeout_s": 7.5})
+    assert build_chat_model(settings)._client.timeout == 7.5
