@@ -62,7 +62,7 @@ def verify_claims(claims: list[Claim], index_dir: str, verifier: VerifierSetting
     for the deterministic verifiers; for verifier=llm it is skipped (it would double the model calls).
     """
     store = IndexStore(Path(index_dir))
-    model = load_embedder(embedder.kind, embedder.model, embedder.dimension)
+    model = load_embedder(embedder.kind, embedder.model, embedder.dimension, embedder.api_key_env)
     chat_model = None
     if verifier.name == "llm":
         from tasks.llm.factory import build_chat_model

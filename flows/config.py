@@ -85,10 +85,14 @@ def _group_dirs() -> set[str]:
 def check_credentials(settings: Settings) -> None:
     """Fail before the run starts when a stage that cannot fall back needs an API key that is not set.
 
-    The claims stage's LLM extractor and LLM verifier need the ``llm`` group's key; the tribunal does
-    not (tribunal=llm degrades to the rubric with a warning).
+    The claims stage's LLM extractor and LLM verifier need the ``llm`` group's key, and ``embedder=nim`` its
+    own; the tribunal does not (tribunal=llm degrades to the rubric with a warning).
     """
     import os
+
+    if settings.embedder.kind == "nim" and not os.environ.get(settings.embedder.api_key_env):
+        raise SettingsError(f"embedder=nim needs ${settings.embedder.api_key_env}; export it, or use the offline "
+                            "default embedder=minilm")
 
     needs_llm = settings.verifier.name == "llm" or settings.verifier.extractor == "llm"
     key = settings.llm.api_key_env if settings.llm else None

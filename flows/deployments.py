@@ -38,11 +38,11 @@ LOOPBACK = "127.0.0.1"
 
 
 def _launch(overrides: list[str]) -> dict:
-    from flows.config import load_settings
+    from flows.config import check_credentials, load_settings
     from flows.research import research
 
     reject_secret_overrides(overrides)
-    load_settings(overrides)  # fail fast with the message that names the key, as flows/main.py does
+    check_credentials(load_settings(overrides)[0])  # fail fast, naming the key or variable, as flows/main.py does
     get_run_logger().info("equivalent command line: %s", cli_command(overrides))
     return research(overrides=overrides)
 

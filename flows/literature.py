@@ -126,7 +126,7 @@ def _rerank_key(_, params: dict) -> str:
 @task(name="semantic-rerank", cache_key_fn=_rerank_key, cache_expiration=timedelta(days=30), persist_result=True)
 def rerank(question: str, papers: list[Paper], embedder: EmbedderSettings) -> list[Paper]:
     """Order the TF-IDF survivors by embedding similarity to the question."""
-    model = load_embedder(embedder.kind, embedder.model, embedder.dimension)
+    model = load_embedder(embedder.kind, embedder.model, embedder.dimension, embedder.api_key_env)
     vectors = model.embed([p.text for p in papers])
     return semantic_rerank(model.embed([question])[0], papers, vectors)
 
@@ -149,7 +149,7 @@ def index_papers(papers: list[Paper], embedder: EmbedderSettings, index: IndexSe
         return str(out_dir), existing.card, True
     if (out_dir / "index_card.json").exists():
         log.warning("cached FAISS index at %s is corrupt: rebuilding it", out_dir)
-    model = load_embedder(embedder.kind, embedder.model, embedder.dimension)
+    model = load_embedder(embedder.kind, embedder.model, embedder.dimension, embedder.api_key_env)
     chunks = [c for p in papers for c in chunk_paper(p, index.chunk_chars, index.chunk_overlap_sentences)]
     vectors = model.embed([c.text for c in chunks])
     card = build_index(chunks, vectors, model.name, {"chunk_chars": index.chunk_chars, "overlap_sentences": index.chunk_overlap_sentences}, out_dir)

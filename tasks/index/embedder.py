@@ -67,7 +67,7 @@ class NIMEmbedder:
             )
         from langchain_nvidia_ai_endpoints import NVIDIAEmbeddings
 
-        self._client = NVIDIAEmbeddings(model=model, truncate="END")
+        self._client = NVIDIAEmbeddings(model=model, truncate="END", api_key=os.environ[api_key_env])
         self.name = f"nim:{model}"
         self.dimension = dimension
 
@@ -77,11 +77,16 @@ class NIMEmbedder:
         return _normalise(np.array(self._client.embed_documents(list(texts))))
 
 
+def load_embedder(kind: str, model: str | None = None, dimension: int | None = None,
+                  api_key_env: str = "NVIDIA_API_KEY") -> Embedder:
+    """Build (once per process) the embedder named by ``embedder.kind``; its key is read from ``api_key_env``."""
+    return _load_embedder(kind, model, dimension, api_key_env)  # positional: one cache entry however it is called
+
+
 @lru_cache(maxsize=4)
-def load_embedder(kind: str, model: str | None = None, dimension: int | None = None) -> Embedder:
-    """Build (once per process) the embedder named by ``embedder.kind``."""
+def _load_embedder(kind: str, model: str | None, dimension: int | None, api_key_env: str) -> Embedder:
     if kind == "minilm":
         return MiniLMEmbedder()
     if kind == "nim":
-        return NIMEmbedder(model=model or "nvidia/nv-embedqa-e5-v5", dimension=dimension or 1024)
+        return NIMEmbedder(model=model or "nvidia/nv-embedqa-e5-v5", dimension=dimension or 1024, api_key_env=api_key_env)
     raise EmbedderUnavailable(f"embedder.kind={kind!r} is unknown; choose one of: minilm, nim")

@@ -41,3 +41,20 @@ def test_two_bad_overrides_still_give_a_clear_message():
     # Explaining the first re-composes the config with the rest; the second bad key must not escape as a traceback.
     with pytest.raises(SettingsError, match="unknown config key 'foo.bar'"):
         load_settings(["foo.bar=1", "baz.qux=2"])
+
+
+def test_nim_embedder_without_its_key_stops_before_the_run(capsys, monkeypatch):
+    from flows.main import main
+
+    monkeypatch.delenv("MY_NIM_KEY", raising=False)
+    assert main(["embedder=nim", "embedder.api_key_env=MY_NIM_KEY"]) == 2
+    err = capsys.readouterr().err
+    assert "MY_NIM_KEY" in err and "embedder=minilm" in err
+
+
+def test_nim_embedder_reads_the_configured_key_variable(monkeypatch):
+    from tasks.index.embedder import load_embedder
+
+    monkeypatch.setenv("MY_NIM_KEY", "nvapi-" + "0" * 20)
+    monkeypatch.delenv("NVIDIA_API_KEY", raising=False)
+    assert load_embedder("nim", api_key_env="MY_NIM_KEY").name.startswith("nim:")  # was: demanded NVIDIA_API_KEY
