@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from tasks.settings import SECRET_KEY, SECRET_VALUE
+from tasks.redaction import SECRET_KEY, SECRET_VALUE
 
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
 # Values that look like credentials: OpenAI/NVIDIA keys, bearer tokens, GitHub and HF tokens.

@@ -23,7 +23,8 @@ from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
 from flows.safety import disk_full_guard
-from tasks.settings import SECRET_KEY, SECRET_VALUE, TrackingSettings, project_path
+from tasks.redaction import SECRET_KEY, SECRET_VALUE
+from tasks.settings import TrackingSettings, project_path
 
 _BATCH = 100
 

@@ -6,11 +6,12 @@ typo in an override fails loudly with the allowed keys, instead of being ignored
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from tasks.redaction import SECRET_KEY
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -188,12 +189,6 @@ def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
             return []
         model = candidates[0]
     return sorted(model.model_fields)
-
-
-# Secrets: values that look like API keys, and config/env keys that name one ("tokens" is not one). The one
-# definition; flows/safety.py and flows/tracking.py import these.
-SECRET_VALUE = re.compile(r"(sk-[A-Za-z0-9_-]{8,}|nvapi-[A-Za-z0-9_-]{8,}|Bearer\s+\S+|gh[pousr]_[A-Za-z0-9]{16,}|hf_[A-Za-z0-9]{16,})")
-SECRET_KEY = re.compile(r"(^|[._-])(api[_-]?key|access[_-]?key|token|secret|password|passwd|authorization|credentials?)$", re.I)
 
 
 def explain(error: ValidationError, root: type[BaseModel] = Settings) -> str:

@@ -7,6 +7,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from tasks.redaction import SECRET_VALUE
+
 T = TypeVar("T", bound=BaseModel)
 
 
@@ -65,7 +67,8 @@ def structured_call(model: Any, schema: type[T], messages: list, retries: int = 
         try:
             answer = bound.invoke(messages)
         except Exception as exc:  # noqa: BLE001 - providers raise many types; callers need one
-            raise LLMCallError(f"{type(exc).__name__}: {str(exc)[:200]}") from exc
+            # provider text ends up in verdict rationales and artifacts: strip anything shaped like a key
+            raise LLMCallError(f"{type(exc).__name__}: {SECRET_VALUE.sub('[REDACTED]', str(exc))[:200]}") from exc
         try:
             return parse_structured(answer, schema)
         except StructuredOutputError as exc:

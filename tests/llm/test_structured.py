@@ -43,3 +43,18 @@ def test_endpoint_failure_is_a_typed_error():
 
     with pytest.raises(LLMCallError, match="TimeoutError"):
         structured_call(Down(), Answer, [("human", "hi")])
+
+
+def test_provider_error_text_is_stripped_of_keys():
+    # The error text becomes a verdict rationale, which is written to claims.csv/jsonl artifacts.
+
+    class Leaky:
+        def bind_tools(self, *a, **kw):
+            return self
+
+        def invoke(self, messages):
+            raise RuntimeError("401 for key nvapi-abcdefghijklmnop0123 at https://integrate.api.nvidia.com")
+
+    with pytest.raises(LLMCallError) as info:
+        structured_call(Leaky(), Answer, [("human", "x")])
+    assert "nvapi-" not in str(info.value) and "[REDACTED]" in str(info.value)
