@@ -167,6 +167,69 @@ class GpuProvenance(Record):
         return all(v and v != "unknown" for v in (self.gpu, self.driver, self.torch, self.date, self.git_sha, self.command))
 
 
+class ValidationRow(Record):
+    """One published measurement against our model's prediction for the same setting (issue 12)."""
+
+    model: str = Field(description="conf/model key, e.g. llada2_mini")
+    setting: str = Field(description="what was varied, e.g. 'block=16'")
+    n_tokens: int = Field(gt=0)
+    published: float = Field(description="the paper's value")
+    citation: str = Field(description="e.g. 'dMoE, arXiv 2605.30876, Table 4'")
+    modelled: float = Field(description="our routing model's value for the same setting")
+    error_pct: float = Field(description="(modelled - published) / published, in percent")
+    used_for_fit: bool = Field(False, description="True for the calibration point(s); False for out-of-sample checks")
+
+
+class SensitivityRow(Record):
+    """The band over routing hypotheses at one N for one model, carried through to latency (issue 12)."""
+
+    model: str
+    n_tokens: int = Field(gt=0)
+    hardware: str
+    central: str = Field("calibrated", description="hypothesis the answer uses")
+    experts_central: float
+    experts_low: float
+    experts_high: float
+    hypotheses: dict[str, float] = Field(default_factory=dict, description="unique experts per hypothesis name")
+    step_ms_central: float | None = None
+    step_ms_low: float | None = None
+    step_ms_high: float | None = None
+    per_token_ms_low: float | None = None
+    per_token_ms_high: float | None = None
+    provenance: str = Field("modelled", description="class of the band's numbers (modelled or projected)")
+
+
+class FeasibilityRow(Record):
+    """Does one model fit on one GPU? If not, how many GPUs (TP/EP) it needs (issue 12)."""
+
+    model: str
+    hardware: str
+    weights_gb: float
+    kv_cache_gb: float = 0.0
+    gpu_memory_gb: float
+    fits: bool
+    gpus_needed: int = Field(ge=1)
+    parallelism: str = Field("none", description="'none', 'tensor' or 'expert' parallel")
+
+
+class TokenLatencyRow(Record):
+    """Latency per committed token: step time / tokens committed per step, from a decoding setup (issue 12)."""
+
+    model: str
+    n_tokens: int = Field(gt=0, description="tokens decoded in parallel per step (1 for autoregressive decode)")
+    hardware: str
+    step_ms: float
+    tokens_per_step: float = Field(gt=0, description="committed tokens per step; <= 1 for an autoregressive baseline")
+    tokens_per_step_low: float | None = None
+    tokens_per_step_high: float | None = None
+    decoding: str = Field(description="conf/decoding key(s) the committed-token figure comes from")
+    per_token_ms: float
+    per_token_ms_low: float | None = None
+    per_token_ms_high: float | None = None
+    tokens_per_s: float
+    provenance: str = Field(description="'measured:<gpu>', 'projected: <rule>' or 'modelled'")
+
+
 UncertaintyTopic = Literal[
     "projected", "hardware_mismatch", "synthetic_routing", "timing_noise", "unverified_claims",
     "missing_baseline", "few_papers", "snapshot_retrieval", "missing_points", "other",
@@ -197,6 +260,10 @@ class EvidenceBundle(Record):
     mlflow_run_id: str | None = None
     mlflow_uri: str | None = None
     uncertainties: list[Uncertainty] = Field(default_factory=list)
+    validation: list[ValidationRow] = Field(default_factory=list, description="published vs modelled (issue 12)")
+    sensitivity: list[SensitivityRow] = Field(default_factory=list, description="bands over routing hypotheses")
+    feasibility: list[FeasibilityRow] = Field(default_factory=list, description="model x GPU memory fit")
+    token_latency: list[TokenLatencyRow] = Field(default_factory=list, description="latency per committed token")
 
     @property
     def papers_kept(self) -> int:
