@@ -74,4 +74,4 @@ def band(spec: ModelSpec, setup: StepSetup, unique_one_block: float, unique_at_3
 def scale_ms(central_ms: float, central_bytes: float, hyp_bytes: float) -> float:
     """A step time under another hypothesis: the extra (or fewer) bytes move at the point's own effective rate
     (central bytes / central ms); for a roofline row this is exactly the roofline of the other byte count."""
-    return central_ms * hyp_bytes / central_bytes
+    return central_ms + central_ms * (hyp_bytes - central_bytes) / central_bytes
