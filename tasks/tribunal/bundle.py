@@ -88,8 +88,8 @@ class SweepRow(Record):
     routing: str
     n_tokens: int = Field(gt=0)
     hardware: str = Field(description="conf/hardware key for projections, GPU name for measurements")
-    source: str = Field("modelled", description="class of the step time: 'modelled' (roofline on a datasheet), "
-                        "'measured:<gpu>', or legacy 'projected' (read as modelled)")
+    source: str = Field("projected", description="class of the step time: 'modelled' (roofline on a datasheet; what "
+                        "tasks/tribunal/build.py writes), 'measured:<gpu>', or the legacy default 'projected' (read as modelled)")
     unique_experts_mean: float | None = None
     unique_experts_p90: float | None = None
     activated_fraction: float | None = None
