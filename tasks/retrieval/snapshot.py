@@ -105,6 +105,45 @@ def iter_papers(path: Path, scan: SnapshotScan) -> Iterator[tuple[Paper, list[st
             yield paper, tokenize(paper.text)
 
 
+def _newness(paper: Paper, seq: int) -> tuple:
+    """Which of two records with one arXiv id is newer: version, then update date, then the later line."""
+    return (paper.version, paper.updated or "", seq)
+
+
+class _TopK:
+    """The ``k`` best-scoring papers of one query, one per arXiv id (the newest record of an id wins).
+
+    Heap entries are (score, arxiv_id, seq): ``seq`` (the record number) is unique, so two Paper
+    objects are never compared, whatever the snapshot holds.
+    """
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+        self.heap: list[tuple[float, str, int]] = []
+        self.by_id: dict[str, tuple[float, Paper, int]] = {}
+
+    def offer(self, score: float, paper: Paper, seq: int) -> None:
+        held = self.by_id.get(paper.arxiv_id)
+        if held is not None:  # the same id again (another version, or a duplicated line)
+            if _newness(paper, seq) <= _newness(held[1], held[2]):
+                return
+            self.heap.remove((held[0], paper.arxiv_id, held[2]))
+            heapq.heapify(self.heap)
+            del self.by_id[paper.arxiv_id]
+        item = (score, paper.arxiv_id, seq)
+        if len(self.heap) < self.k:
+            heapq.heappush(self.heap, item)
+        elif item[:2] > self.heap[0][:2]:
+            evicted = heapq.heapreplace(self.heap, item)
+            del self.by_id[evicted[1]]
+        else:
+            return
+        self.by_id[paper.arxiv_id] = (score, paper, seq)
+
+    def best(self) -> list[tuple[float, Paper]]:
+        return [(s, self.by_id[i][1]) for s, i, _ in sorted(self.heap, key=lambda x: (-x[0], x[1]))]
+
+
 def search_snapshot(
     path: Path, queries: list[Query], top_k: int = 25, k1: float = 1.5, b: float = 0.75
 ) -> tuple[dict[str, list[Paper]], SnapshotScan]:
@@ -126,7 +165,7 @@ def search_snapshot(
     avg_len = total_len / n_docs if total_len else 1.0
     idf = {t: math.log(1 + (n_docs - df[t] + 0.5) / (df[t] + 0.5)) for t in vocab}
 
-    heaps: dict[str, list[tuple[float, str, Paper]]] = {q: [] for q in terms}
+    heaps: dict[str, _TopK] = {q: _TopK(top_k) for q in terms}
     scan = SnapshotScan(path=str(path))
     for paper, tokens in iter_papers(path, scan):
         tf = Counter(t for t in tokens if t in vocab)
@@ -136,16 +175,9 @@ def search_snapshot(
         for query, qterms in terms.items():
             score = sum(idf[t] * tf[t] * (k1 + 1) / (tf[t] + norm) for t in qterms if t in tf)
             if score > 0:
-                item = (score, paper.arxiv_id, paper)
-                if len(heaps[query]) < top_k:
-                    heapq.heappush(heaps[query], item)
-                elif item[:2] > heaps[query][0][:2]:
-                    heapq.heapreplace(heaps[query], item)
+                heaps[query].offer(score, paper, scan.records)
     ranked = {
-        query: [
-            p.model_copy(update={"search_score": round(s, 4), "matched_queries": [query]})
-            for s, _, p in sorted(heap, key=lambda x: (-x[0], x[1]))
-        ]
+        query: [p.model_copy(update={"search_score": round(s, 4), "matched_queries": [query]}) for s, p in heap.best()]
         for query, heap in heaps.items()
     }
     if scan.malformed:
