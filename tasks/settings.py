@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from tasks.redaction import SECRET_KEY
+from tasks.redaction import shown_value
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -199,7 +199,7 @@ def explain(error: ValidationError, root: type[BaseModel] = Settings) -> str:
             allowed = ", ".join(_allowed_keys(root, item["loc"]))
             lines.append(f"  {key}: unknown key; allowed keys here: {allowed}")
         else:
-            shown = "[REDACTED]" if SECRET_KEY.search(key) else repr(item.get("input"))
+            shown = shown_value(key, item.get("input"))
             lines.append(f"  {key}: {item['msg']} (got {shown})")
     return "invalid configuration:\n" + "\n".join(lines)
 
