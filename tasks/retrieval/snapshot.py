@@ -82,13 +82,39 @@ class SnapshotScan:
     malformed_examples: list[str] = field(default_factory=list)
 
 
+_GZIP, _BZIP2, _XZ, _ZIP = b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"PK\x03\x04"
+
+
+def check_snapshot(path: str | Path, key: str = "retrieval.snapshot_path") -> Path:
+    """Refuse a snapshot that cannot be read as JSON lines, before any run starts, naming what is wrong.
+
+    Reads at most the first 64 KiB: a missing path, a folder, an empty file, a compressed archive or a binary
+    file each get their own message; a text file whose lines are all malformed is caught by the scan itself.
+    """
+    path = Path(path)
+    fix = "point it at an arxiv-metadata-oai-snapshot JSON-lines file (one JSON record per line)"
+    if path.is_dir():
+        raise SnapshotError(f"{key}={str(path)!r} is a directory; {fix}")
+    if not path.is_file():
+        raise SnapshotError(f"{key}={str(path)!r} does not exist; {fix}")
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(65536)
+    except OSError as exc:
+        raise SnapshotError(f"{key}={str(path)!r} cannot be read ({exc.strerror}); check its permissions") from None
+    if not head.strip():
+        raise SnapshotError(f"{key}={str(path)!r} is empty; {fix}")
+    for magic, kind, tool in ((_GZIP, "gzip", "gunzip"), (_BZIP2, "bzip2", "bunzip2"), (_XZ, "xz", "unxz"), (_ZIP, "zip", "unzip")):
+        if head.startswith(magic):
+            raise SnapshotError(f"{key}={str(path)!r} is {kind}-compressed; decompress it first ({tool}) and {fix}")
+    if b"\x00" in head:
+        raise SnapshotError(f"{key}={str(path)!r} is a binary file, not JSON lines; {fix}")
+    return path
+
+
 def iter_papers(path: Path, scan: SnapshotScan) -> Iterator[tuple[Paper, list[str]]]:
     """Yield (paper, tokens of title+abstract) for every well-formed line, counting the rest."""
-    path = Path(path)
-    if not path.is_file():
-        raise SnapshotError(
-            f"retrieval.snapshot_path={str(path)!r} does not exist; point it at an arxiv-metadata-oai-snapshot JSON-lines file"
-        )
+    path = check_snapshot(path)
     with path.open("r", encoding="utf-8", errors="replace") as handle:
         for number, line in enumerate(handle, start=1):
             scan.lines += 1
@@ -161,7 +187,13 @@ def search_snapshot(
     for _, tokens in iter_papers(path, first):
         total_len += len(tokens)
         df.update(vocab.intersection(tokens))
-    n_docs = max(first.records, 1)
+    if not first.records:
+        raise SnapshotError(
+            f"retrieval.snapshot_path={str(path)!r} holds no arXiv record ({first.lines} line(s), {first.malformed} malformed, "
+            f"e.g. {'; '.join(first.malformed_examples[:2]) or 'only blank lines'}); point it at an "
+            "arxiv-metadata-oai-snapshot JSON-lines file with id, title and abstract on each line"
+        )
+    n_docs = first.records
     avg_len = total_len / n_docs if total_len else 1.0
     idf = {t: math.log(1 + (n_docs - df[t] + 0.5) / (df[t] + 0.5)) for t in vocab}
 
