@@ -36,6 +36,7 @@ class StructuredQuestion(Strict):
     baseline: str = Field(description="conf/model key of the dense baseline")
     baseline_name: str
     metrics: list[Literal["unique_experts", "latency", "memory_bandwidth_utilisation"]]
+    queries: list[str] = Field(default_factory=list, description="extra search queries; they only add to the text's own")
 
     @field_validator("parallel_tokens")
     @classmethod
@@ -46,9 +47,27 @@ class StructuredQuestion(Strict):
 
 
 class QuestionSettings(Strict):
-    slug: str
+    """A research question: its text (required), a slug (derived from the text when empty) and an optional
+    structured block that names models to sweep (the flagship's experiment); without it the run is a literature review."""
+
+    slug: str = ""
     text: str
-    structured: StructuredQuestion
+    structured: StructuredQuestion | None = None
+    queries: list[str] = Field(default_factory=list, description="extra search queries; they only add to the text's own")
+
+    @field_validator("text")
+    @classmethod
+    def _has_words(cls, text: str) -> str:
+        text = " ".join(str(text).split())
+        if not any(ch.isalnum() for ch in text):
+            raise ValueError("question.text must contain words, e.g. question.text='How do KV caches speed up diffusion LLMs?'")
+        return text
+
+    def model_post_init(self, _context) -> None:
+        if not self.slug:
+            from tasks.retrieval.question import slug_for
+
+            object.__setattr__(self, "slug", slug_for(self.text))
 
     @field_validator("text")
     @classmethod
