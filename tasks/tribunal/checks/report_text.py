@@ -22,6 +22,8 @@ STRIP_RES = (re.compile(r"`[^`]*`"), re.compile(r"!\[[^\]]*\]\([^)]*\)"), re.com
 SETTING_BEFORE = re.compile(r"(?:\b[NEBkK]\s*=\s*|\bN\s*=\s*\d+\s*(?:and|vs|,)\s*|\bblock(?:s| size| length)?\s*(?:of\s*)?|"
                             r"\btop-|\bthreshold\s*|\barXiv[: ]\s*|\bTable\s*|\bFigure\s*|\bFig\.\s*|\bsection\s*|\bround\s*|"
                             r"\bstep\s*|\bv|\bN\s*∈\s*\{?|\bN\s*≥\s*|/)$", re.I)
+# A label written before the tag format existed: "(calibrated routing, measured:NVIDIA H200)".
+LEGACY_RE = re.compile(r"\b(measured|projected|modelled|published):\s?([A-Z][\w .-]*\w)")
 SENTENCE_END = re.compile(r"[.!?](?:\s+(?=[A-Z0-9*(\[])|\s*$)|\n\s*\n|\n-\s")
 
 
@@ -36,6 +38,7 @@ class Number:
     percent: bool = False
     ratio: bool = False
     tag: tuple[str, str] | None = None
+    legacy_tag: tuple[str, str] | None = None
     sentence: str = ""
     unit_after: str = ""
 
@@ -105,7 +108,11 @@ def numbers(text: str) -> list[Number]:
         sent_end = next(x for x in ends if x >= e)
         sent_start = max([x for x in ends if x <= s] or [0])
         tag = next((t for ts, _te, t in tags if e <= ts < sent_end), None)
+        legacy = None
+        if tag is None:
+            lm = [m2 for m2 in LEGACY_RE.finditer(clean[sent_start:s])]
+            legacy = (lm[-1].group(1), lm[-1].group(2)) if lm else None
         ratio = clean[max(0, s - 1):s] in ("×", "x") or after[:1] in "×x"
         found.append(Number(value=value, decimals=decimals, text=raw, start=s, percent=after[:1] == "%", ratio=ratio,
-                            tag=tag, sentence=text[sent_start:sent_end].strip(), unit_after=clean[e:e + 40]))
+                            tag=tag, legacy_tag=legacy, sentence=text[sent_start:sent_end].strip(), unit_after=clean[e:e + 40]))
     return found
