@@ -46,7 +46,7 @@ class SubstanceSettings(_Strict):
 
     enabled: bool = True
     disabled: list[str] = Field(default_factory=list, description="check keys to leave out (ablations)")
-    rel_tol: float = Field(0.006, ge=0, le=0.2, description="relative tolerance when tracing a printed number to the bundle")
+    rel_tol: float = Field(0.002, ge=0, le=0.2, description="relative tolerance when tracing a printed number to the bundle")
 
 
 class TribunalSettings(_Strict):

@@ -47,7 +47,7 @@ class CheckContext:
 
     bundle: EvidenceBundle
     report: ReportText | None = None
-    rel_tol: float = 0.006
+    rel_tol: float = 0.002
     extra: dict = field(default_factory=dict)
 
     @property

@@ -1,8 +1,9 @@
 """The report as written (report.md, possibly edited by its owner): sections, and the numbers in them with their tags.
 
 A number's provenance tag is the first ``[kind: source]`` tag after it in the same
-sentence (tasks/provenance.py renders ``value unit [kind: source]``; a band
-``95 (95–121) experts [modelled: ...]`` shares one tag). Numbers that are settings
+sentence, unless a comparison word comes between them (tasks/provenance.py renders
+``value unit [kind: source]``; a band ``95 (95–121) experts [modelled: ...]`` shares one tag;
+in ``X ms against Y ms [tag]`` only Y is tagged). Numbers that are settings
 rather than results (``N=64``, ``E=256``, ``block 32``), parts of names
 (``H100``, ``Llama-2-70B``, ``arXiv:2401.04088``), run ids and links are not results
 and are skipped; ratios (``×1.28``) are marked as derived.
@@ -24,6 +25,7 @@ SETTING_BEFORE = re.compile(r"(?:\b[NEBkK]\s*=\s*|\bN\s*=\s*\d+\s*(?:and|vs|,)\s
                             r"\bstep\s*|\bv|\bN\s*∈\s*\{?|\bN\s*≥\s*|/)$", re.I)
 # A label written before the tag format existed: "(calibrated routing, measured:NVIDIA H200)".
 LEGACY_RE = re.compile(r"\b(measured|projected|modelled|published):\s?([A-Z][\w .-]*\w)")
+COMPARISON = re.compile(r"\b(?:against|vs\.?|versus|compared|whereas|while|than|but)\b", re.I)
 SENTENCE_END = re.compile(r"[.!?](?:\s+(?=[A-Z0-9*(\[])|\s*$)|\n\s*\n|\n-\s")
 
 
@@ -107,7 +109,9 @@ def numbers(text: str) -> list[Number]:
         decimals = len(raw.split(".")[1]) if "." in raw else 0
         sent_end = next(x for x in ends if x >= e)
         sent_start = max([x for x in ends if x <= s] or [0])
-        tag = next((t for ts, _te, t in tags if e <= ts < sent_end), None)
+        ts_tag = next(((ts, t) for ts, _te, t in tags if e <= ts < sent_end), None)
+        # a tag labels the numbers before it up to a comparison word: "X ms against Y ms [tag]" tags Y only
+        tag = ts_tag[1] if ts_tag and not COMPARISON.search(clean[e:ts_tag[0]]) else None
         legacy = None
         if tag is None:
             lm = [m2 for m2 in LEGACY_RE.finditer(clean[sent_start:s])]
