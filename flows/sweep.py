@@ -195,7 +195,7 @@ def run_sweep(ctx, settings: Settings, timer: StageTimer) -> SweepOutcome:
     done: dict[str, SweepPoint] = {}
     with timer.stage("sweep", f"{len(points)} points") as note:
         futures = evaluate_point.map(points)
-        with Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True) as bar:
+        with Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=getattr(console, "rich", console), transient=True) as bar:
             job = bar.add_task("points", total=len(points))
             for future in as_completed(futures):
                 result = future.result()
