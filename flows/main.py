@@ -81,9 +81,7 @@ def run_job(overrides: list[str]) -> int:
         if hydra_app is not None:
             GlobalHydra.instance().clear()
             GlobalHydra.instance().initialize(hydra_app)
-    _RESULT["runs"].append(summary)
-    console.print(f"MLflow run {summary['run_id']}", soft_wrap=True)
-    console.print(f"report {summary['report']}", soft_wrap=True, markup=False)
+    _RESULT["runs"].append(summary)  # the flow printed the answer, the report paths and the MLflow run
     return 0
 
 
