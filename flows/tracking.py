@@ -119,9 +119,13 @@ def system_metrics(settings: TrackingSettings, run_id: str, every_s: float = 5.0
         yield
     finally:
         if monitor is not None:
-            try:
+            try:  # MLflow's loop drops the samples of its last, unfinished interval: publish them, then flush
+                monitor._shutdown_event.set()
+                monitor._process.join(timeout=10)
+                monitor.collect_metrics()
+                monitor.publish_metrics(monitor.aggregate_metrics())
                 monitor.finish()
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - a lost sample is no reason to fail a finished run
                 pass
 
 
