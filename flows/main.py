@@ -11,7 +11,9 @@ Every job's overrides are checked before anything runs, so a bad key stops with 
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import threading
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -65,11 +67,33 @@ def expand_jobs(overrides: list[str], multirun: bool) -> list[list[str]]:
         raise SettingsError(f"bad multirun override: {str(exc).splitlines()[0]}") from None
 
 
+def warm_prefect_api() -> threading.Thread | None:
+    """Without PREFECT_API_URL, Prefect starts a temporary server on its first API call (about 10 s here); start it
+    now, in the background, so that it boots while this process imports the stages. Join before the flow runs."""
+    if os.environ.get("PREFECT_API_URL"):
+        return None
+
+    def start() -> None:
+        try:
+            from prefect.server.api.server import SubprocessASGIServer
+
+            SubprocessASGIServer().start()
+        except Exception:  # noqa: BLE001 - the flow's own first call starts (or reports) it as before
+            pass
+
+    thread = threading.Thread(target=start, name="prefect-api-warmup", daemon=True)
+    thread.start()
+    return thread
+
+
 def run_job(overrides: list[str]) -> int:
     """One research run; returns the exit status."""
     from hydra.core.global_hydra import GlobalHydra
 
     from flows.research import research
+
+    if _RESULT.get("warmup") is not None:
+        _RESULT.pop("warmup").join()
 
     hydra_app = GlobalHydra.instance().hydra if GlobalHydra.instance().is_initialized() else None
     try:
@@ -127,6 +151,8 @@ def main(argv: list[str]) -> int:
             console.print(f"[bold red]error:[/] {exc}")
             return 2
     _RESULT.update(code=0, runs=[])
+    if not (args.help or args.hydra_help or args.info or args.shell_completion or args.cfg):
+        _RESULT["warmup"] = warm_prefect_api()
     saved = sys.argv
     sys.argv = [str(Path(__file__).resolve()), *_hydra_argv(args, overrides)]
     try:
