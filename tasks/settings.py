@@ -158,7 +158,7 @@ class SweepSettings(Strict):
     steps: int = Field(16, gt=0)
     decoding: str = "llada2_block32_t095"
     engine: str | None = Field(None, description="preferred engine among recorded GPU results; None: best available")
-    results_dir: str = "results"
+    results_dir: str = "results/h200"
     live_gpu: bool = Field(True, description="measure on the GPU when CUDA is present")
 
     @field_validator("tokens")
