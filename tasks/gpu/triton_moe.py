@@ -37,9 +37,13 @@ except ImportError:  # CPU-only installs: the engine reports itself unavailable
 # interpreter (older releases cannot loop to a runtime bound) runs the same source.
 _TILES_UP = [(32, 128, 4, 4), (64, 128, 4, 4), (64, 64, 4, 5), (32, 256, 4, 3), (64, 256, 8, 3)]
 _TILES_DOWN = [(64, 128, 4, 4), (128, 64, 4, 4), (64, 64, 4, 5), (32, 128, 4, 4), (128, 128, 8, 3)]
-_CONFIGS_UP = ([(bm, *t) for bm in (16, 32, 64) for t in _TILES_UP]
+# Few rows per expert (N <= 8): narrow output tiles and long K steps put more programs, each with more bytes in
+# flight, on the 132 SMs (at N=1 only top_k experts' tiles exist).
+_SMALL_UP = [(16, 16, 256, 2, 4), (16, 32, 256, 4, 3), (16, 16, 128, 2, 6)]
+_SMALL_DOWN = [(16, 32, 256, 4, 3), (16, 16, 256, 2, 3), (16, 64, 256, 4, 2)]
+_CONFIGS_UP = ([(bm, *t) for bm in (16, 32, 64) for t in _TILES_UP] + _SMALL_UP
                + [(128, 64, 64, 8, 4), (128, 64, 128, 8, 3), (128, 32, 128, 8, 4)])
-_CONFIGS_DOWN = ([(bm, *t) for bm in (16, 32, 64) for t in _TILES_DOWN]
+_CONFIGS_DOWN = ([(bm, *t) for bm in (16, 32, 64) for t in _TILES_DOWN] + _SMALL_DOWN
                  + [(128, 64, 64, 8, 4), (128, 128, 64, 8, 3), (128, 64, 128, 8, 3)])
 MAX_FUSED_SLOTS = 16384  # N*k up to this: routing metadata in one parallel Triton launch; above, torch sort
 MAX_FUSED_EXPERTS = 1024  # and E up to this (each program holds a [BLOCK_S, E] comparison); the specs go to 256
