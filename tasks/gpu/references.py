@@ -20,7 +20,7 @@ def measure_read_bandwidth(nbytes: int = 4 << 30, reps: int = 20) -> dict:
     """Read-only HBM ceiling in bytes/s: a float32-accumulated sum over ``nbytes`` of random bf16 data."""
     x = torch.randn(nbytes // 2, device="cuda", dtype=torch.bfloat16)
     out = torch.empty((), device="cuda", dtype=torch.float32)
-    stats = time_cuda(lambda i: torch.sum(x, dtype=torch.float32, out=out), 1, reps=reps, warmup=3, use_graph=False)
+    stats = time_cuda(lambda i: torch.sum(x, dtype=torch.float32), 1, reps=reps, warmup=3, use_graph=False)
     del x
     torch.cuda.empty_cache()
     return {"read_bandwidth_bytes_s": nbytes / (stats.median_ms * 1e-3), "read_bytes": nbytes,
