@@ -27,7 +27,7 @@ import torch.distributed as dist  # noqa: E402
 
 from tasks.gpu.measure import sample_routing  # noqa: E402
 from tasks.gpu.parallel.comm import Comm  # noqa: E402
-from tasks.gpu.parallel.points import assemble, engine_label, time_point  # noqa: E402
+from tasks.gpu.parallel.points import assemble, engine_label, layer_check, time_point  # noqa: E402
 from tasks.gpu.parallel.stack import ParallelStack  # noqa: E402
 from tasks.gpu.parallel.timing import _agree  # noqa: E402
 from tasks.gpu.results import Ceilings, FailedPoint, MeasurementRun, collect_provenance, find_recorded, save_results  # noqa: E402,E501
@@ -144,6 +144,11 @@ def measure_model(spec, args, comm: Comm, per_rank_ceil: list[dict], run: Measur
             log(f"[{spec.name}] N={n:4d} {engine:16s} {p.step_ms:8.3f} ms  a2a {par['a2a_ms']:.3f} ms "
                 f"({par['a2a_share']:.1%})  comm {par['comm_share']:.1%}  roofline {p.roofline_ratio:.1%}  "
                 f"graph {p.engine_info['cuda_graph']}")
+            if spec.family == "moe" and n == args.check_tokens:
+                err = layer_check(stack, routing, n, args.seed)
+                run.checks.append({"check": "expert-parallel layer vs float32 reference", "model": spec.name,
+                                   "n_tokens": n, "engine": engine, "relative_error": err, "tolerance": 1e-2})
+                log(f"[{spec.name}] layer check N={n} {engine}: relative error {err:.2e}")
             if comm.rank == 0:
                 save_results(run, args.out)
     _free(stack)
@@ -177,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--single-gpu-models", nargs="*", default=["llada2_mini"])
     ap.add_argument("--recorded-dir", default="results/h200", help="one-GPU sweep to cite beside the comparison")
     ap.add_argument("--routing", default="calibrated")
+    ap.add_argument("--check-tokens", type=int, default=64, help="N at which each MoE layer is checked")
     ap.add_argument("--prefix-len", type=int, default=512)
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--rotations", type=int, default=4)
@@ -245,6 +251,9 @@ def format_table(run: MeasurementRun) -> str:
                      f"{par['a2a_share']:5.1%} {par['comm_share']:5.1%} {u:>13s} {p.bytes_moved / 1e9:7.2f} "
                      f"{p.roofline_ratio:6.1%} {p.engine_info['cuda_graph']}")
     for c in run.checks:
+        if "relative_error" in c:
+            lines.append(f"check {c['model']} {c['engine']} N={c['n_tokens']}: rel err {c['relative_error']:.2e}")
+            continue
         lines.append(f"1-GPU {c['model']} N={c['n_tokens']}: {c['one_gpu_ms']:.3f} ms vs {c['sharded_ms']} "
                      f"(recorded 1-GPU sweep: {c['recorded_one_gpu_ms']})")
     for f in run.failed:

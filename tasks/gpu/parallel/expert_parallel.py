@@ -124,10 +124,10 @@ class ExpertParallelMoE:
         cap = per * k  # rows each rank sends each rank
         flat = topk_ids[t0:t1].reshape(-1).long()
         dest = torch.div(flat, self.e_local, rounding_mode="floor")
-        onehot = F.one_hot(dest, w_size)
-        rank_in_dest = ((torch.cumsum(onehot, 0) - onehot) * onehot).sum(1)
+        onehot = (dest[:, None] == torch.arange(w_size, device=dest.device)).to(torch.int32)  # no host check
+        rank_in_dest = torch.cumsum(onehot, 0).gather(1, dest[:, None]).squeeze(1) - 1
         pos = dest * cap + rank_in_dest  # row of each slot in the send buffer (block `dest`)
-        send_x = torch.zeros(w_size * cap, h, dtype=xn.dtype, device=xn.device)
+        send_x = torch.empty(w_size * cap, h, dtype=xn.dtype, device=xn.device)  # unused rows: never computed
         send_x.index_copy_(0, pos, xn[t0:t1].repeat_interleave(k, 0))
         send_id = torch.full((w_size * cap,), self.e_local, dtype=torch.int32, device=xn.device)
         send_id.index_copy_(0, pos, (flat - dest * self.e_local).to(torch.int32))
@@ -146,6 +146,22 @@ class ExpertParallelMoE:
     def info(self) -> dict:
         return {"dispatch": self.dispatch, "experts_per_rank": self.e_local, "expert_lo": self.expert_lo,
                 "local_engine": self.experts.info()}
+
+
+def check_against_reference(moe: ExpertParallelMoE, xn: torch.Tensor, topk_ids: torch.Tensor,
+                            topk_w: torch.Tensor) -> float:
+    """Relative error of the dispatched layer (summed over ranks) against the float32 reference of the same
+    experts: each rank's reference covers its own experts; both sides are summed with an all-reduce."""
+    from tasks.gpu.engines import reference_moe
+    flat = topk_ids.long() - moe.expert_lo
+    mine = (flat >= 0) & (flat < moe.e_local)
+    ref = reference_moe(moe.experts.weights, xn, torch.where(mine, flat, 0).to(torch.int32),
+                        torch.where(mine, topk_w.float(), 0.0))
+    out = moe(xn, topk_ids, topk_w).float()
+    moe.comm.all_reduce(ref)
+    moe.comm.all_reduce(out)
+    from tasks.gpu.engines import relative_error
+    return relative_error(out, ref)
 
 
 def unique_experts_per_rank(routing, num_experts: int, world_size: int) -> list[float]:

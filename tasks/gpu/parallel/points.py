@@ -118,3 +118,16 @@ def assemble(kind: str, spec, routing_name: str, n: int, engine: str, ranks: lis
     p.util_datasheet = p.achieved_bandwidth_bytes_s / H200_DATASHEET_BW
     p.roofline_ms, p.roofline_ratio = roof, roof / step_ms
     return p
+
+
+def layer_check(stack: ParallelStack, routing, n: int, seed: int) -> float:
+    """The first MoE layer, dispatched as timed, against the float32 reference of the same experts (routing
+    of step 0, random hidden states and weights, the same on every rank)."""
+    from tasks.gpu.parallel.expert_parallel import check_against_reference
+    g = torch.Generator(device="cpu").manual_seed(seed)
+    h = stack.spec.hidden
+    xn = torch.randn(n, h, generator=g).to(stack.device, stack.dtype)
+    ids = torch.from_numpy(np.ascontiguousarray(routing[0, 0])).to(stack.device)
+    w = torch.softmax(torch.randn(n, stack.spec.top_k, generator=g), -1).to(stack.device)
+    with torch.inference_mode():
+        return check_against_reference(stack.moe_layers[0], xn, ids, w)
