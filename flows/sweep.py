@@ -104,7 +104,7 @@ class SweepOutcome:
 
 
 def _child_metrics(result: PointResult, measurement: Measurement | None) -> dict[str, float]:
-    metrics: dict[str, float] = {"failed": float(result.failed)}
+    metrics: dict[str, float] = {}  # a failed point is a FAILED run with a sovereign.error tag, not a 0/1 metric
     if result.failed:
         return metrics
     stats, b = result.stats, result.bytes
@@ -122,7 +122,6 @@ def _child_metrics(result: PointResult, measurement: Measurement | None) -> dict
         metrics |= {
             f"roofline_ms_{hw}": rf["time_ms"],
             f"tokens_per_s_{hw}": rf["tokens_per_s"],
-            f"bandwidth_util_projected_{hw}": rf["bandwidth_utilisation_projected"],
         }
     if measurement:
         metrics |= measurement.metrics()
@@ -146,6 +145,8 @@ def _log_child(ctx, result: PointResult, measurement: Measurement | None, origin
         params["provenance.h100_projected_from_measured_ms"] = "projected: measured x H200/H100 datasheet bandwidth (4.8/3.35 TB/s)"
         params |= {"engine": measurement.point.engine, "results_file": Path(measurement.results_file).name,
                    "gpu": measurement.provenance.get("gpu_name"), "measured_git_sha": measurement.provenance.get("git_sha")}
+    # The roofline's projected utilisation is 1.0 whenever the step is memory-bound: a setting of the model, not a measurement.
+    params |= {f"bandwidth_util_projected_{hw}": round(rf["bandwidth_utilisation_projected"], 4) for hw, rf in result.roofline.items()}
     if result.routing_params.get("fit"):
         params["calibrated_block_logit_scale"] = result.routing_params["fit"]["value"]
     tracking.log_params(ctx.client, run_id, params)
@@ -181,7 +182,9 @@ def _write_summary(out_dir: Path, rows: list[dict], points: list[SweepPoint], fi
     fits_file = atomic_write(out_dir / "growth_fits.json", json.dumps(fits, indent=1), what="growth fits")
     points = [p.projected.to_dict() | {"source": p.source, "run_id": p.run_id} for p in points]
     points_file = atomic_write(out_dir / "sweep_points.json", json.dumps(points, indent=1, default=str), what="sweep points")
-    return [summary, fits_file, points_file]
+    table = [c for c in columns if c not in ("error", "run_id")]
+    table_file = atomic_write(out_dir / "sweep_table.txt", format_table(rows, table) + "\n", what="sweep table")  # every column
+    return [summary, fits_file, points_file, table_file]
 
 
 def run_sweep(ctx, settings: Settings, timer: StageTimer) -> SweepOutcome:
@@ -203,7 +206,7 @@ def run_sweep(ctx, settings: Settings, timer: StageTimer) -> SweepOutcome:
     done: dict[str, SweepPoint] = {}
     with timer.stage("sweep", f"{len(points)} points") as note:
         futures = evaluate_point.map(points)
-        with Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True) as bar:
+        with Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=getattr(console, "rich", console), transient=True) as bar:
             job = bar.add_task("points", total=len(points))
             for future in as_completed(futures):
                 result = future.result()
@@ -233,13 +236,35 @@ def refresh_summary(ctx, outcome: SweepOutcome) -> list[Path]:
 
 
 def print_sweep_table(outcome: SweepOutcome, settings: Settings) -> None:
-    """The flagship table: N vs unique experts per model and routing, roofline step time vs the dense baseline."""
-    cols = ["model", "routing", "N", "source", "unique_mean", "unique_p90", "iid_unique", "MB_per_step"]
-    for hw in settings.sweep.hardware:
-        cols += [f"{hw}_ms"] + sorted({k for row in outcome.rows for k in row if k.startswith(f"{hw}_vs_")})
-    if any(p.measurement for p in outcome.points):
-        cols += ["measured_step_ms", "measured_util_copy"]
-    console.print(format_table(outcome.rows, cols), markup=False, highlight=False, soft_wrap=True)
+    """The flagship table in 100 columns: N vs unique experts and roofline step time vs the dense baseline on the
+    question's hardware; every column and hardware is in the parent run's ``sweep/sweep_table.txt``."""
+    from rich import box
+    from rich.table import Table
+
+    hw = settings.sweep.hardware[0]
+    vs = next((k for row in outcome.rows for k in row if k.startswith(f"{hw}_vs_")), None)
+    measured = any(p.measurement for p in outcome.points)
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, title_justify="left",
+                  title=f"sweep on {hw} (full table: MLflow artifact sweep/sweep_table.txt)")
+    cols = [("model", "model"), ("routing", "routing"), ("N", "N"), ("source", "source"), ("unique_mean", "experts"),
+            ("MB_per_step", "MB/step"), (f"{hw}_ms", "ms")]
+    cols += [(vs, "×dense")] if vs else []
+    cols += [("measured_step_ms", "H200 ms"), ("measured_util_copy", "util")] if measured else []
+    for _, header in cols:
+        table.add_column(header, justify="left" if header in ("model", "routing", "source") else "right", no_wrap=True)
+    for row in outcome.rows:
+        cells = [_cell(row.get(key)) for key, _ in cols]
+        cells[3] = cells[3].replace("measured:NVIDIA ", "measured:")
+        table.add_row(*cells)
+    console.print(table, width=min(100, console.width))
+
+
+def _cell(value) -> str:
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    return str(value)
 
 
 def make_add_points(ctx, settings: Settings, outcome: SweepOutcome | None):

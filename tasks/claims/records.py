@@ -78,6 +78,10 @@ class Verdict(Record):
     evidence: list[Evidence] = Field(default_factory=list)
     rationale: str = ""
     failed: bool = Field(default=False, description="the verifier errored; label is NOT_ENOUGH_INFO")
+    # Independence: whose evidence decided a SUPPORTED label. A sentence of the claim's own paper never
+    # corroborates it (that paper may say anything about itself, including injected text).
+    faithful: bool | None = Field(default=None, description="SUPPORTED by the claim's own paper (None: source unknown)")
+    corroborated: bool = Field(default=False, description="SUPPORTED by evidence from papers other than the claim's own")
     # Empirical verdicts only: which of our numbers settled it.
     metric: str | None = None
     our_value: float | None = None

@@ -39,7 +39,7 @@ def load_recorded(results_dir: Path) -> RecordedResults:
             recorded.runs.append((path, load_results(path)))
         except ValueError as exc:
             recorded.rejected.append((path, str(exc)))
-            log.warning("ignoring recorded GPU results %s: %s (projections are used instead)", path, exc)
+            log.debug("ignoring recorded GPU results %s: %s (projections are used instead)", path, exc)
     recorded.runs.sort(key=lambda item: item[1].provenance.date, reverse=True)
     return recorded
 

@@ -8,13 +8,10 @@ Third-party text (titles, claims, evidence) is HTML-escaped: it never becomes ma
 
 from __future__ import annotations
 
-import base64
-import html
 import re
 from pathlib import Path
 
-import markdown
-
+from tasks.report import html as inert
 from tasks.tribunal.bundle import EvidenceBundle, hardware_family
 from tasks.tribunal.common import asked_models_present, num
 from tasks.tribunal.records import OWNER_REVIEW, ROLES, TribunalOutcome
@@ -31,7 +28,7 @@ img{max-width:100%}code{background:#f5f5f5;padding:0 .2rem}"""
 
 def cell(text: object) -> str:
     """Untrusted or free text made safe for a Markdown table cell and for HTML."""
-    return html.escape(re.sub(r"\s+", " ", str(text)).strip(), quote=False).replace("|", "\\|")
+    return inert.md_inert(re.sub(r"\s+", " ", str(text)).strip()).replace("|", "\\|")
 
 
 def _table(header: list[str], rows: list[list[object]]) -> str:
@@ -60,7 +57,7 @@ def _title(bundle: EvidenceBundle) -> str:
 
 def _abstract(bundle: EvidenceBundle, outcome: TribunalOutcome) -> str:
     counts = {lab: sum(c.label == lab for c in bundle.claims) for lab in ("SUPPORTED", "CONTRADICTED", "NOT_ENOUGH_INFO")}
-    answer = flagship.abstract(bundle) if bundle.token_latency else outcome.answer
+    answer = flagship.abstract(bundle) if bundle.token_latency else inert.md_inert(outcome.answer)
     return (f"{answer}\n\nFrom {bundle.papers_kept} papers we extracted {len(bundle.claims)} claims; the {bundle.verifier} "
             f"verifier and our own runs found {counts['SUPPORTED']} supported, {counts['CONTRADICTED']} contradicted and "
             f"{counts['NOT_ENOUGH_INFO']} without enough evidence. The review tribunal scored the draft "
@@ -258,13 +255,8 @@ def render_markdown(bundle: EvidenceBundle, outcome: TribunalOutcome, figures: d
 
 
 def render_html(markdown_text: str, figure_files: dict[str, Path], title: str = "Sovereign report") -> str:
-    """Self-contained HTML: the Markdown rendered, each figure path replaced by a base64 data URI."""
-    body = markdown.markdown(markdown_text, extensions=["tables", "fenced_code"])
-    for rel, path in figure_files.items():
-        data = base64.b64encode(Path(path).read_bytes()).decode()
-        body = body.replace(f'src="{rel}"', f'src="data:image/png;base64,{data}"')
-    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
-            f"<style>{CSS}</style></head><body>\n{body}\n</body></html>\n")
+    """Self-contained, inert HTML (see tasks/report/html.py): figures embedded, no remote loads, a CSP."""
+    return inert.render_html(markdown_text, figure_files, title, css=CSS)
 
 
 def _replace(path: Path, text: str) -> None:
