@@ -6,6 +6,7 @@ bundle's records (never typed by hand), so the tribunal can parse the tag back a
 from __future__ import annotations
 
 import math
+import re
 
 from tasks.provenance import Figure, Provenance
 from tasks.tribunal.bundle import EvidenceBundle, SensitivityRow, TokenLatencyRow, hardware_family
@@ -337,3 +338,42 @@ def conclusion(bundle: EvidenceBundle) -> str:
                      + " and ".join(f"{num(100 * r.bandwidth_utilisation, 3)}% {r.step_provenance.tag()}" for r in util)
                      + f" at N={', '.join(str(r.n_tokens) for r in util)}.")
     return " ".join(words) or "Not enough numbers to answer the question directly."
+
+
+_ARXIV = re.compile(r"\b(\d{4}\.\d{4,5})\b")
+
+
+def source_references(bundle: EvidenceBundle) -> list[str]:
+    """The papers our model specs, decoding setups and validation points come from (conf/ data, each with its arXiv id),
+    minus those already among the kept papers: '- arXiv id: authors, title (year). <link>'."""
+    from tasks.moe.specs import load_model_spec
+    from tasks.moe.step_model import load_decoding_setup
+
+    models = sorted({r.model for r in bundle.rows()} | {t.model for t in bundle.token_latency})
+    entries: dict[str, str] = {}
+    decodings = {d.strip() for t in bundle.token_latency for d in t.decoding.split(",") if d.strip()}
+    for m in models:
+        try:
+            spec = load_model_spec(m)
+        except ValueError:
+            continue
+        paper = spec.sources.get("paper", "")
+        if (hit := _ARXIV.search(paper)):
+            entries.setdefault(hit.group(1), paper)
+        if getattr(spec, "decoding", None):
+            decodings.add(spec.decoding)
+    for d in sorted(decodings):
+        try:
+            src = load_decoding_setup(d).source
+        except ValueError:
+            continue
+        for pid in _ARXIV.findall(src):
+            entries.setdefault(pid, f"arXiv {pid}: {src}")
+    if bundle.validation:
+        from tasks.moe.validation import load_reference
+
+        ref = load_reference()
+        if ref and (hit := _ARXIV.search(ref)):
+            entries.setdefault(hit.group(1), ref)
+    kept = {p.arxiv_id for p in bundle.papers}
+    return [f"- {cell_safe(text)}. <https://arxiv.org/abs/{pid}>" for pid, text in entries.items() if pid not in kept]
