@@ -146,8 +146,8 @@ def _log_child(ctx, result: PointResult, measurement: Measurement | None, origin
         params["provenance.h100_projected_from_measured_ms"] = "projected: measured x H200/H100 datasheet bandwidth (4.8/3.35 TB/s)"
         params |= {"engine": measurement.point.engine, "results_file": Path(measurement.results_file).name,
                    "gpu": measurement.provenance.get("gpu_name"), "measured_git_sha": measurement.provenance.get("git_sha")}
-    # The roofline's projected utilisation is 1.0 whenever the step is memory-bound: a setting of the model, not a measurement.
-    params |= {f"bandwidth_util_projected_{hw}": round(rf["bandwidth_utilisation_projected"], 4) for hw, rf in result.roofline.items()}
+    # The roofline's (modelled) utilisation is 1.0 whenever the step is memory-bound: a setting of the model, not a measurement.
+    params |= {f"bandwidth_util_modelled_{hw}": round(rf["bandwidth_utilisation_projected"], 4) for hw, rf in result.roofline.items()}
     if result.routing_params.get("fit"):
         params["calibrated_block_logit_scale"] = result.routing_params["fit"]["value"]
     tracking.log_params(ctx.client, run_id, params)

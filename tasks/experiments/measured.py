@@ -66,7 +66,8 @@ class Measurement:
             "measured_peak_memory_GB": p.peak_memory_bytes / 1e9,
         }
         if p.unique_experts_mean is not None:
-            out["measured_unique_experts_mean"] = p.unique_experts_mean
+            # counted by the GPU harness on the synthetic router's routing: modelled, not measured, whatever ran it
+            out["harness_unique_experts_mean_modelled"] = p.unique_experts_mean
         if p.h100_projected_ms is not None:
             out["h100_projected_from_measured_ms"] = p.h100_projected_ms
         return out
