@@ -1,8 +1,12 @@
 """Expert-parallel dispatch and the tensor-parallel stack on CPU: 2 gloo processes vs the 1-process result."""
 from __future__ import annotations
 
+import importlib.util
 import os
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -101,3 +105,30 @@ def test_single_rank_needs_no_process_group():
 def test_unique_experts_per_rank_splits_the_layer():
     routing = torch.tensor([[[[0, 5], [1, 5], [6, 7]]]]).numpy()  # 1 step, 1 layer, 3 tokens, k=2; E=8
     assert unique_experts_per_rank(routing, 8, 2) == [2.0, 3.0]
+
+
+_SENTINEL_CHECK = """
+import torch
+from tasks.gpu.engines import MoEWeights, relative_error
+from tasks.gpu.parallel.local_experts import LocalExpertsTorch, LocalExpertsTriton
+w = MoEWeights.random(4, 32, 16, dtype=torch.float32, seed=1)
+g = torch.Generator().manual_seed(0)
+x = torch.randn(6, 32, generator=g)
+ids = torch.randint(0, 5, (6, 3), generator=g).int()  # id 4 = another rank's expert (sentinel)
+wt = torch.rand(6, 3, generator=g)
+assert relative_error(LocalExpertsTriton(w)(x, ids, wt), LocalExpertsTorch(w)(x, ids, wt)) < 1e-5
+ids1, w1 = ids[:, :1].contiguous(), wt[:, :1].contiguous()
+keep = ids1[:, 0] < 4
+assert relative_error(LocalExpertsTriton(w)(x, ids1, w1)[keep], LocalExpertsTorch(w)(x, ids1, w1)[keep]) < 1e-5
+print("sentinel ok")
+"""
+
+
+@pytest.mark.skipif(importlib.util.find_spec("triton") is None, reason="triton not installed")
+def test_triton_local_experts_skip_other_ranks_experts_under_interpreter():
+    """The per-rank Triton kernels leave sentinel slots out (zero in the k>1 sum), on CPU via TRITON_INTERPRET."""
+    env = {**os.environ, "TRITON_INTERPRET": "1"}
+    proc = subprocess.run([sys.executable, "-c", _SENTINEL_CHECK], env=env, capture_output=True, text=True,
+                          timeout=600, cwd=str(Path(__file__).resolve().parents[2]))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "sentinel ok" in proc.stdout
