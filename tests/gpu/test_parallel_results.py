@@ -41,3 +41,14 @@ def test_flash_is_measured_on_two_gpus_and_one_gpu_runs_win_elsewhere():
     mini = match_measurement(run_point(SweepPointSpec("llada2_mini", "calibrated", 64, steps=2)), recorded)
     if mini is not None:
         assert mini.source == "measured:NVIDIA H200"  # the one-GPU sweep, not the sharded run
+
+
+def test_a_two_gpu_measurement_is_projected_per_gpu_onto_the_target_count():
+    """The flagship answer scales a 2xH200 step by its 2 GPUs before splitting over the H100s the model needs."""
+    from types import SimpleNamespace
+
+    from tasks.experiments.flagship import target_answer
+    row = SimpleNamespace(model="llada2_flash", n_tokens=64, measured=True, step_ms=14.7, hardware="2xNVIDIA H200")
+    ans = target_answer([row], "llada2_flash", 64, "h100_sxm", 576)
+    assert ans is not None and ans.provenance.startswith("projected:") and "2 measured GPUs" in ans.provenance
+    assert ans.step_ms == pytest.approx(14.7 * 4.8 / 3.35 * 2 / ans.gpus)
