@@ -7,9 +7,9 @@ attention before this layer ends in an all-reduce). Two dispatch modes:
   their k (token, expert) slots to the expert's owner. Every rank sends every other rank a buffer of fixed
   capacity C = ceil(N/W) * k rows (the most that can go one way, so no token is ever dropped); unused rows
   carry the sentinel expert id E_local and are never computed. Fixed, equal splits need no host sync, so the
-  whole step, collectives included, can be captured in a CUDA graph. The expert outputs come back with a
-  second all-to-all into the same positions, are weighted and summed per token, and land in rows
-  [t0, t1) of an [N, H] output that is zero elsewhere.
+  whole step, collectives included, can be captured in a CUDA graph. The expert outputs, weighted on the
+  expert's rank, come back with a second all-to-all into the same positions, are summed per token, and land
+  in rows [t0, t1) of an [N, H] output that is zero elsewhere.
 - ``replicated``: no dispatch: each rank runs its own experts on the slots of all N tokens routed to them.
 
 Either way the caller sums the ranks' outputs with the all-reduce that the tensor-parallel shared expert
