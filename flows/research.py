@@ -65,11 +65,14 @@ def _record_literature(ctx: RunContext, lit: Literature) -> None:
     for d in sorted(lit.decisions, key=lambda d: -(d.paper.relevance or 0)):
         kept = next((p for p in lit.papers if p.arxiv_id == d.paper.arxiv_id), None)
         row = json.loads((kept or d.paper).model_dump_json())
-        row.update(kept=kept is not None, reason=d.reason if kept or not d.kept else "beyond retrieval.max_papers")
+        row.update(kept=kept is not None, reason=d.reason if kept or not d.kept else "beyond retrieval.max_papers",
+                   method=d.method, scores=d.scores)
         lines.append(json.dumps(row) + "\n")
     atomic_write(papers_file, "".join(lines), what="papers.jsonl")
     tracking.log_metrics(ctx.client, ctx.run_id, lit.metrics)
-    tracking.set_tags(ctx.client, ctx.run_id, {"sovereign.retrieval_source": ",".join(lit.sources), "sovereign.index_reused": lit.index_reused})
+    tracking.set_tags(ctx.client, ctx.run_id, {"sovereign.retrieval_source": ",".join(lit.sources), "sovereign.index_reused": lit.index_reused,
+                                               "sovereign.relevance_method": ctx.settings.relevance.method,
+                                               "sovereign.report_kind": "experiment" if ctx.settings.question.structured else "literature"})
     tracking.log_artifacts(ctx.client, ctx.run_id, [papers_file])
     tracking.log_artifacts(ctx.client, ctx.run_id, [Path(lit.index_dir)], artifact_path="index")
 
@@ -95,7 +98,8 @@ def _run_stages(ctx: RunContext, settings: Settings, timer: StageTimer) -> dict:
         mlflow_run_id=ctx.run_id, mlflow_uri=tracking.tracking_uri(settings.tracking),
     )
     if sweep is not None:
-        log_sweep_figures(ctx, bundle.sweep, baseline=settings.question.structured.baseline)
+        structured = settings.question.structured
+        log_sweep_figures(ctx, bundle.sweep, baseline=structured.baseline if structured else None)
     swept = len(sweep.points) if sweep else 0
     outcome = run_review(ctx, bundle, settings.tribunal, timer, add_points=make_add_points(ctx, settings, sweep))
     if sweep is not None and (refreshed := refresh_summary(ctx, sweep)):

@@ -79,7 +79,7 @@ class QuestionSettings(Strict):
 
 class RetrievalSettings(Strict):
     backend: Literal["arxiv", "snapshot"] = "arxiv"
-    max_queries: int = Field(8, ge=4)
+    max_queries: int = Field(12, ge=4)
     max_results_per_query: int = Field(25, gt=0, le=200)
     timeout_s: float = Field(5.0, gt=0)
     retries: int = Field(2, ge=0, le=10)
@@ -182,6 +182,7 @@ class SweepSettings(Strict):
 
 
 from tasks.claims.settings import VerifierSettings  # noqa: E402
+from tasks.retrieval.settings import RelevanceSettings  # noqa: E402
 from tasks.llm.settings import LLMSettings  # noqa: E402
 from tasks.tribunal.settings import TribunalSettings  # noqa: E402
 
@@ -189,6 +190,7 @@ from tasks.tribunal.settings import TribunalSettings  # noqa: E402
 class Settings(Strict):
     question: QuestionSettings
     retrieval: RetrievalSettings
+    relevance: RelevanceSettings = RelevanceSettings()
     embedder: EmbedderSettings
     index: IndexSettings
     tracking: TrackingSettings

@@ -26,6 +26,10 @@ def rubric_ruling(role: str, bundle: EvidenceBundle, settings: TribunalSettings,
     """The deterministic ruling of ``role`` (no network); ``report``: the written report, when reviewing a finished run."""
     if role not in RUBRICS:
         raise ValueError(f"unknown tribunal role {role!r}; allowed: {', '.join(ROLES)}")
+    if bundle.asked is None:  # no structured block: a literature review, judged on what it claims (issue 11)
+        from tasks.tribunal.literature import LITERATURE_RUBRICS
+
+        return LITERATURE_RUBRICS[role](bundle, settings)
     if role == "synthesizer":
         return RUBRICS[role](bundle, settings)
     return RUBRICS[role](bundle, settings, report)
