@@ -234,7 +234,11 @@ def _references(bundle: EvidenceBundle) -> str:
         authors = ", ".join(p.authors[:3]) + (" et al." if len(p.authors) > 3 else "")
         refs.append(f"{i}. {cell(authors) + '. ' if authors else ''}*{cell(p.title)}*. arXiv:{p.arxiv_id} "
                     f"({(p.published or '')[:4] or 'n.d.'}). <https://arxiv.org/abs/{p.arxiv_id}>")
-    return "\n".join(refs) or "No papers were kept."
+    text = "\n".join(refs) or "No papers were kept."
+    sources = flagship.source_references(bundle) if bundle.asked is not None else []
+    if sources:
+        text += "\n\nSources of the model specifications, decoding setups and published validation points (conf/):\n\n" + "\n".join(sources)
+    return text
 
 
 def render_markdown(bundle: EvidenceBundle, outcome: TribunalOutcome, figures: dict[str, str] | None = None) -> str:
