@@ -20,11 +20,12 @@ HEADING_RE = re.compile(r"^(#{2,3})\s+(.+?)\s*$", re.M)
 NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*(?:\.\d+)?")
 # Text that holds no reported number: code spans (run ids), links, autolinks, image tags.
 STRIP_RES = (re.compile(r"`[^`]*`"), re.compile(r"!\[[^\]]*\]\([^)]*\)"), re.compile(r"\]\([^)]*\)"), re.compile(r"<https?://[^>]*>"))
-SETTING_BEFORE = re.compile(r"(?:\b[NEBkK]\s*=\s*|\bN\s*=\s*\d+\s*(?:and|vs|,)\s*|\bblock(?:s| size| length)?\s*(?:of\s*)?|"
+SETTING_BEFORE = re.compile(r"(?:\b(?:N|B|blocks?|block sizes?)\s*=?\s*(?:\d+\s*(?:,|and|or|vs\.?)\s*)+|\b[NEBkK]\s*=\s*|\bN\s*=\s*\d+\s*(?:and|vs|,)\s*|\bblock(?:s| size| length)?\s*(?:of\s*)?|"
                             r"\btop-|\bthreshold\s*|\barXiv[: ]\s*|\bTable\s*|\bFigure\s*|\bFig\.\s*|\bsection\s*|\bround\s*|"
                             r"\bstep\s*|\bv|\bN\s*∈\s*\{?|\bN\s*≥\s*|/)$", re.I)
 # A label written before the tag format existed: "(calibrated routing, measured:NVIDIA H200)".
 LEGACY_RE = re.compile(r"\b(measured|projected|modelled|published):\s?([A-Z][\w .-]*\w)")
+BAND_PAREN = re.compile(r"\(\s*\d[\d.]*\s*[–-]\s*\d[\d.]*\s*\)")
 COMPARISON = re.compile(r"\b(?:against|vs\.?|versus|compared|whereas|while|than|but)\b", re.I)
 SENTENCE_END = re.compile(r"[.!?](?:\s+(?=[A-Z0-9*(\[])|\s*$)|\n\s*\n|\n-\s")
 
@@ -90,6 +91,7 @@ def numbers(text: str) -> list[Number]:
     for pat in STRIP_RES:
         clean = _blank(clean, pat)
     ends = [m.end() for m in SENTENCE_END.finditer(clean)] + [len(clean)]
+    parens = BAND_PAREN.sub(lambda m: " " * len(m.group(0)), clean)  # a band "(95–121)" belongs to the number before it
     found: list[Number] = []
     for m in NUMBER_RE.finditer(clean):
         s, e = m.start(), m.end()
@@ -111,7 +113,10 @@ def numbers(text: str) -> list[Number]:
         sent_start = max([x for x in ends if x <= s] or [0])
         ts_tag = next(((ts, t) for ts, _te, t in tags if e <= ts < sent_end), None)
         # a tag labels the numbers before it up to a comparison word: "X ms against Y ms [tag]" tags Y only
-        tag = ts_tag[1] if ts_tag and not COMPARISON.search(clean[e:ts_tag[0]]) else None
+        # ... and a number inside a parenthetical is not labelled by a tag after the parenthesis closes
+        between = parens[e:ts_tag[0]] if ts_tag else ""
+        closes = between.count(")") > between.count("(")
+        tag = ts_tag[1] if ts_tag and not COMPARISON.search(clean[e:ts_tag[0]]) and not closes else None
         legacy = None
         if tag is None:
             lm = [m2 for m2 in LEGACY_RE.finditer(clean[sent_start:s])]
