@@ -97,7 +97,7 @@ def numbers(text: str) -> list[Number]:
         s, e = m.start(), m.end()
         before, after = clean[max(0, s - 2):s], clean[e:e + 2]
         if (before[-1:].isalnum() or before[-1:] in "._:#@$") or (after[:1].isalpha() and after[:1] not in "x×") \
-                or (after[:1] in "." and after[1:2].isalnum()):
+                or (after[:1] in "." and after[1:2].isalnum()) or (after[:1] == "/" and after[1:2].isdigit()):
             continue
         if before[-1:] == "-" and not before[:1].isdigit() and before[:1] not in " (":
             continue  # Llama-2-70B, top-8
