@@ -43,8 +43,12 @@ def test_numbers_traced(clean):
     t64 = next(t for t in b.token_latency if t.model == "llada2_mini" and t.n_tokens == 64)
     doubled = text.replace(f"{t64.per_token_ms:.4g} ms", f"{2 * t64.per_token_ms:.4g} ms", 1)
     assert "untraced_number" in kinds(check("numbers_traced", b, doubled))
-    untagged = text.replace("[modelled: weights vs memory]", "", 1).replace(" [modelled: roofline on h100_sxm datasheet]", "", 1)
-    assert "untagged_number" in kinds(check("numbers_traced", b, untagged))
+    measured = b.model_copy(update={"token_latency": [t.model_copy(update={"provenance": "measured: NVIDIA H200"})
+                                                      for t in b.token_latency]})
+    tagged = text.replace("[modelled: roofline on h100_sxm datasheet]", "[measured: NVIDIA H200]")
+    assert check("numbers_traced", measured, tagged).passed
+    untagged = tagged.replace(" [measured: NVIDIA H200]", "", 1)
+    assert "untagged_number" in kinds(check("numbers_traced", measured, untagged))
 
 
 def test_provenance_labels(clean):
