@@ -43,11 +43,11 @@ def numbers_traced(ctx: CheckContext) -> CheckResult:
             findings.append(Finding(kind="untraced_number", where=section,
                                     message=f"{_short(n)} matches no number of the run, the papers or the model"))
         elif n.tag is None and any(v.kind in ("measured", "projected") for v in found) \
-                and not any(v.kind in ("count", "published", "modelled") for v in found):
+                and not any(v.kind in ("count", "published") for v in found):
             findings.append(Finding(kind="untagged_number", where=section,
                                     message=f"{_short(n)} has no provenance tag [measured|modelled|published|projected: source] "
                                             f"(it is {found[0].kind}: {found[0].what})"))
-    # an untagged number that can only be a measurement or a projection is the defect; closed forms and counts may go bare
+    # an untagged number that may be a measurement or a projection is the defect; closed forms and counts may go bare
     traced = sum(bool(f) for _s, _n, f in reported)
     return result("numbers_traced", findings, f"{traced}/{len(reported)} numbers traced; "
                   f"{sum(n.tag is not None for _s, n, _f in reported)} tagged")

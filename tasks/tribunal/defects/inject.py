@@ -213,8 +213,8 @@ def self_supported_counted(md: str, b: EvidenceBundle) -> Injected:
     return md, b.model_copy(update={"claims": claims}), f"{c.claim.claim_id} supported by its own paper, stated as verified"
 
 
-_FLIPS = (("faster than", "slower than"), ("slower than", "faster than"), ("lower latency", "higher latency"),
-          ("grows", "stays constant"), ("grow ", "stay constant "), ("increases", "stays constant"))
+_FLIPS = (("faster than", "slower than"), ("slower than", "faster than"), ("lower latency", "higher latency"), ("ahead", "behind"),
+          ("is real", "is absent"), ("grows", "stays constant"), ("grow ", "stay constant "), ("increases", "stays constant"))
 
 
 @injector("conclusion_contradicts", "conclusion_contradicts_results")
