@@ -29,6 +29,15 @@ def _short(n: Number) -> str:
     return f"'{n.text}{'%' if n.percent else ''}' in \"{n.sentence[:110]}\""
 
 
+def _needs_tag(n: Number, found: list[Value]) -> bool:
+    """An untagged number is a defect when it may be a measurement or a projection (not a count, a datasheet or paper
+    figure); a bare integer is let go when a model value also explains it ('needs 4' GPUs)."""
+    kinds = {v.kind for v in found}
+    if not kinds & {"measured", "projected"} or kinds & {"count", "published"}:
+        return False
+    return n.decimals > 0 or "modelled" not in kinds
+
+
 @register("numbers_traced", "validator", "does every number in the abstract and conclusion trace to a run, a paper or the "
           "model, with a provenance tag?")
 def numbers_traced(ctx: CheckContext) -> CheckResult:
@@ -42,12 +51,10 @@ def numbers_traced(ctx: CheckContext) -> CheckResult:
         if not found:
             findings.append(Finding(kind="untraced_number", where=section,
                                     message=f"{_short(n)} matches no number of the run, the papers or the model"))
-        elif n.tag is None and any(v.kind in ("measured", "projected") for v in found) \
-                and not any(v.kind in ("count", "published") for v in found):
+        elif n.tag is None and _needs_tag(n, found):
             findings.append(Finding(kind="untagged_number", where=section,
                                     message=f"{_short(n)} has no provenance tag [measured|modelled|published|projected: source] "
                                             f"(it is {found[0].kind}: {found[0].what})"))
-    # an untagged number that may be a measurement or a projection is the defect; closed forms and counts may go bare
     traced = sum(bool(f) for _s, _n, f in reported)
     return result("numbers_traced", findings, f"{traced}/{len(reported)} numbers traced; "
                   f"{sum(n.tag is not None for _s, n, _f in reported)} tagged")
