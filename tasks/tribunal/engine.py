@@ -45,14 +45,14 @@ def _literature_rubrics() -> dict | None:
 
 def with_substance(ruling: Ruling, bundle: EvidenceBundle, settings: TribunalSettings, report: ReportText | None) -> Ruling:
     """Add the role's substance checks to a ruling from another rubric; disclosure items earn no credit."""
-    from tasks.tribunal.checks.claims import independent
+    from tasks.tribunal.checks.claims import counted_as_verified, independent
     from tasks.tribunal.common import rubric_score
     from tasks.tribunal.records import Revision
     from tasks.tribunal.substance import substance_items
 
     items, findings, revisions = substance_items(ruling.role, bundle, settings, report) if ruling.role != "synthesizer" else ([], [], [])
     items += [i.model_copy(update={"weight": 0.0}) if i.key.startswith("disclosed_") else i for i in ruling.items]
-    selfish = [c.claim.claim_id for c in bundle.claims if c.disposition == "stated" and c.label == "SUPPORTED" and not independent(c)]
+    selfish = [c.claim.claim_id for c in bundle.claims if counted_as_verified(c) and not independent(c)]
     if ruling.role == "skeptic" and selfish:
         revisions.append(Revision(kind="soften_claims", claim_ids=selfish, raised_by="skeptic",
                                   text=f"mark {len(selfish)} claims supported only by their own paper as unverified"))

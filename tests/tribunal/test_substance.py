@@ -125,6 +125,13 @@ def test_claims_independent(clean):
     assert "self_supported_claim" in kinds(res)
     counted = text.replace("## Conclusion\n", "## Conclusion\n\nOf the 3 claims, 3 verified.\n")
     assert "self_supported_claim" in kinds(check("claims_independent", b, counted))
+    faithful = row.verdict.model_copy(update={"evidence": [own], "faithful": True, "corroborated": False})
+    attributed = b.model_copy(update={"claims": [row.model_copy(update={"verdict": faithful})] + b.claims[1:]})
+    assert check("claims_independent", attributed).passed  # its own paper says so: attributed, not counted as verified
+    lying = row.verdict.model_copy(update={"evidence": [own], "faithful": False, "corroborated": True,
+                                           "rationale": f"support ({row.claim.source_id}#0)"})
+    assert "self_supported_claim" in kinds(check("claims_independent", b.model_copy(
+        update={"claims": [row.model_copy(update={"verdict": lying})] + b.claims[1:]})))
     labels = text.replace("## Conclusion\n", "## Conclusion\n\nThe verifier found 3 supported.\n")
     assert check("claims_independent", b, labels).passed  # the verifier's label count is not a claim of verification
     cited_own = row.verdict.model_copy(update={"rationale": f"'2x' matches '2x' ({row.claim.source_id}#1)"})

@@ -207,7 +207,7 @@ def self_supported_counted(md: str, b: EvidenceBundle) -> Injected:
         return None
     c = claims[idx]
     own = [e.model_copy(update={"is_claim_source": True, "paper_id": c.claim.source_id}) for e in c.verdict.evidence[:1]]
-    verdict = c.verdict.model_copy(update={"label": "SUPPORTED", "evidence": own, "confidence": 0.9,
+    verdict = c.verdict.model_copy(update={"label": "SUPPORTED", "evidence": own, "confidence": 0.9, "corroborated": True,
                                            "rationale": f"content coverage 1.00 ({c.claim.source_id}#0)"})
     claims[idx] = c.model_copy(update={"verdict": verdict, "disposition": "stated"})
     return md, b.model_copy(update={"claims": claims}), f"{c.claim.claim_id} supported by its own paper, stated as verified"
