@@ -102,9 +102,9 @@ def review_written_report(ctx) -> dict:
     """
     from tasks.tribunal.review_run import ReviewInputError, review_run
 
-    try:
-        result = review_run(ctx.out_dir)
-    except ReviewInputError as exc:  # never lose a finished run over its second review
+    try:  # the rubric backend: deterministic and offline (an LLM tribunal already ruled in the rounds)
+        result = review_run(ctx.out_dir, backend="rubric")
+    except (ReviewInputError, OSError, ValueError) as exc:  # never lose a finished run over its second review
         log.warning("review of the written report skipped: %s", exc)
         return {}
     folder = ctx.out_dir / "report"
