@@ -12,10 +12,9 @@ import re
 from typing import Callable, Optional
 
 from tasks.tribunal.bundle import EvidenceBundle, hardware_family
-from tasks.tribunal.checks.claims import independent
 from tasks.tribunal.checks.citations import required_papers
 from tasks.tribunal.checks.base import CheckContext
-from tasks.tribunal.checks.report_text import HEADING_RE, ReportText, numbers
+from tasks.tribunal.checks.report_text import HEADING_RE, numbers
 from tasks.tribunal.checks.values import bundle_values, trace
 from tasks.provenance import TAG_RE
 
@@ -235,7 +234,3 @@ def conclusion_removed(md: str, b: EvidenceBundle) -> Injected:
     if span is None:
         return None
     return md[:span[0]] + md[span[1]:], b, "conclusion removed"
-
-
-def report_of(md: str) -> ReportText:
-    return ReportText.parse(md)
