@@ -19,7 +19,7 @@ from flows.progress import StageTimer, console
 from flows.safety import atomic_write
 from flows.claims import run_claims
 from flows.report import log_sweep_figures, print_summary, write_report
-from flows.review import run_review
+from flows.review import review_written_report, run_review
 from flows.sweep import make_add_points, print_sweep_table, refresh_summary, run_sweep
 from tasks.tribunal.build import build_bundle
 from tasks.settings import Settings, project_path
@@ -120,7 +120,7 @@ def _run_stages(ctx: RunContext, settings: Settings, timer: StageTimer) -> dict:
         "score": round(outcome.final.aggregate, 2),
         "policy": outcome.policy.decision,
         "report": str(report_path),
-    }
+    } | review_written_report(ctx)
     print_summary(outcome, report_path)
     return summary
 
