@@ -137,6 +137,8 @@ def main(argv: list[str]) -> int:
     args = get_args_parser().parse_args(argv)
     overrides = list(args.overrides)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:  # INFO records of loggers set to INFO (prefect's, for the run's logs) stay off the terminal
+        handler.setLevel(logging.WARNING)
     for noisy in ("httpx", "httpcore", "alembic", "mlflow", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if not (args.help or args.hydra_help or args.info or args.shell_completion):
