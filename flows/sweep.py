@@ -22,6 +22,7 @@ from flows.safety import atomic_write
 from tasks.experiments.measured import Measurement, RecordedResults, load_recorded, match_measurement
 from tasks.moe.sweep import PointResult, SweepPointSpec, format_table, growth_fits, run_point, summary_table, sweep_points
 from tasks.settings import PROJECT_ROOT, Settings, project_path
+from tasks.tribunal.build import experts_provenance
 
 log = logging.getLogger("sovereign.sweep")
 _MOE_SOURCES = sorted((PROJECT_ROOT / "tasks" / "moe").glob("*.py"))
@@ -85,7 +86,8 @@ class SweepPoint:
 
     @property
     def source(self) -> str:
-        return self.measurement.source if self.measurement else "projected"
+        """Class of the point's step time: 'measured:<gpu>' or 'modelled' (roofline); experts are always modelled."""
+        return self.measurement.source if self.measurement else "modelled"
 
 
 @dataclass
@@ -134,10 +136,14 @@ def _log_child(ctx, result: PointResult, measurement: Measurement | None, origin
     if run_id is None:
         tags = {"sovereign.kind": "sweep-point", "sovereign.origin": origin}
         run_id = tracking.start_run(ctx.client, ctx.experiment_id, name, parent_id=ctx.run_id, tags=tags)
-    source = measurement.source if measurement else "projected"
+    source = measurement.source if measurement else "modelled"
+    experts = experts_provenance(result.routing)
     params = {"model": result.model, "routing": result.routing, "N": result.n_tokens, "hardware": ",".join(result.hardware),
-              "source": source, "prefix_len": result.prefix_len, "decoding": result.decoding, "steps": result.steps}
+              "source": source, "prefix_len": result.prefix_len, "decoding": result.decoding, "steps": result.steps,
+              "provenance.step_ms": measurement.source if measurement else "modelled: roofline on datasheet",
+              "provenance.unique_experts": experts, "provenance.roofline_ms": "modelled: roofline on datasheet"}
     if measurement:
+        params["provenance.h100_projected_from_measured_ms"] = "projected: measured x H200/H100 datasheet bandwidth (4.8/3.35 TB/s)"
         params |= {"engine": measurement.point.engine, "results_file": Path(measurement.results_file).name,
                    "gpu": measurement.provenance.get("gpu_name"), "measured_git_sha": measurement.provenance.get("git_sha")}
     # The roofline's projected utilisation is 1.0 whenever the step is memory-bound: a setting of the model, not a measurement.
@@ -145,6 +151,8 @@ def _log_child(ctx, result: PointResult, measurement: Measurement | None, origin
     if result.routing_params.get("fit"):
         params["calibrated_block_logit_scale"] = result.routing_params["fit"]["value"]
     tracking.log_params(ctx.client, run_id, params)
+    tracking.set_tags(ctx.client, run_id, {"sovereign.provenance.step_ms": source.split(":")[0],
+                                           "sovereign.provenance.unique_experts": experts.split(":")[0]})
     tracking.log_metrics(ctx.client, run_id, _child_metrics(result, measurement))
     if result.failed:
         tracking.set_tags(ctx.client, run_id, {"sovereign.error": result.error})

@@ -16,6 +16,10 @@ import torch
 import torch.nn.functional as F
 
 from tasks.gpu.engines import MoEWeights, make_engine
+from tasks.gpu.fused_ops import rope_qkv_write
+from tasks.gpu.fused_ops import triton as _triton
+
+_HAS_TRITON = _triton is not None
 
 
 def _randn(shape, scale, gen, device, dtype):
@@ -36,6 +40,7 @@ class LayerWeights:
     w2: torch.Tensor | None = None  # [H, I]
     router: torch.Tensor | None = None  # [E, H]
     experts: MoEWeights | None = None
+    shared: MoEWeights | None = None  # the shared expert as one more expert right after the routed ones
 
 
 def stack_weight_bytes(spec, layer_kinds: list[str], with_head: bool) -> int:
@@ -91,9 +96,14 @@ class DiffusionStack:
             lw = LayerWeights(ones(), r((qw + 2 * kvw, h), h), r((h, qw), qw), ones(), kind)
             if kind == "moe":
                 lw.router = r((spec.num_experts, h), h)
-                lw.experts = MoEWeights(r((spec.num_experts, 2 * spec.expert_inter, h), h),
-                                        r((spec.num_experts, h, spec.expert_inter), spec.expert_inter))
-                if spec.num_shared_experts:
+                e, ie = spec.num_experts, spec.expert_inter
+                fold = bool(spec.num_shared_experts) and spec.shared_expert_inter == ie
+                gu, dn = r((e + fold, 2 * ie, h), h), r((e + fold, h, ie), ie)  # shared expert last, adjacent
+                lw.experts = MoEWeights(gu[:e], dn[:e])
+                if fold:
+                    lw.shared = MoEWeights(gu[e:], dn[e:])
+                    lw.w13, lw.w2 = gu[e], dn[e]
+                elif spec.num_shared_experts:
                     lw.w13 = r((2 * spec.shared_expert_inter, h), h)
                     lw.w2 = r((h, spec.shared_expert_inter), spec.shared_expert_inter)
             else:
@@ -113,6 +123,10 @@ class DiffusionStack:
         self.n_prepared = 0
         self.engines: list = []
         self.engine_name = None
+        # fused: Triton RoPE + KV write, residual adds in the GEMM epilogues, and for engines with forward_step
+        # (grouped_triton) router softmax, shared expert and residual inside the MoE launches. False keeps the
+        # plain torch path (the 'before' of benchmarks/step_bench.py; CPU runs).
+        self.fused = str(device).startswith("cuda") and _HAS_TRITON
 
     def activation_bytes_estimate(self, n_tokens: int) -> int:
         """Rough upper bound of the live activations of one N-token step (float32 logits included)."""
@@ -154,7 +168,8 @@ class DiffusionStack:
         torch.cuda.empty_cache() if torch.cuda.is_available() else None
         for i, lw in enumerate(self.layers):
             if lw.kind == "moe":
-                self.engines[i] = make_engine(name, lw.experts, self.spec.top_k, **options)
+                extra = {"shared_experts": lw.shared} if name == "grouped_triton" and lw.shared is not None else {}
+                self.engines[i] = make_engine(name, lw.experts, self.spec.top_k, **extra, **options)
         self.engine_name = name
 
     def engine_info(self) -> dict:
@@ -171,6 +186,11 @@ class DiffusionStack:
         spec, lw, n = self.spec, self.layers[i], x.shape[0]
         nh, nkv, d, p = spec.num_heads, spec.num_kv_heads, spec.head_dim, self.prefix_len
         qkv = F.rms_norm(x, (x.shape[-1],), lw.attn_norm) @ lw.wqkv.T
+        if self.fused:
+            q = rope_qkv_write(qkv, self._cos, self._sin, self.k_cache[i], self.v_cache[i], p, nh, nkv)
+            kc, vc = self.k_cache[i][:, :, :p + n], self.v_cache[i][:, :, :p + n]
+            o = F.scaled_dot_product_attention(q.unsqueeze(0).transpose(1, 2), kc, vc, enable_gqa=nh != nkv)
+            return torch.addmm(x, o[0].transpose(0, 1).reshape(n, nh * d), lw.wo.T)  # residual in the epilogue
         qk = self._rope(qkv[:, :(nh + nkv) * d].view(n, nh + nkv, d), n)  # one RoPE pass over q and k
         q, k, v = qk[:, :nh], qk[:, nh:], qkv[:, (nh + nkv) * d:]
         self.k_cache[i][0, :, p:p + n].copy_(k.transpose(0, 1))
@@ -180,16 +200,22 @@ class DiffusionStack:
         return x + o[0].transpose(0, 1).reshape(n, nh * d) @ lw.wo.T
 
     @staticmethod
-    def _swiglu(x, w13, w2):
+    def _swiglu(x, w13, w2, residual=None):
         h = x @ w13.T
         half = h.shape[-1] // 2
-        return (F.silu(h[:, :half]) * h[:, half:]) @ w2.T
+        a = F.silu(h[:, :half]) * h[:, half:]
+        return a @ w2.T if residual is None else torch.addmm(residual, a, w2.T)
 
     def _ffn(self, i: int, x: torch.Tensor, topk_ids: torch.Tensor | None) -> torch.Tensor:
         lw = self.layers[i]
         xn = F.rms_norm(x, (x.shape[-1],), lw.ffn_norm)
         if lw.kind == "dense":
-            return x + self._swiglu(xn, lw.w13, lw.w2)
+            return self._swiglu(xn, lw.w13, lw.w2, x) if self.fused else x + self._swiglu(xn, lw.w13, lw.w2)
+        if self.fused and hasattr(self.engines[i], "forward_step"):
+            y = self.engines[i].forward_step(xn, topk_ids, xn @ lw.router.T, residual=x)
+            if lw.w13 is not None and not getattr(self.engines[i], "num_shared", 0):
+                y = self._swiglu(xn, lw.w13, lw.w2, y)
+            return y
         logits = (xn @ lw.router.T).float()
         topk_w = torch.softmax(logits.gather(1, topk_ids.long()), dim=-1)
         y = self.engines[i](xn, topk_ids, topk_w)

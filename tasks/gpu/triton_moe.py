@@ -37,9 +37,13 @@ except ImportError:  # CPU-only installs: the engine reports itself unavailable
 # interpreter (older releases cannot loop to a runtime bound) runs the same source.
 _TILES_UP = [(32, 128, 4, 4), (64, 128, 4, 4), (64, 64, 4, 5), (32, 256, 4, 3), (64, 256, 8, 3)]
 _TILES_DOWN = [(64, 128, 4, 4), (128, 64, 4, 4), (64, 64, 4, 5), (32, 128, 4, 4), (128, 128, 8, 3)]
-_CONFIGS_UP = ([(bm, *t) for bm in (16, 32, 64) for t in _TILES_UP]
+# Few rows per expert (N <= 8): narrow output tiles and long K steps put more programs, each with more bytes in
+# flight, on the 132 SMs (at N=1 only top_k experts' tiles exist).
+_SMALL_UP = [(16, 16, 256, 2, 4), (16, 32, 256, 4, 3), (16, 16, 128, 2, 6)]
+_SMALL_DOWN = [(16, 32, 256, 4, 3), (16, 16, 256, 2, 3), (16, 64, 256, 4, 2)]
+_CONFIGS_UP = ([(bm, *t) for bm in (16, 32, 64) for t in _TILES_UP] + _SMALL_UP
                + [(128, 64, 64, 8, 4), (128, 64, 128, 8, 3), (128, 32, 128, 8, 4)])
-_CONFIGS_DOWN = ([(bm, *t) for bm in (16, 32, 64) for t in _TILES_DOWN]
+_CONFIGS_DOWN = ([(bm, *t) for bm in (16, 32, 64) for t in _TILES_DOWN] + _SMALL_DOWN
                  + [(128, 64, 64, 8, 4), (128, 128, 64, 8, 3), (128, 64, 128, 8, 3)])
 MAX_FUSED_SLOTS = 16384  # N*k up to this: routing metadata in one parallel Triton launch; above, torch sort
 MAX_FUSED_EXPERTS = 1024  # and E up to this (each program holds a [BLOCK_S, E] comparison); the specs go to 256
@@ -59,21 +63,37 @@ if triton is not None:
             do_bench=lambda fn, quantiles: triton.testing.do_bench(fn, warmup=5, rep=25, quantiles=quantiles))
 
     @triton.jit
-    def _routing_metadata_kernel(ids_ptr, order_ptr, counts_ptr, offsets_ptr, n_slots, E: tl.constexpr,
-                                 E_BINS: tl.constexpr, BLOCK_S: tl.constexpr, CHUNK: tl.constexpr,
-                                 SLOTS_CAP: tl.constexpr):
+    def _slot_expert(ids_ptr, s, valid, E: tl.constexpr, E_R: tl.constexpr, K: tl.constexpr,
+                     SLOT_K: tl.constexpr):
+        # Slot s = token * SLOT_K + j: routed expert ids[token, j] for j < K, always-on shared expert
+        # E_R + (j - K) after them; padding lanes get E (a bin that is never stored).
+        if SLOT_K == K:
+            return tl.load(ids_ptr + s, mask=valid, other=E).to(tl.int32)
+        t = s // SLOT_K
+        j = s - t * SLOT_K
+        routed = tl.load(ids_ptr + t * K + j, mask=valid & (j < K), other=0).to(tl.int32)
+        e = tl.where(j < K, routed, E_R + j - K)
+        return tl.where(valid, e, E)
+
+    @triton.jit
+    def _routing_metadata_kernel(ids_ptr, order_ptr, counts_ptr, offsets_ptr, logits_ptr, rw_ptr, n_slots,
+                                 E: tl.constexpr, E_R: tl.constexpr, K: tl.constexpr, SLOT_K: tl.constexpr,
+                                 HAS_LOGITS: tl.constexpr, E_BINS: tl.constexpr, BLOCK_S: tl.constexpr,
+                                 CHUNK: tl.constexpr, SLOTS_CAP: tl.constexpr):
         # Program p ranks slots [p*BLOCK_S, (p+1)*BLOCK_S): position = (slots of lower experts) + (earlier slots of
         # the same expert). Every program histograms all slots (cheap for N*k <= MAX_FUSED_SLOTS); program 0
         # writes counts and offsets. Padding lanes carry expert E, which lands in a bin that is never stored.
+        # With HAS_LOGITS it also writes each slot's routing weight: the softmax of the token's K router logits
+        # at its chosen experts (1.0 for a shared-expert slot), so no separate gather/softmax launches.
         pid = tl.program_id(0)
         mine = pid * BLOCK_S + tl.arange(0, BLOCK_S)
         my_valid = mine < n_slots
-        my_e = tl.load(ids_ptr + mine, mask=my_valid, other=E).to(tl.int32)
+        my_e = _slot_expert(ids_ptr, mine, my_valid, E, E_R, K, SLOT_K)
         counts = tl.zeros((E_BINS,), dtype=tl.int32)
         rank = tl.zeros((BLOCK_S,), dtype=tl.int32)
         for c0 in range(0, SLOTS_CAP, CHUNK):  # constexpr bound (power-of-two bucket of n_slots); lanes masked
             j = c0 + tl.arange(0, CHUNK)
-            e_j = tl.load(ids_ptr + j, mask=j < n_slots, other=E).to(tl.int32)
+            e_j = _slot_expert(ids_ptr, j, j < n_slots, E, E_R, K, SLOT_K)
             counts += tl.histogram(e_j, E_BINS)
             earlier_same = (e_j[None, :] == my_e[:, None]) & (j[None, :] < mine[:, None])
             rank += tl.sum(earlier_same.to(tl.int32), 1)
@@ -81,9 +101,38 @@ if triton is not None:
         counts = tl.where(ex < E, counts, 0)
         start = tl.sum(tl.where(ex[None, :] < my_e[:, None], counts[None, :], 0), 1)
         tl.store(order_ptr + start + rank, mine.to(tl.int64), mask=my_valid)
+        if HAS_LOGITS:
+            tok = mine // SLOT_K
+            jj = mine - tok * SLOT_K
+            routed = my_valid & (jj < K)
+            mine_l = tl.load(logits_ptr + tok * E_R + tl.minimum(my_e, E_R - 1), mask=routed, other=0.0).to(tl.float32)
+            mx = tl.full((BLOCK_S,), float("-inf"), tl.float32)
+            for q in tl.static_range(K):
+                eq = tl.load(ids_ptr + tok * K + q, mask=routed, other=0)
+                mx = tl.maximum(mx, tl.load(logits_ptr + tok * E_R + eq, mask=routed, other=0.0).to(tl.float32))
+            den = tl.zeros((BLOCK_S,), dtype=tl.float32)
+            for q in tl.static_range(K):
+                eq = tl.load(ids_ptr + tok * K + q, mask=routed, other=0)
+                den += tl.exp(tl.load(logits_ptr + tok * E_R + eq, mask=routed, other=0.0).to(tl.float32) - mx)
+            rw = tl.where(routed, tl.exp(mine_l - mx) / den, 1.0)
+            tl.store(rw_ptr + mine, rw, mask=my_valid)
         if pid == 0:
             tl.store(counts_ptr + ex, counts, mask=ex < E)
             tl.store(offsets_ptr + ex, tl.cumsum(counts, 0), mask=ex < E)
+
+    @triton.jit
+    def _combine_kernel(y_ptr, res_ptr, out_ptr, H: tl.constexpr, SLOT_K: tl.constexpr, BLOCK_H: tl.constexpr,
+                        HAS_RES: tl.constexpr):
+        # out[t] = residual[t] + sum_j y[t*SLOT_K + j]: float accumulation, one bf16 rounding.
+        t = tl.program_id(0).to(tl.int64)
+        offs = tl.program_id(1) * BLOCK_H + tl.arange(0, BLOCK_H)
+        m = offs < H
+        acc = tl.zeros((BLOCK_H,), dtype=tl.float32)
+        if HAS_RES:
+            acc += tl.load(res_ptr + t * H + offs, mask=m, other=0.0).to(tl.float32)
+        for j in tl.static_range(SLOT_K):
+            acc += tl.load(y_ptr + (t * SLOT_K + j) * H + offs, mask=m, other=0.0).to(tl.float32)
+        tl.store(out_ptr + t * H + offs, acc.to(out_ptr.dtype.element_ty), mask=m)
 
     @triton.jit
     def _row_block(counts_ptr, pid_m, E: tl.constexpr, E_POW2: tl.constexpr, BLOCK_M: tl.constexpr):
@@ -169,18 +218,61 @@ def _launch(kernel, grid, *args, **kwargs):
 
 def routing_metadata(topk_ids: torch.Tensor, num_experts: int):
     """order/counts/offsets exactly as engines.sort_by_expert: one Triton launch, or torch past MAX_FUSED_*."""
-    n_slots = topk_ids.numel()
-    if n_slots > MAX_FUSED_SLOTS or num_experts > MAX_FUSED_EXPERTS:
-        return sort_by_expert(topk_ids, num_experts)
-    dev = topk_ids.device
-    order = torch.empty(n_slots, dtype=torch.int64, device=dev)
-    counts = torch.empty(num_experts, dtype=torch.int32, device=dev)
-    offsets = torch.empty(num_experts, dtype=torch.int32, device=dev)
-    grid = (triton.cdiv(n_slots, _RANK_BLOCK),)
-    _routing_metadata_kernel[grid](topk_ids.reshape(-1), order, counts, offsets, n_slots, E=num_experts,
-                                   E_BINS=max(16, _pow2(num_experts + 1)), BLOCK_S=_RANK_BLOCK,
-                                   CHUNK=_RANK_CHUNK, SLOTS_CAP=max(_RANK_CHUNK, _pow2(n_slots)), num_warps=4)
+    order, counts, offsets, _ = routing_plan(topk_ids, num_experts)
     return order, counts, offsets
+
+
+def routing_plan(topk_ids: torch.Tensor, num_routed: int, num_shared: int = 0,
+                 router_logits: torch.Tensor | None = None):
+    """Slot order, counts, offsets and (with router_logits) per-slot routing weights, in one launch.
+
+    Slots are token-major with num_shared always-on experts (ids num_routed .. num_routed+num_shared-1)
+    after each token's top-k; a shared slot's weight is 1.0, a routed slot's the softmax of the token's k
+    router logits [N, num_routed] at its chosen experts. Past MAX_FUSED_* the same plan is built with torch.
+    Returns:
+        order [N*(k+S)] int64, counts [E] int32, offsets [E] int32, route_w [N*(k+S)] float32 or None.
+    """
+    n, k = topk_ids.shape
+    e = num_routed + num_shared
+    slot_k = k + num_shared
+    n_slots = n * slot_k
+    dev = topk_ids.device
+    if n_slots > MAX_FUSED_SLOTS or e > MAX_FUSED_EXPERTS:
+        ids = topk_ids
+        if num_shared:
+            extra = torch.arange(num_routed, e, device=dev, dtype=ids.dtype).expand(n, num_shared)
+            ids = torch.cat([ids, extra], 1)
+        order, counts, offsets = sort_by_expert(ids, e)
+        rw = None
+        if router_logits is not None:
+            rw = torch.softmax(router_logits.float().gather(1, topk_ids.long()), -1)
+            if num_shared:
+                rw = torch.cat([rw, rw.new_ones(n, num_shared)], 1)
+            rw = rw.reshape(-1).contiguous()
+        return order, counts, offsets, rw
+    order = torch.empty(n_slots, dtype=torch.int64, device=dev)
+    counts = torch.empty(e, dtype=torch.int32, device=dev)
+    offsets = torch.empty(e, dtype=torch.int32, device=dev)
+    has_logits = router_logits is not None
+    rw = torch.empty(n_slots, dtype=torch.float32, device=dev) if has_logits else None
+    logits = router_logits.contiguous() if has_logits else order  # unused pointer when HAS_LOGITS is off
+    grid = (triton.cdiv(n_slots, _RANK_BLOCK),)
+    _routing_metadata_kernel[grid](topk_ids.contiguous().reshape(-1), order, counts, offsets, logits,
+                                   rw if has_logits else order, n_slots, E=e, E_R=num_routed, K=k, SLOT_K=slot_k,
+                                   HAS_LOGITS=has_logits, E_BINS=max(16, _pow2(e + 1)), BLOCK_S=_RANK_BLOCK,
+                                   CHUNK=_RANK_CHUNK, SLOTS_CAP=max(_RANK_CHUNK, _pow2(n_slots)), num_warps=4)
+    return order, counts, offsets, rw
+
+
+def combine_rows(y: torch.Tensor, slot_k: int, residual: torch.Tensor | None = None) -> torch.Tensor:
+    """[N*slot_k, H] weighted expert rows -> [N, H] = residual + their per-token sum (one launch)."""
+    n, h = y.shape[0] // slot_k, y.shape[1]
+    out = torch.empty(n, h, dtype=y.dtype, device=y.device)
+    block = min(1024, _pow2(h))
+    _combine_kernel[(n, triton.cdiv(h, block))](y, residual if residual is not None else y, out, H=h,
+                                               SLOT_K=slot_k, BLOCK_H=block, HAS_RES=residual is not None,
+                                               num_warps=4)
+    return out
 
 
 def max_row_blocks(n_slots: int, num_experts: int, block_m: int) -> int:
@@ -189,44 +281,79 @@ def max_row_blocks(n_slots: int, num_experts: int, block_m: int) -> int:
 
 
 class TritonGroupedEngine(MoEEngine):
-    """Fused Triton grouped GEMM (gate/up + SiLU, then down + routing weight), graph-capturable."""
+    """Fused Triton grouped GEMM (gate/up + SiLU, then down + routing weight), graph-capturable.
+
+    Options:
+        shared_experts: always-on experts stored right after the routed ones in the same buffers (the
+            harness allocates them so). forward_step then runs them as extra slots of the same two
+            launches, weight 1.0, instead of two more GEMMs and an activation.
+    """
 
     name = "grouped_triton"
     graph_safe = True
 
-    def __init__(self, weights: MoEWeights, top_k: int) -> None:
+    def __init__(self, weights: MoEWeights, top_k: int, shared_experts: MoEWeights | None = None) -> None:
         super().__init__(weights, top_k)
         interpret = os.environ.get("TRITON_INTERPRET") == "1"  # Triton's CPU interpreter (tests without a GPU)
         if triton is None or (weights.w_gate_up.device.type != "cuda" and not interpret):
             raise RuntimeError("engine 'grouped_triton' needs triton and CUDA weights")
         if not (weights.w_gate_up.is_contiguous() and weights.w_down.is_contiguous()):
             raise ValueError("grouped_triton needs contiguous w_gate_up [E,2I,H] and w_down [E,H,I]")
+        self.num_shared = 0
+        if shared_experts is not None:
+            if not _adjacent(weights, shared_experts):
+                raise ValueError("grouped_triton shared_experts must have the routed experts' [2I,H]/[H,I] shapes "
+                                 "and sit right after them in memory (one [E+S, ...] buffer)")
+            self.num_shared = shared_experts.num_experts
 
-    def forward(self, x, topk_ids, topk_weights):
-        n, k = topk_ids.shape
+    def _experts(self, x, order, counts, route_w, slot_k: int, n_experts: int):
+        """The two grouped launches over n_experts experts (routed, then any shared): weighted rows [N*slot_k, H]."""
         w = self.weights
-        e, h, i = w.num_experts, w.hidden, w.inter
-        n_slots = n * k
+        h, i = w.hidden, w.inter
+        n_slots = x.shape[0] * slot_k
         bucket = _pow2(n_slots)  # autotune key: tiles are re-tuned per N*k bucket
-        e_pow2 = _pow2(e)
-        order, counts, _ = routing_metadata(topk_ids.contiguous(), e)
+        e_pow2 = _pow2(n_experts)
         x = x.contiguous()
         act = torch.empty(n_slots, i, dtype=x.dtype, device=x.device)
-        _launch(_gate_up_kernel, lambda meta: (max_row_blocks(n_slots, e, meta["BLOCK_M"]),
+        _launch(_gate_up_kernel, lambda meta: (max_row_blocks(n_slots, n_experts, meta["BLOCK_M"]),
                                                triton.cdiv(i, meta["BLOCK_N"])),
-                x, w.w_gate_up, act, order, counts, h, i, bucket, E=e, E_POW2=e_pow2, TOP_K=k)
+                x, w.w_gate_up, act, order, counts, h, i, bucket, E=n_experts, E_POW2=e_pow2, TOP_K=slot_k)
         y = torch.empty(n_slots, h, dtype=x.dtype, device=x.device)
-        route_w = topk_weights.reshape(-1).float().contiguous()
-        _launch(_down_kernel, lambda meta: (max_row_blocks(n_slots, e, meta["BLOCK_M"]),
+        _launch(_down_kernel, lambda meta: (max_row_blocks(n_slots, n_experts, meta["BLOCK_M"]),
                                             triton.cdiv(h, meta["BLOCK_N"])),
-                act, w.w_down, y, route_w, order, counts, h, i, bucket, E=e, E_POW2=e_pow2)
-        return y.view(n, k, h).sum(1)  # one kernel: bf16 in/out, float accumulation inside torch
+                act, w.w_down, y, route_w, order, counts, h, i, bucket, E=n_experts, E_POW2=e_pow2)
+        return y
+
+    def forward(self, x, topk_ids, topk_weights):
+        k = topk_ids.shape[1]
+        e = self.weights.num_experts
+        order, counts, _, _ = routing_plan(topk_ids.contiguous(), e)
+        y = self._experts(x, order, counts, topk_weights.reshape(-1).float().contiguous(), k, e)
+        return combine_rows(y, k)
+
+    def forward_step(self, x, topk_ids, router_logits, residual=None):
+        """residual + routed experts (softmax of router_logits [N, E] at topk_ids) + shared experts: 4 launches."""
+        k = topk_ids.shape[1]
+        e, s = self.weights.num_experts, self.num_shared
+        order, counts, _, route_w = routing_plan(topk_ids, e, s, router_logits)
+        y = self._experts(x, order, counts, route_w, k + s, e + s)
+        return combine_rows(y, k + s, residual)
 
     def info(self):
-        d = {**super().info(), "triton": triton.__version__,
+        d = {**super().info(), "triton": triton.__version__, "shared_experts_fused": self.num_shared,
              "schedule": "flat (expert row-block x output tile) grid; tiles autotuned per N*k bucket"}
         for name, kern in (("gate_up", _gate_up_kernel), ("down", _down_kernel)):
             best = getattr(kern, "best_config", None)
             if best is not None:
                 d[f"{name}_config"] = str(best)
         return d
+
+
+def _adjacent(routed: MoEWeights, shared: MoEWeights) -> bool:
+    """shared's experts start where routed's end, in both buffers, with the same shapes and dtype."""
+    for a, b in ((routed.w_gate_up, shared.w_gate_up), (routed.w_down, shared.w_down)):
+        if a.shape[1:] != b.shape[1:] or a.dtype != b.dtype or a.device != b.device or not b.is_contiguous():
+            return False
+        if b.data_ptr() != a.data_ptr() + a.numel() * a.element_size():
+            return False
+    return True
