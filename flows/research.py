@@ -144,4 +144,4 @@ def research(overrides: list[str] | None = None) -> dict:
     finally:
         tracking.log_metrics(ctx.client, ctx.run_id, timer.seconds)
         tracking.end_run(ctx.client, ctx.run_id, failed=failed)
-        console.print(f"MLflow run {ctx.run_id} ({'FAILED' if failed else 'FINISHED'}) in {tracking.tracking_uri(settings.tracking)}")
+        console.print(f"MLflow run {ctx.run_id} ({'FAILED' if failed else 'FINISHED'}) in {tracking.tracking_uri(settings.tracking)}", soft_wrap=True)
