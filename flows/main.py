@@ -132,11 +132,16 @@ def _hydra_argv(args, overrides: list[str]) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    normalise = getattr(config_module, "normalise_question_override", None)
-    argv = list(normalise(argv)) if normalise else list(argv)
+    try:  # question.text=<free text> / --question <text> become a Hydra-safe override (issue 11)
+        argv = list(config_module.normalise_question_override(list(argv)))
+    except SettingsError as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        return 2
     args = get_args_parser().parse_args(argv)
     overrides = list(args.overrides)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:  # INFO records of loggers set to INFO (prefect's, for the run's logs) stay off the terminal
+        handler.setLevel(logging.WARNING)
     for noisy in ("httpx", "httpcore", "alembic", "mlflow", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if not (args.help or args.hydra_help or args.info or args.shell_completion):

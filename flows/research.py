@@ -36,6 +36,7 @@ class RunContext:
     experiment_id: str
     run_id: str
     out_dir: Path
+    resumed: bool = False  # a fresh parent run has no children to look up before logging one
 
 
 def _open_run(settings: Settings, resolved: dict, overrides: list[str]) -> RunContext:
@@ -44,6 +45,7 @@ def _open_run(settings: Settings, resolved: dict, overrides: list[str]) -> RunCo
     exp_id = tracking.experiment_id(client, f"{settings.tracking.experiment_prefix}-{settings.question.slug}", settings.tracking)
     config_hash = hashlib.sha256(json.dumps(resolved, sort_keys=True, default=str).encode()).hexdigest()[:16]
     run_id = tracking.find_orphaned_run(client, exp_id, config_hash)
+    resumed = run_id is not None
     if run_id:
         console.print(f"[yellow]Resuming MLflow run {run_id}: an earlier process with the same config died before finishing.[/]")
         tracking.set_tags(client, run_id, {"sovereign.resumed": "true", **tracking.owner_tags()})
@@ -56,7 +58,7 @@ def _open_run(settings: Settings, resolved: dict, overrides: list[str]) -> RunCo
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write(out_dir / "config.yaml", yaml.safe_dump(resolved, sort_keys=False), what="resolved config")
     tracking.log_artifacts(client, run_id, [out_dir / "config.yaml"])
-    return RunContext(settings, client, exp_id, run_id, out_dir)
+    return RunContext(settings, client, exp_id, run_id, out_dir, resumed=resumed)
 
 
 def _record_literature(ctx: RunContext, lit: Literature) -> None:
@@ -146,4 +148,4 @@ def research(overrides: list[str] | None = None) -> dict:
     finally:
         tracking.log_metrics(ctx.client, ctx.run_id, timer.seconds)
         tracking.end_run(ctx.client, ctx.run_id, failed=failed)
-        console.print(f"MLflow run {ctx.run_id} ({'FAILED' if failed else 'FINISHED'}) in {tracking.tracking_uri(settings.tracking)}")
+        console.print(f"MLflow run {ctx.run_id} ({'FAILED' if failed else 'FINISHED'}) in {tracking.tracking_uri(settings.tracking)}", soft_wrap=True)
