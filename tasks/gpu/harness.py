@@ -10,6 +10,7 @@ counts ('per_layer_x_L') when the model does not fit.
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import torch
@@ -127,6 +128,7 @@ class DiffusionStack:
         # (grouped_triton) router softmax, shared expert and residual inside the MoE launches. False keeps the
         # plain torch path (the 'before' of benchmarks/step_bench.py; CPU runs).
         self.fused = str(device).startswith("cuda") and _HAS_TRITON
+        self.sdpa_backend: str | None = None  # None: torch's choice; 'flash' | 'cudnn' | 'efficient' | 'math'
 
     def activation_bytes_estimate(self, n_tokens: int) -> int:
         """Rough upper bound of the live activations of one N-token step (float32 logits included)."""
@@ -182,14 +184,16 @@ class DiffusionStack:
         rot = torch.cat([-t[..., half:], t[..., :half]], -1)
         return torch.addcmul(t * cos, rot, sin)
 
-    def _attention(self, i: int, x: torch.Tensor) -> torch.Tensor:
+    def _attention(self, i: int, x: torch.Tensor, xn: torch.Tensor | None = None) -> torch.Tensor:
         spec, lw, n = self.spec, self.layers[i], x.shape[0]
         nh, nkv, d, p = spec.num_heads, spec.num_kv_heads, spec.head_dim, self.prefix_len
-        qkv = F.rms_norm(x, (x.shape[-1],), lw.attn_norm) @ lw.wqkv.T
+        xn = F.rms_norm(x, (x.shape[-1],), lw.attn_norm) if xn is None else xn  # xn: normed by the last combine
+        qkv = xn @ lw.wqkv.T
         if self.fused:
             q = rope_qkv_write(qkv, self._cos, self._sin, self.k_cache[i], self.v_cache[i], p, nh, nkv)
             kc, vc = self.k_cache[i][:, :, :p + n], self.v_cache[i][:, :, :p + n]
-            o = F.scaled_dot_product_attention(q.unsqueeze(0).transpose(1, 2), kc, vc, enable_gqa=nh != nkv)
+            with sdpa_backend(self.sdpa_backend):
+                o = F.scaled_dot_product_attention(q.unsqueeze(0).transpose(1, 2), kc, vc, enable_gqa=nh != nkv)
             return torch.addmm(x, o[0].transpose(0, 1).reshape(n, nh * d), lw.wo.T)  # residual in the epilogue
         qk = self._rope(qkv[:, :(nh + nkv) * d].view(n, nh + nkv, d), n)  # one RoPE pass over q and k
         q, k, v = qk[:, :nh], qk[:, nh:], qkv[:, (nh + nkv) * d:]
@@ -206,14 +210,17 @@ class DiffusionStack:
         a = F.silu(h[:, :half]) * h[:, half:]
         return a @ w2.T if residual is None else torch.addmm(residual, a, w2.T)
 
-    def _ffn(self, i: int, x: torch.Tensor, topk_ids: torch.Tensor | None) -> torch.Tensor:
+    def _ffn(self, i: int, x: torch.Tensor, topk_ids: torch.Tensor | None, next_norm=None):
+        """x + FFN(norm(x)); with next_norm (fused, grouped_triton) also returns the next norm of the result."""
         lw = self.layers[i]
         xn = F.rms_norm(x, (x.shape[-1],), lw.ffn_norm)
         if lw.kind == "dense":
             return self._swiglu(xn, lw.w13, lw.w2, x) if self.fused else x + self._swiglu(xn, lw.w13, lw.w2)
         if self.fused and hasattr(self.engines[i], "forward_step"):
-            y = self.engines[i].forward_step(xn, topk_ids, xn @ lw.router.T, residual=x)
-            if lw.w13 is not None and not getattr(self.engines[i], "num_shared", 0):
+            separate_shared = lw.w13 is not None and not getattr(self.engines[i], "num_shared", 0)
+            norm = None if separate_shared else next_norm
+            y = self.engines[i].forward_step(xn, topk_ids, xn @ lw.router.T, residual=x, norm_weight=norm)
+            if separate_shared:
                 y = self._swiglu(xn, lw.w13, lw.w2, y)
             return y
         logits = (xn @ lw.router.T).float()
@@ -241,15 +248,20 @@ class DiffusionStack:
         if self.with_head:
             x = self.embedding.index_select(0, token_ids)
         j = 0
+        xn = None  # the next block's normed input when the fused MoE combine produced it
         for i, lw in enumerate(self.layers):
-            x = self._attention(i, x)
+            x = self._attention(i, x, xn)
             ids = None
             if lw.kind == "moe":
                 ids = routing[j]
                 j += 1
-            x = self._ffn(i, x, ids)
+            nxt = (self.layers[i + 1].attn_norm if i + 1 < len(self.layers)
+                   else self.final_norm if self.with_head else None)
+            x = self._ffn(i, x, ids, nxt if self.fused else None)
+            x, xn = x if isinstance(x, tuple) else (x, None)
         if self.with_head:
-            return F.rms_norm(x, (x.shape[-1],), self.final_norm) @ self.lm_head.T
+            xn = F.rms_norm(x, (x.shape[-1],), self.final_norm) if xn is None else xn
+            return xn @ self.lm_head.T
         return x
 
     def free(self) -> None:
@@ -258,6 +270,15 @@ class DiffusionStack:
         for name in ("embedding", "lm_head", "final_norm"):
             if hasattr(self, name):
                 delattr(self, name)
+
+
+def sdpa_backend(name: str | None):
+    """Context pinning scaled_dot_product_attention to one backend (None: torch's own choice)."""
+    if name is None:
+        return contextlib.nullcontext()
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    return sdpa_kernel({"flash": SDPBackend.FLASH_ATTENTION, "cudnn": SDPBackend.CUDNN_ATTENTION,
+                        "efficient": SDPBackend.EFFICIENT_ATTENTION, "math": SDPBackend.MATH}[name])
 
 
 def layer_kinds_of(spec) -> list[str]:
