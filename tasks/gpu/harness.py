@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from tasks.gpu.engines import MoEWeights, make_engine
-from tasks.gpu.fused_ops import rope_qkv_write
+from tasks.gpu.fused_ops import norm_router, rope_qkv_write
 from tasks.gpu.fused_ops import triton as _triton
 
 _HAS_TRITON = _triton is not None
@@ -127,8 +127,10 @@ class DiffusionStack:
         # fused: Triton RoPE + KV write, residual adds in the GEMM epilogues, and for engines with forward_step
         # (grouped_triton) router softmax, shared expert and residual inside the MoE launches. False keeps the
         # plain torch path (the 'before' of benchmarks/step_bench.py; CPU runs).
-        self.fused = str(device).startswith("cuda") and _HAS_TRITON
+        self.fused_default = str(device).startswith("cuda") and _HAS_TRITON
+        self.fused = self.fused_default
         self.sdpa_backend: str | None = None  # None: torch's choice; 'flash' | 'cudnn' | 'efficient' | 'math'
+        self.fused_router = True  # fused: the FFN RMSNorm + router GEMM as one Triton launch (fused_ops.norm_router)
 
     def activation_bytes_estimate(self, n_tokens: int) -> int:
         """Rough upper bound of the live activations of one N-token step (float32 logits included)."""
@@ -213,13 +215,18 @@ class DiffusionStack:
     def _ffn(self, i: int, x: torch.Tensor, topk_ids: torch.Tensor | None, next_norm=None):
         """x + FFN(norm(x)); with next_norm (fused, grouped_triton) also returns the next norm of the result."""
         lw = self.layers[i]
-        xn = F.rms_norm(x, (x.shape[-1],), lw.ffn_norm)
+        if self.fused and self.fused_router and lw.kind == "moe" and hasattr(self.engines[i], "forward_step"):
+            xn, logits = norm_router(x, lw.ffn_norm, lw.router)
+        else:
+            xn = F.rms_norm(x, (x.shape[-1],), lw.ffn_norm)
+            logits = None
         if lw.kind == "dense":
             return self._swiglu(xn, lw.w13, lw.w2, x) if self.fused else x + self._swiglu(xn, lw.w13, lw.w2)
         if self.fused and hasattr(self.engines[i], "forward_step"):
             separate_shared = lw.w13 is not None and not getattr(self.engines[i], "num_shared", 0)
             norm = None if separate_shared else next_norm
-            y = self.engines[i].forward_step(xn, topk_ids, xn @ lw.router.T, residual=x, norm_weight=norm)
+            logits = xn @ lw.router.T if logits is None else logits
+            y = self.engines[i].forward_step(xn, topk_ids, logits, residual=x, norm_weight=norm)
             if separate_shared:
                 y = self._swiglu(xn, lw.w13, lw.w2, y)
             return y

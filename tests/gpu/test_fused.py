@@ -44,12 +44,12 @@ for name in ("llada2_mini", "llada_moe_7b"):
     outs = {}
     for eng in ("grouped", "grouped_triton"):
         stack.set_engine(eng)
-        for fused in (False, True):
-            stack.fused = fused
+        for fused, router in ((False, False), (True, False), (True, True)):
+            stack.fused, stack.fused_router = fused, router
             for a, b in zip(stack.k_cache + stack.v_cache, kc + vc):
                 a.copy_(b)
-            outs[(eng, fused)] = stack.forward(torch.arange(n), routing).float()
-    ref = outs[("grouped", False)]
+            outs[(eng, fused, router)] = stack.forward(torch.arange(n), routing).float()
+    ref = outs[("grouped", False, False)]
     for key, out in outs.items():
         err = float((out - ref).norm() / ref.norm())
         assert err < 1e-4, (name, key, err)
