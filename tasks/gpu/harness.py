@@ -130,6 +130,7 @@ class DiffusionStack:
         self.fused_default = str(device).startswith("cuda") and _HAS_TRITON
         self.fused = self.fused_default
         self.sdpa_backend: str | None = None  # None: torch's choice; 'flash' | 'cudnn' | 'efficient' | 'math'
+        self.fused_fallbacks: dict[str, str] = {}  # fused op -> why it fell back to torch (see _fallible)
         self.fused_router = True  # fused: the FFN RMSNorm + router GEMM as one Triton launch (fused_ops.norm_router)
 
     def activation_bytes_estimate(self, n_tokens: int) -> int:
@@ -178,7 +179,8 @@ class DiffusionStack:
 
     def engine_info(self) -> dict:
         first = next((e for e in self.engines if e is not None), None)
-        return first.info() if first is not None else {"engine": "dense"}
+        info = first.info() if first is not None else {"engine": "dense"}
+        return {**info, "fused_step": self.fused, "fused_fallbacks": dict(self.fused_fallbacks)}
 
     def _rope(self, t: torch.Tensor, n: int) -> torch.Tensor:
         cos, sin = self._cos[:n, None, :], self._sin[:n, None, :]
@@ -191,8 +193,11 @@ class DiffusionStack:
         nh, nkv, d, p = spec.num_heads, spec.num_kv_heads, spec.head_dim, self.prefix_len
         xn = F.rms_norm(x, (x.shape[-1],), lw.attn_norm) if xn is None else xn  # xn: normed by the last combine
         qkv = xn @ lw.wqkv.T
+        q = None
         if self.fused:
-            q = rope_qkv_write(qkv, self._cos, self._sin, self.k_cache[i], self.v_cache[i], p, nh, nkv)
+            q = self._fallible("rope_qkv_write", lambda: rope_qkv_write(qkv, self._cos, self._sin, self.k_cache[i],
+                                                                       self.v_cache[i], p, nh, nkv))
+        if q is not None:
             kc, vc = self.k_cache[i][:, :, :p + n], self.v_cache[i][:, :, :p + n]
             with sdpa_backend(self.sdpa_backend):
                 o = F.scaled_dot_product_attention(q.unsqueeze(0).transpose(1, 2), kc, vc, enable_gqa=nh != nkv)
@@ -205,6 +210,20 @@ class DiffusionStack:
         o = F.scaled_dot_product_attention(q.transpose(0, 1).unsqueeze(0), kc, vc, enable_gqa=nh != nkv)
         return x + o[0].transpose(0, 1).reshape(n, nh * d) @ lw.wo.T
 
+    def _fallible(self, what: str, fn):
+        """Run a fused Triton op; if it fails (e.g. does not build on this GPU/Triton), record why in
+        fused_fallbacks and use the plain torch path from then on (the first call is an eager warm-up, never
+        inside a graph capture)."""
+        if what in self.fused_fallbacks:
+            return None
+        try:
+            return fn()
+        except Exception as exc:  # noqa: BLE001 - any build/launch failure: the torch path computes the same
+            if torch.cuda.is_available() and torch.cuda.is_current_stream_capturing():
+                raise
+            self.fused_fallbacks[what] = f"{type(exc).__name__}: {str(exc)[:200]}"
+            return None
+
     @staticmethod
     def _swiglu(x, w13, w2, residual=None):
         h = x @ w13.T
@@ -215,11 +234,11 @@ class DiffusionStack:
     def _ffn(self, i: int, x: torch.Tensor, topk_ids: torch.Tensor | None, next_norm=None):
         """x + FFN(norm(x)); with next_norm (fused, grouped_triton) also returns the next norm of the result."""
         lw = self.layers[i]
+        xn = logits = None
         if self.fused and self.fused_router and lw.kind == "moe" and hasattr(self.engines[i], "forward_step"):
-            xn, logits = norm_router(x, lw.ffn_norm, lw.router)
-        else:
+            xn, logits = self._fallible("norm_router", lambda: norm_router(x, lw.ffn_norm, lw.router)) or (None, None)
+        if xn is None:
             xn = F.rms_norm(x, (x.shape[-1],), lw.ffn_norm)
-            logits = None
         if lw.kind == "dense":
             return self._swiglu(xn, lw.w13, lw.w2, x) if self.fused else x + self._swiglu(xn, lw.w13, lw.w2)
         if self.fused and hasattr(self.engines[i], "forward_step"):

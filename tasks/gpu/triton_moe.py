@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 
 import torch
+import torch.nn.functional as F
 
 from tasks.gpu.engines import MoEEngine, MoEWeights, sort_by_expert
 
@@ -46,6 +47,7 @@ _CONFIGS_UP = ([(bm, *t) for bm in (16, 32, 64) for t in _TILES_UP] + _SMALL_UP
 _CONFIGS_DOWN = ([(bm, *t) for bm in (16, 32, 64) for t in _TILES_DOWN] + _SMALL_DOWN
                  + [(128, 64, 64, 8, 4), (128, 128, 64, 8, 3), (128, 64, 128, 8, 3)])
 MAX_FUSED_SLOTS = 16384  # N*k up to this: routing metadata in one parallel Triton launch; above, torch sort
+FALLBACKS: dict[str, str] = {}  # fused launch -> why torch is used instead (build failure), shown in info()
 MAX_FUSED_EXPERTS = 1024  # and E up to this (each program holds a [BLOCK_S, E] comparison); the specs go to 256
 _RANK_BLOCK, _RANK_CHUNK = 32, 256  # slots ranked per program, slots compared per loop step
 
@@ -251,19 +253,39 @@ def routing_plan(topk_ids: torch.Tensor, num_routed: int, num_shared: int = 0,
     slot_k = k + num_shared
     n_slots = n * slot_k
     dev = topk_ids.device
-    if n_slots > MAX_FUSED_SLOTS or e > MAX_FUSED_EXPERTS:
-        ids = topk_ids
+    if n_slots > MAX_FUSED_SLOTS or e > MAX_FUSED_EXPERTS or FALLBACKS.get("routing_plan"):
+        return _torch_plan(topk_ids, num_routed, num_shared, router_logits)
+    try:
+        return _fused_plan(topk_ids, num_routed, num_shared, router_logits)
+    except Exception as exc:  # noqa: BLE001 - a build failure on this GPU/Triton: torch computes the same plan
+        if dev.type == "cuda" and torch.cuda.is_current_stream_capturing():
+            raise
+        FALLBACKS["routing_plan"] = f"{type(exc).__name__}: {str(exc)[:200]}"
+        return _torch_plan(topk_ids, num_routed, num_shared, router_logits)
+
+
+def _torch_plan(topk_ids, num_routed: int, num_shared: int, router_logits):
+    """routing_plan with torch ops (argsort, index_add, softmax): the path past MAX_FUSED_* and the fallback."""
+    n, k = topk_ids.shape
+    e, dev = num_routed + num_shared, topk_ids.device
+    ids = topk_ids
+    if num_shared:
+        extra = torch.arange(num_routed, e, device=dev, dtype=ids.dtype).expand(n, num_shared)
+        ids = torch.cat([ids, extra], 1)
+    order, counts, offsets = sort_by_expert(ids, e)
+    rw = None
+    if router_logits is not None:
+        rw = torch.softmax(router_logits.float().gather(1, topk_ids.long()), -1)
         if num_shared:
-            extra = torch.arange(num_routed, e, device=dev, dtype=ids.dtype).expand(n, num_shared)
-            ids = torch.cat([ids, extra], 1)
-        order, counts, offsets = sort_by_expert(ids, e)
-        rw = None
-        if router_logits is not None:
-            rw = torch.softmax(router_logits.float().gather(1, topk_ids.long()), -1)
-            if num_shared:
-                rw = torch.cat([rw, rw.new_ones(n, num_shared)], 1)
-            rw = rw.reshape(-1).contiguous()
-        return order, counts, offsets, rw
+            rw = torch.cat([rw, rw.new_ones(n, num_shared)], 1)
+        rw = rw.reshape(-1).contiguous()
+    return order, counts, offsets, rw
+
+
+def _fused_plan(topk_ids, num_routed: int, num_shared: int, router_logits):
+    n, k = topk_ids.shape
+    e, slot_k, dev = num_routed + num_shared, k + num_shared, topk_ids.device
+    n_slots = n * slot_k
     order = torch.empty(n_slots, dtype=torch.int64, device=dev)
     counts = torch.empty(e, dtype=torch.int32, device=dev)
     offsets = torch.empty(e, dtype=torch.int32, device=dev)
@@ -285,6 +307,22 @@ def combine_rows(y: torch.Tensor, slot_k: int, residual: torch.Tensor | None = N
 
     With norm_weight also returns rms_norm(out) * norm_weight (eps as F.rms_norm's default: the dtype's eps).
     """
+    n, h = y.shape[0] // slot_k, y.shape[1]
+    if norm_weight is not None and FALLBACKS.get("combine_norm"):
+        out = combine_rows(y, slot_k, residual)
+        return out, F.rms_norm(out, (h,), norm_weight)
+    if norm_weight is not None:
+        try:
+            return _combine(y, slot_k, residual, norm_weight)
+        except Exception as exc:  # noqa: BLE001 - a build failure: the plain combine and torch's norm instead
+            if y.device.type == "cuda" and torch.cuda.is_current_stream_capturing():
+                raise
+            FALLBACKS["combine_norm"] = f"{type(exc).__name__}: {str(exc)[:200]}"
+            return combine_rows(y, slot_k, residual, norm_weight)
+    return _combine(y, slot_k, residual, None)
+
+
+def _combine(y: torch.Tensor, slot_k: int, residual, norm_weight):
     n, h = y.shape[0] // slot_k, y.shape[1]
     out = torch.empty(n, h, dtype=y.dtype, device=y.device)
     norm = norm_weight is not None
@@ -366,6 +404,7 @@ class TritonGroupedEngine(MoEEngine):
 
     def info(self):
         d = {**super().info(), "triton": triton.__version__, "shared_experts_fused": self.num_shared,
+             "fallbacks": dict(FALLBACKS),
              "schedule": "flat (expert row-block x output tile) grid; tiles autotuned per N*k bucket"}
         for name, kern in (("gate_up", _gate_up_kernel), ("down", _down_kernel)):
             best = getattr(kern, "best_config", None)
