@@ -83,7 +83,8 @@ def verify_claims(claims: list[Claim], index_dir: str, verifier: VerifierSetting
 
 
 def empirical_facts(sweep, settings: Settings) -> list[EmpiricalFact]:
-    """Our own numbers, one fact per (MoE point, metric), measured where a GPU result exists, else projected."""
+    """Our own numbers, one fact per (MoE point, metric), each with its own class: step time and bandwidth measured where
+    a GPU result exists, else modelled (roofline); unique experts always modelled (synthetic routing); bound modelled."""
     if sweep is None:
         return []
     target = settings.question.structured.hardware
@@ -94,11 +95,11 @@ def empirical_facts(sweep, settings: Settings) -> list[EmpiricalFact]:
             continue
         name = load_model_spec(p.model).display_name
         m = point.measurement
-        source = m.source if m else "projected"
+        source = m.source if m else "modelled"
         common = dict(model=name, n_tokens=p.n_tokens, source=source, run_id=point.run_id, run_link=f"runs:/{point.run_id}")
         if p.stats:
             unique = m.point.unique_experts_mean if m and m.point.unique_experts_mean is not None else p.stats["unique_mean"]
-            facts.append(EmpiricalFact(metric="unique_experts_mean", value=unique, unit="experts", **common))
+            facts.append(EmpiricalFact(metric="unique_experts_mean", value=unique, unit="experts", **(common | {"source": "modelled"})))
         roof = p.roofline.get(target) or next(iter(p.roofline.values()), None)
         step = m.point.step_ms if m else (roof or {}).get("time_ms")
         util = m.point.util_copy if m else (roof or {}).get("bandwidth_utilisation_projected")
@@ -108,7 +109,7 @@ def empirical_facts(sweep, settings: Settings) -> list[EmpiricalFact]:
             facts.append(EmpiricalFact(metric="bandwidth_utilisation", value=util, unit="fraction", **common))
         if p.stats and roof and roof.get("bound"):
             facts.append(EmpiricalFact(metric="memory_bound", value=float(roof["bound"] == "memory"), unit="bool",
-                                       **(common | {"source": "projected"})))
+                                       **(common | {"source": "modelled"})))
     return facts
 
 

@@ -79,7 +79,7 @@ def search_arxiv(query: Query, retrieval: RetrievalSettings, cache_dir: str) -> 
         papers = search_live(query, retrieval.max_results_per_query, retrieval.timeout_s, retrieval.retries, retrieval.backoff_s, retrieval.api_url)
     except ArxivUnavailable as exc:
         error = str(exc).split("(Caused by")[0].strip()[:160]
-        log.warning("arXiv unreachable for %r (%s): FALLING BACK to the local snapshot", query.text, error)
+        log.info("arXiv unreachable for %r (%s): FALLING BACK to the local snapshot", query.text, error)
         return error
     result = SearchResult(query=query, papers=papers, source="arxiv", seconds=time.perf_counter() - started)
     _store(live_file, result)

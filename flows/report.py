@@ -52,6 +52,8 @@ def print_summary(outcome: TribunalOutcome, report_path: Path, console: Console 
     scores = " → ".join(f"{rd.aggregate:.2f}" for rd in outcome.rounds)
     body = (f"{escape(outcome.answer)}\n\n[bold]Tribunal[/] ({outcome.backend}): {scores} / 10 (threshold {p.threshold:g}, "
             f"{outcome.revisions_applied} revisions in {p.rounds} round(s))\n[bold {colour}]Policy: {p.decision}[/]\n"
-            + "\n".join(f"  • {escape(r)}" for r in p.reasons)
-            + f"\n\n[bold]Report:[/] {Path(report_path).resolve()}\n         {Path(report_path).with_name('report.md').resolve()}")
+            + "\n".join(f"  • {escape(r)}" for r in p.reasons))
     out.print(Panel(body, title=f"[bold]{p.banner}[/]", border_style=colour, expand=False))
+    # Outside the panel and never wrapped, so a path can be copied whole from any terminal width.
+    for path in (Path(report_path).resolve(), Path(report_path).with_name("report.md").resolve()):
+        out.print(f"report: {path}", soft_wrap=True, markup=False, highlight=False)

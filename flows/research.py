@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 from prefect import flow
 
-from flows import tracking
+from flows import prefect_ui, tracking
 from flows.config import load_settings
 from flows.literature import Literature, run_literature
 from flows.progress import StageTimer, console
@@ -50,7 +50,7 @@ def _open_run(settings: Settings, resolved: dict, overrides: list[str]) -> RunCo
     else:
         name = settings.run.name or f"{settings.question.slug}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}"
         tags = {"sovereign.overrides": json.dumps(overrides), "sovereign.question": settings.question.slug, "sovereign.config_hash": config_hash}
-        run_id = tracking.start_run(client, exp_id, name, tags=tags | tracking.owner_tags())
+        run_id = tracking.start_run(client, exp_id, name, tags=tags | tracking.owner_tags() | tracking.source_tags(*prefect_ui.run_source()))
         tracking.log_params(client, run_id, tracking.flatten(resolved))
     out_dir = project_path(settings.run.output_dir) / run_id
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -121,7 +121,7 @@ def _run_stages(ctx: RunContext, settings: Settings, timer: StageTimer) -> dict:
     return summary
 
 
-@flow(name="research", log_prints=True)
+@flow(name="research", log_prints=True, flow_run_name=prefect_ui.research_run_name)
 def research(overrides: list[str] | None = None) -> dict:
     """Answer the configured research question; returns a summary with the MLflow run id.
 
@@ -134,9 +134,10 @@ def research(overrides: list[str] | None = None) -> dict:
     timer = StageTimer()
     failed = True
     try:
-        with tracking.heartbeat(ctx.client, ctx.run_id):
+        with tracking.heartbeat(ctx.client, ctx.run_id), tracking.system_metrics(settings.tracking, ctx.run_id):
             summary = _run_stages(ctx, settings, timer)
         failed = False
+        prefect_ui.publish(summary, tracking.tracking_uri(settings.tracking))
         return summary
     finally:
         tracking.log_metrics(ctx.client, ctx.run_id, timer.seconds)

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from tasks.redaction import SECRET_KEY, SECRET_VALUE
+from tasks.redaction import ENV_NAME, ENV_NAME_KEY, SECRET_KEY, SECRET_VALUE
 
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
 # Values that look like credentials: OpenAI/NVIDIA keys, bearer tokens, GitHub and HF tokens.
@@ -175,7 +175,8 @@ def reject_secret_overrides(overrides: Iterable[str]) -> None:
     """
     for item in overrides:
         key, _, value = item.lstrip("+~").partition("=")
-        if SECRET_VALUE.search(value) or (value and SECRET_KEY.search(key)):
+        env_name_slot = bool(ENV_NAME_KEY.search(key)) and bool(value) and not ENV_NAME.fullmatch(value)
+        if SECRET_VALUE.search(value) or (value and SECRET_KEY.search(key)) or env_name_slot:
             raise SecretInOverrideError(
                 f"override '{key}=…' looks like a credential; do not pass keys as overrides (they are stored as run "
                 f"parameters). Export it instead, e.g. NVIDIA_API_KEY or OPENAI_API_KEY, and name the variable "

@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
-from tasks.redaction import SECRET_KEY
+from tasks.redaction import shown_value
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,12 +30,13 @@ class StructuredQuestion(Strict):
     phenomenon: str
     models: list[str] = Field(description="conf/model keys of the MoE diffusion models of interest")
     model_names: list[str]
-    parallel_tokens: list[int]
+    parallel_tokens: list[StrictInt]
     hardware: str = Field(description="conf/hardware key of the target GPU")
     hardware_name: str
     baseline: str = Field(description="conf/model key of the dense baseline")
     baseline_name: str
     metrics: list[Literal["unique_experts", "latency", "memory_bandwidth_utilisation"]]
+    queries: list[str] = Field(default_factory=list, description="extra search queries; they only add to the text's own")
 
     @field_validator("parallel_tokens")
     @classmethod
@@ -46,9 +47,34 @@ class StructuredQuestion(Strict):
 
 
 class QuestionSettings(Strict):
-    slug: str
+    """A research question: its text (required), a slug (derived from the text when empty) and an optional
+    structured block that names models to sweep (the flagship's experiment); without it the run is a literature review."""
+
+    slug: str = ""
     text: str
-    structured: StructuredQuestion
+    structured: StructuredQuestion | None = None
+    queries: list[str] = Field(default_factory=list, description="extra search queries; they only add to the text's own")
+
+    @field_validator("text")
+    @classmethod
+    def _has_words(cls, text: str) -> str:
+        text = " ".join(str(text).split())
+        if not any(ch.isalnum() for ch in text):
+            raise ValueError("question.text must contain words, e.g. question.text='How do KV caches speed up diffusion LLMs?'")
+        return text
+
+    def model_post_init(self, _context) -> None:
+        if not self.slug:
+            from tasks.retrieval.question import slug_for
+
+            object.__setattr__(self, "slug", slug_for(self.text))
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, text: str) -> str:
+        if not text or not text.strip():
+            raise ValueError("question.text is empty; give the research question, e.g. question.text='How does ...?'")
+        return text
 
 
 class RetrievalSettings(Strict):
@@ -125,14 +151,14 @@ class HardwareSettings(Strict):
 class SweepSettings(Strict):
     name: str = "tokens"
     models: list[str]
-    tokens: list[int]
+    tokens: list[StrictInt] = Field(description="N values: integers (true/false or 1.5 are refused, not coerced)")
     routings: list[str] | None = Field(None, description="None: the routing group's kind plus iid")
     hardware: list[str] | None = Field(None, description="None: the hardware group plus h200")
     prefix_len: int = Field(512, ge=0)
     steps: int = Field(16, gt=0)
     decoding: str = "llada2_block32_t095"
     engine: str | None = Field(None, description="preferred engine among recorded GPU results; None: best available")
-    results_dir: str = "results"
+    results_dir: str = "results/h200"
     live_gpu: bool = Field(True, description="measure on the GPU when CUDA is present")
 
     @field_validator("tokens")
@@ -199,7 +225,7 @@ def explain(error: ValidationError, root: type[BaseModel] = Settings) -> str:
             allowed = ", ".join(_allowed_keys(root, item["loc"]))
             lines.append(f"  {key}: unknown key; allowed keys here: {allowed}")
         else:
-            shown = "[REDACTED]" if SECRET_KEY.search(key) else repr(item.get("input"))
+            shown = shown_value(key, item.get("input"))
             lines.append(f"  {key}: {item['msg']} (got {shown})")
     return "invalid configuration:\n" + "\n".join(lines)
 
@@ -213,7 +239,21 @@ def settings_from_dict(data: dict[str, Any]) -> Settings:
         settings = Settings.model_validate(typed)
     except ValidationError as exc:
         raise SettingsError(explain(exc)) from None
+    _check_inputs(settings)
     return _fill_sweep_defaults(settings)
+
+
+def _check_inputs(settings: Settings) -> None:
+    """Input files a run cannot do without are checked here, before any MLflow run or Prefect server exists."""
+    snapshot = project_path(settings.retrieval.snapshot_path)
+    # The snapshot backend needs the file; the arXiv backend falls back to it, so there only a wrong one is refused.
+    if settings.retrieval.backend == "snapshot" or snapshot.exists():
+        from tasks.retrieval.snapshot import SnapshotError, check_snapshot
+
+        try:
+            check_snapshot(snapshot)
+        except SnapshotError as exc:
+            raise SettingsError(f"invalid configuration:\n  {exc}") from None
 
 
 def _fill_sweep_defaults(settings: Settings) -> Settings:

@@ -5,12 +5,15 @@
         [--verifiers tfidf,hybrid] [--llm conf/llm/nim.yaml] [--out verdicts.jsonl]
 
 Each line of the labelled file is {"claim", "label", "evidence_ids", "note"}. Evidence is retrieved
-from the whole index (top-k chunks), never from the line's evidence_ids.
+from the whole index (top-k chunks), never from the line's evidence_ids. After the side-by-side table it
+prints the ablation: the hybrid verifier's accuracy with each registered check removed.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import functools
 import json
 import sys
 import tempfile
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tasks.claims.base import Verifier
+from tasks.claims.eval_report import render
 from tasks.claims.records import LABELS, Verdict
 from tasks.index.chunking import chunk_paper
 from tasks.index.faiss_store import IndexStore, build_index, load_or_none, paper_ids_digest
@@ -37,21 +41,35 @@ class LabelledClaim:
     evidence_ids: tuple[str, ...] = ()
 
 
+_FIX = 'each line is a JSON object {"claim": "<text>", "label": "SUPPORTED|CONTRADICTED|NOT_ENOUGH_INFO", "evidence_ids": [...]}'
+
+
 def load_labelled(path: Path) -> list[LabelledClaim]:
-    """Read a labelled claims JSONL file; a bad line names its file, line number and the problem."""
+    """Read a labelled claims JSONL file; a bad line or an empty file raises one ValueError naming the line and the fix."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file; pass a labelled claims JSONL file ({_FIX})")
     out = []
-    for n, line in enumerate(Path(path).read_text().splitlines(), start=1):
+    for n, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
-            claim = row["claim"]
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise ValueError(f"{path}:{n}: not a labelled claim ({type(exc).__name__}: {exc}); each line is a JSON "
-                             'object {"claim", "label", "evidence_ids"}') from None
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}:{n}: not JSON ({exc.msg}); {_FIX}") from None
+        if not isinstance(row, dict):
+            raise ValueError(f"{path}:{n}: a JSON {type(row).__name__}, not an object; {_FIX}")
+        claim = row.get("claim")
+        if not isinstance(claim, str) or not claim.strip():
+            raise ValueError(f"{path}:{n}: 'claim' is {type(claim).__name__ if claim is not None else 'missing or null'}, "
+                             f"not a non-empty string; {_FIX}")
         if row.get("label") not in LABELS:
-            raise ValueError(f"{path}:{n}: label {row.get('label')!r} is not one of {', '.join(LABELS)}")
-        out.append(LabelledClaim(f"dev-{n}", claim, row["label"], tuple(row.get("evidence_ids", []))))
+            raise ValueError(f"{path}:{n}: label {row.get('label')!r} is not one of {', '.join(LABELS)}; fix the label")
+        ids = row.get("evidence_ids") or []
+        ids = tuple(str(i) for i in ids) if isinstance(ids, list) else ()
+        out.append(LabelledClaim(f"dev-{n}", claim, row["label"], ids))
+    if not out:
+        raise ValueError(f"{path}: no labelled claims (the file is empty); {_FIX}")
     return out
 
 
@@ -64,13 +82,16 @@ def load_snapshot(path: Path) -> list[Paper]:
     return papers
 
 
-def build_retriever(papers: list[Paper], index_dir: Path | None, embedder_kind: str = "minilm",
+def build_retriever(papers: list[Paper], index_dir: Path, embedder_kind: str = "minilm",
                     chunk_chars: int = 600, overlap: int = 1) -> Callable[[str, int], list[ChunkHit]]:
-    """Chunk + embed + FAISS-index the papers (or reuse a matching index) and return retrieve(text, k)."""
+    """Chunk + embed + FAISS-index the papers (or reuse a matching index in ``index_dir``) and return retrieve(text, k).
+
+    Queries are memoised, so the ablation's reruns do not embed the same text again.
+    """
     from tasks.index.embedder import load_embedder
 
     embedder = load_embedder(embedder_kind)
-    index_dir = Path(index_dir) if index_dir else Path(tempfile.mkdtemp(prefix="claims-index-"))
+    index_dir = Path(index_dir)
     store = load_or_none(index_dir)
     chunking = {"chunk_chars": chunk_chars, "chunk_overlap_sentences": overlap}
     if store is None or store.card.paper_ids_sha256 != paper_ids_digest([p.arxiv_id for p in papers]) \
@@ -78,7 +99,7 @@ def build_retriever(papers: list[Paper], index_dir: Path | None, embedder_kind: 
         chunks = [c for p in papers for c in chunk_paper(p, chunk_chars, overlap)]
         build_index(chunks, embedder.embed([c.text for c in chunks]), embedder.name, chunking, index_dir)
         store = IndexStore(index_dir)
-    retrieve = lambda text, k: store.query(text, embedder, k)  # noqa: E731
+    retrieve = functools.lru_cache(maxsize=4096)(lambda text, k: tuple(store.query(text, embedder, k)))
     retrieve.paper_chunks = paper_chunk_lookup(store.chunks)
     return retrieve
 
@@ -125,43 +146,16 @@ def evaluate(claims: list[LabelledClaim], verifiers: list[Verifier],
     return results
 
 
-_SHORT = {"SUPPORTED": "SUP", "CONTRADICTED": "CON", "NOT_ENOUGH_INFO": "NEI"}
-
-
-def render(results: dict[str, dict], claims: list[LabelledClaim], file=None) -> None:
-    """Print the comparison: accuracy and per-class P/R per verifier, then each confusion matrix."""
-    try:
-        from rich.console import Console
-        from rich.table import Table
-    except ImportError:  # pragma: no cover - rich is a declared dependency
-        Console = None
-    if Console is None:
-        for name, r in results.items():
-            print(name, r["scores"], r["confusion"], file=file)
-        return
-    console = Console(file=file, width=140)
-    table = Table(title=f"claims: {len(claims)} labelled (gold: " + ", ".join(
-        f"{_SHORT[l]} {sum(c.label == l for c in claims)}" for l in LABELS) + ")")
-    table.add_column("verifier")
-    table.add_column("accuracy", justify="right")
-    for label in LABELS:
-        table.add_column(f"{_SHORT[label]} P", justify="right")
-        table.add_column(f"{_SHORT[label]} R", justify="right")
-    for name, r in results.items():
-        s = r["scores"]
-        row = [name, f"{s['accuracy']:.1%}"]
-        for label in LABELS:
-            row += [f"{s['per_class'][label]['precision']:.2f}", f"{s['per_class'][label]['recall']:.2f}"]
-        table.add_row(*row)
-    console.print(table)
-    for name, r in results.items():
-        cm = Table(title=f"confusion matrix: {name} (rows gold, columns predicted)")
-        cm.add_column("gold \\ pred")
-        for label in LABELS:
-            cm.add_column(_SHORT[label], justify="right")
-        for g in LABELS:
-            cm.add_row(_SHORT[g], *[str(r["confusion"][g][p]) for p in LABELS])
-        console.print(cm)
+def ablation(claims: list[LabelledClaim], verifier, retrieve: Callable[[str, int], list[ChunkHit]]) -> dict[str, float]:
+    """Accuracy of a check-pipeline verifier with all checks, then with each check removed in turn."""
+    gold = [c.label for c in claims]
+    out = {}
+    for dropped in (None, *verifier.checks):
+        kept = tuple(c for c in verifier.checks if c != dropped)
+        variant = dataclasses.replace(verifier, checks=kept, _built=[])
+        pred = [variant.verify(c.text, retrieve, None).label for c in claims]
+        out["(all checks)" if dropped is None else f"without {dropped}"] = scores(gold, pred)["accuracy"]
+    return out
 
 
 def build_verifiers(names: list[str], llm_config: Path | None, k: int, paper_chunks=None) -> list[Verifier]:
@@ -186,16 +180,24 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--verifiers", default="tfidf,hybrid", help="comma list of tfidf, hybrid, llm")
     ev.add_argument("--llm", type=Path, default=None, help="conf/llm/<provider>.yaml; adds the llm verifier")
     ev.add_argument("--out", type=Path, default=None, help="write all verdicts as JSONL here")
+    ev.add_argument("--no-ablation", action="store_true", help="skip the table of accuracy with each check removed")
     args = parser.parse_args(argv)
 
-    claims = load_labelled(args.labelled)
+    try:
+        claims = load_labelled(args.labelled)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     names = [n.strip() for n in args.verifiers.split(",") if n.strip()]
     if args.llm and "llm" not in names:
         names.append("llm")
-    retrieve = build_retriever(load_snapshot(args.snapshot), args.index_dir)
-    verifiers = build_verifiers(names, args.llm, args.k, getattr(retrieve, "paper_chunks", None))
-    results = evaluate(claims, verifiers, retrieve)
-    render(results, claims)
+    with tempfile.TemporaryDirectory(prefix="claims-index-") as tmp:  # removed however the run ends
+        retrieve = build_retriever(load_snapshot(args.snapshot), args.index_dir or Path(tmp))
+        verifiers = build_verifiers(names, args.llm, args.k, getattr(retrieve, "paper_chunks", None))
+        results = evaluate(claims, verifiers, retrieve)
+        pipeline = next((v for v in verifiers if hasattr(v, "checks")), None)
+        table = ablation(claims, pipeline, retrieve) if pipeline is not None and not args.no_ablation else None
+    render(results, [c.label for c in claims], table)
     if args.out:
         with args.out.open("w") as fh:
             for r in results.values():

@@ -33,11 +33,13 @@ def load_recorded(results_dir: Path) -> RecordedResults:
     if not results_dir.is_dir():
         return recorded
     for path in sorted(results_dir.rglob("*.json")):
+        if "reports" in path.relative_to(results_dir).parts:
+            continue  # results/reports/ holds generated reports (growth_fits.json), not GPU measurements
         try:
             recorded.runs.append((path, load_results(path)))
         except ValueError as exc:
             recorded.rejected.append((path, str(exc)))
-            log.warning("ignoring recorded GPU results %s: %s (projections are used instead)", path, exc)
+            log.debug("ignoring recorded GPU results %s: %s (projections are used instead)", path, exc)
     recorded.runs.sort(key=lambda item: item[1].provenance.date, reverse=True)
     return recorded
 

@@ -57,7 +57,7 @@ class PointResult:
     seed: int
     decoding: str
     hardware: list[str]
-    source: str = "projected"
+    source: str = "modelled"  # class of the step time: a roofline on a datasheet is modelled
     failed: bool = False
     error: str | None = None
     tokens_committed: float = 0.0

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Callable, Optional
 
 from tasks.tribunal.bundle import EvidenceBundle
+from tasks.tribunal.checks import ReportText
 from tasks.tribunal.policy import aggregate_score, decide
 from tasks.tribunal.records import ROLES, RoundRecord, Ruling, TribunalOutcome
 from tasks.tribunal.revise import AddPoints, apply_revisions
@@ -21,25 +22,28 @@ RUBRICS = {"skeptic": skeptic_ruling, "validator": validator_ruling, "synthesize
 ReviewFn = Callable[[EvidenceBundle, int], list[Ruling]]
 
 
-def rubric_ruling(role: str, bundle: EvidenceBundle, settings: TribunalSettings) -> Ruling:
-    """The deterministic ruling of ``role`` (no network)."""
+def rubric_ruling(role: str, bundle: EvidenceBundle, settings: TribunalSettings, report: ReportText | None = None) -> Ruling:
+    """The deterministic ruling of ``role`` (no network); ``report``: the written report, when reviewing a finished run."""
     if role not in RUBRICS:
         raise ValueError(f"unknown tribunal role {role!r}; allowed: {', '.join(ROLES)}")
-    return RUBRICS[role](bundle, settings)
+    if role == "synthesizer":
+        return RUBRICS[role](bundle, settings)
+    return RUBRICS[role](bundle, settings, report)
 
 
-def rule(role: str, bundle: EvidenceBundle, settings: TribunalSettings, chat_model: Any = None) -> Ruling:
+def rule(role: str, bundle: EvidenceBundle, settings: TribunalSettings, chat_model: Any = None,
+         report: ReportText | None = None) -> Ruling:
     """One role's ruling with the configured backend (``tribunal.backend``: rubric | llm)."""
     if settings.backend == "llm":
         from tasks.tribunal.llm_judge import llm_ruling
 
-        return llm_ruling(role, bundle, settings, chat_model)
-    return rubric_ruling(role, bundle, settings)
+        return llm_ruling(role, bundle, settings, chat_model, report)
+    return rubric_ruling(role, bundle, settings, report)
 
 
-def sequential_review(settings: TribunalSettings, chat_model: Any = None) -> ReviewFn:
-    """A ``review`` function that rules role after role in this thread (tests, scripts)."""
-    return lambda bundle, _round: [rule(role, bundle, settings, chat_model) for role in ROLES]
+def sequential_review(settings: TribunalSettings, chat_model: Any = None, report: ReportText | None = None) -> ReviewFn:
+    """A ``review`` function that rules role after role in this thread (tests, scripts, the review command)."""
+    return lambda bundle, _round: [rule(role, bundle, settings, chat_model, report) for role in ROLES]
 
 
 def review_rounds(bundle: EvidenceBundle, settings: TribunalSettings, review: ReviewFn, add_points: AddPoints = None,

@@ -110,8 +110,8 @@ def test_obedient_model_cannot_flip_items_or_exceed_the_shift():
 
     base = rubric_ruling("skeptic", injected_bundle(), RUBRIC)
     ruling = rule("skeptic", injected_bundle(), LLM, Obedient(messages=iter([])))
-    assert ruling.score <= base.score + LLM.llm.max_score_shift
-    assert [i for i in ruling.items if i.weight > 0] == base.items
+    assert ruling.score <= base.score + LLM.llm.max_score_shift + 1e-9
+    assert [i for i in ruling.items if not i.key.startswith("llm:")] == base.items
     assert ruling.failed_critical == base.failed_critical
 
 

@@ -1,0 +1,101 @@
+"""Alignment, the first stage of the check pipeline: which evidence sentences speak about the claim.
+
+An evidence sentence is *aligned* with a claim when it names one of the claim's subjects (models or
+systems, version-sensitive: DeepSeek-V2 is not DeepSeek-V3), directly or as its paper's subject. A name
+after "than/over/from/as" is a baseline, not the subject. A claim that names nothing trusts only the
+closest chunks. Every check reads the same :class:`Alignment`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tasks.claims.context import SentenceFacts, analyse_sentence, title_subject
+from tasks.claims.entities import names_match
+from tasks.claims.lexicon import pattern
+from tasks.claims.records import Claim
+from tasks.index.chunking import sentence_spans
+from tasks.records import ChunkHit
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One evidence sentence, read into facts, with the retrieval hit it comes from."""
+
+    hit: ChunkHit
+    facts: SentenceFacts
+
+    @property
+    def chunk_id(self) -> str:
+        return self.hit.chunk.chunk_id
+
+
+def read_sentences(hits: list[ChunkHit]) -> list[Sentence]:
+    """Every sentence of every hit; a pronoun ("it matches ...") refers to the system the chunk last named."""
+    out = []
+    for hit in hits:
+        inherited = title_subject(hit.chunk.title)
+        text = hit.chunk.text
+        named: tuple[str, ...] = ()
+        for a, b in sentence_spans(text):
+            sentence = text[a:b].strip()
+            facts = analyse_sentence(sentence, inherited=inherited)
+            if named and not facts.models and pattern("pronoun").search(sentence):
+                facts = analyse_sentence(sentence, inherited=inherited + named)
+            own = tuple(e.name for e in facts.models if e.name not in inherited)
+            named = own[:1] if own else named
+            out.append(Sentence(hit, facts))
+    return out
+
+
+def names_all(s: Sentence, required: list[str]) -> bool:
+    """Does the sentence (or its paper's title) name every one of ``required``?"""
+    pool = [e.name for e in s.facts.entities if e.kind in ("model", "baseline", "dataset")] + list(s.facts.inherited)
+    return all(any(names_match(r, p) for p in pool) for r in required)
+
+
+@dataclass
+class Alignment:
+    """The claim read into facts, and the evidence sentences that speak about its subjects."""
+
+    claim: Claim
+    facts: SentenceFacts
+    hits: list[ChunkHit]
+    sentences: list[Sentence]
+    aligned: list[Sentence]
+    subjects: list[str]
+    source_id: str | None = None
+    cache: dict = field(default_factory=dict)  # shared, lazily computed results (e.g. the number matches)
+
+    @property
+    def primary(self) -> list[str]:
+        """The claim's actor: the first name it reports on (not one in a setting phrase like "on Mixtral")."""
+        return self.facts.actors()[:1] or self.subjects
+
+    @property
+    def setting_only(self) -> bool:
+        """The claim names its subject only as the setting ("in Mixtral")."""
+        return not self.facts.actors() and bool(self.facts.models)
+
+    @property
+    def baselines(self) -> list[str]:
+        return [e.name for e in self.facts.baselines]
+
+    @property
+    def required(self) -> list[str]:
+        """Names a sentence must carry to report this claim's result: its subjects and baselines."""
+        return self.subjects + self.baselines
+
+
+def align(claim: Claim, hits: list[ChunkHit], source_id: str | None, unaligned_top: int = 2) -> Alignment:
+    """Read the claim and its evidence; keep the sentences about the claim's subjects."""
+    source_title = next((h.chunk.title for h in hits if source_id and h.chunk.arxiv_id == source_id), None)
+    cf = analyse_sentence(claim.text, inherited=title_subject(source_title) if source_title else ())
+    subjects = [e.name for e in cf.models] or list(cf.inherited)  # an extracted "it" is its own paper's subject
+    sentences = read_sentences(hits)
+    if subjects:
+        aligned = [s for s in sentences if s.facts.mentions(subjects)]
+    else:
+        top = {h.chunk.chunk_id for h in sorted(hits, key=lambda h: -h.score)[:unaligned_top]}
+        aligned = [s for s in sentences if s.chunk_id in top]
+    return Alignment(claim, cf, hits, sentences, aligned, subjects, source_id)

@@ -1,0 +1,105 @@
+"""Checks "polarity" and "comparison": does the evidence move the claimed quantity, or rank the compared
+systems, the same way as the claim?"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from tasks.claims.align import Alignment, Sentence
+from tasks.claims.check_numbers import scope_sentence
+from tasks.claims.context import clause_spans, metrics_overlap
+from tasks.claims.findings import Finding, register
+from tasks.claims.lexicon import antonyms, pattern
+from tasks.claims.number_match import Tolerance, match_numbers
+from tasks.claims.slots import plain
+
+
+def overturned(text: str, x: str, y: str) -> bool:
+    """Does the text name ``x`` and then, after a contrast word, assert ``y`` ("usually attributed to a
+    compute-bound regime ... instead shows it stays memory-bound")?"""
+    last_x, later_y = text.rfind(x), text.find(y, text.rfind(x) + 1)
+    negated = re.search(r"\b(?:not|rather than|instead of)\s+(?:\w+\s+){0,2}$", text[:later_y]) if later_y > 0 else None
+    return last_x >= 0 and later_y > last_x and not negated and bool(pattern("contrast").search(text[last_x + len(x):later_y]))
+
+
+def antonym_clash(claim: str, evidence: str, pairs: list[tuple[str, str]]) -> str:
+    """The claim uses one side of a pair where the evidence uses only the other (or overturns the claim's side)."""
+    low_claim, low_ev = claim.lower(), evidence.lower()
+    for a, b in pairs:
+        for x, y in ((a, b), (b, a)):
+            if re.search(rf"\b{re.escape(x)}\b", low_claim) and re.search(rf"\b{re.escape(y)}\b", low_ev) \
+                    and y not in low_claim and (x not in low_ev or overturned(low_ev, x, y)):
+                return f"claim says '{x}' but the evidence says '{y}'"
+    return ""
+
+
+def evaluative_polarity(text: str) -> dict[str, str]:
+    """Evaluative metric -> 'up'/'down' per clause: 'worse generation quality' -> {'quality': 'down'}."""
+    out: dict[str, str] = {}
+    up_re, down_re, metric_re = (pattern("evaluation", k) for k in ("up", "down", "metric"))
+    for a, b in clause_spans(text):
+        clause = text[a:b]
+        up, down = bool(up_re.search(clause)), bool(down_re.search(clause))
+        if up != down:
+            for m in metric_re.finditer(clause):
+                out[m.group(0).lower()] = "up" if up else "down"
+    return out
+
+
+def _support_sentences(al: Alignment, tol: Tolerance) -> list[Sentence]:
+    """The sentences that bore out a claimed number, or else the one that covers a number-free claim."""
+    matched = list({id(m.sentence): m.sentence for m in match_numbers(al, tol) if m.status == "match"}.values())
+    if matched or al.facts.numbers:
+        return matched
+    best = scope_sentence(al)
+    return [best] if best is not None else []
+
+
+@register("polarity")
+@dataclass
+class Polarity:
+    """A matched number that moves the other way (reduces vs increases), an evaluative metric said to go the
+    other way ("worse quality" vs "better quality"), or an opposite regime ("stays constant"/"grows",
+    memory- vs compute-bound) in the sentence that bears the claim out."""
+
+    tol: Tolerance = Tolerance()
+
+    def __call__(self, al: Alignment) -> list[Finding]:
+        out = []
+        for m in match_numbers(al, self.tol):
+            c, e = m.claimed, m.evidence
+            if m.status == "match" and c.direction and e.direction and c.direction != e.direction \
+                    and metrics_overlap(c, e, strict=True):
+                out.append(Finding(self.name, "contradict", f"'{c.text}' goes {c.direction} in the claim but "
+                                   f"'{e.text}' goes {e.direction} in {m.sentence.chunk_id}", m.sentence.chunk_id,
+                                   float(m.sentence.hit.score)))
+        claim_way = evaluative_polarity(plain(al.facts))
+        for s in _support_sentences(al, self.tol):
+            ev_way = evaluative_polarity(plain(s.facts))
+            clash = next((f"claim says {k} goes {w} but the evidence says it goes {ev_way[k]}"
+                          for k, w in claim_way.items() if ev_way.get(k, w) != w), "")
+            if not al.facts.numbers:  # a number-free claim: its regime words against the covering chunk
+                clash = clash or antonym_clash(al.claim.text, s.hit.chunk.text, antonyms("regime_antonyms"))
+            if clash:
+                out.append(Finding(self.name, "contradict", f"{clash} ({s.chunk_id})", s.chunk_id, float(s.hit.score)))
+                break
+        return out
+
+
+@register("comparison")
+@dataclass
+class Comparison:
+    """A comparison whose direction is reversed ("underperforms" where the evidence says "outperforms",
+    "slower" where it says "faster") in the evidence that bears the claim out."""
+
+    tol: Tolerance = Tolerance()
+
+    def __call__(self, al: Alignment) -> list[Finding]:
+        pairs = antonyms("comparison_antonyms")
+        for s in _support_sentences(al, self.tol):
+            text = s.facts.text if al.facts.numbers else s.hit.chunk.text
+            clash = antonym_clash(al.claim.text, text, pairs)
+            if clash:
+                return [Finding(self.name, "contradict", f"{clash} ({s.chunk_id})", s.chunk_id, float(s.hit.score))]
+        return []

@@ -1,0 +1,79 @@
+"""Checks "numbers" and "scope": every claimed number borne out, and a number-free claim covered by one sentence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tasks.claims.align import Alignment, names_all
+from tasks.claims.findings import Finding, register
+from tasks.claims.number_match import Tolerance, match_numbers
+from tasks.claims.slots import content_stems
+
+
+def _score(s) -> float:
+    return float(s.hit.score) if s is not None else 0.5
+
+
+@register("numbers")
+@dataclass
+class NumberAgreement:
+    """Each claimed number: support when an aligned number of the same unit, metric and slot bears it out;
+    contradiction when the claimed value sits in another slot of that sentence or the claim's actor is
+    reported with a different value; a gap otherwise."""
+
+    tol: Tolerance = Tolerance()
+
+    def __call__(self, al: Alignment) -> list[Finding]:
+        out = []
+        for m in match_numbers(al, self.tol):
+            c = m.claimed.text
+            if m.status == "match":
+                out.append(Finding(self.name, "support", f"'{c}' matches '{m.evidence.text}' ({m.sentence.chunk_id})",
+                                   m.sentence.chunk_id, _score(m.sentence)))
+            elif m.status == "other_slot":
+                out.append(Finding(self.name, "contradict", f"claim gives '{c}' where {m.sentence.chunk_id} says "
+                                   f"'{m.evidence.text}' (the claimed value is reported there for something else)",
+                                   m.sentence.chunk_id, _score(m.sentence)))
+            elif m.status == "rival":
+                where = f"; {m.owner}" if m.owner else ""
+                out.append(Finding(self.name, "contradict", f"claim says '{c}' but {m.sentence.chunk_id} says "
+                                   f"'{m.evidence.text}'{where}", m.sentence.chunk_id, _score(m.sentence)))
+            else:
+                out.append(Finding(self.name, "gap", f"nothing aligned settles '{c}'"))
+        return out
+
+
+@register("scope")
+@dataclass
+class Scope:
+    """A claim without numbers: one aligned sentence must name all its entities (subjects, baselines), and
+    that sentence's chunk must cover most of the claim's content words at a good retrieval score."""
+
+    min_coverage: float = 0.6
+    support_similarity: float = 0.5
+
+    def __call__(self, al: Alignment) -> list[Finding]:
+        if al.facts.numbers:
+            return []
+        if not al.subjects and not al.aligned:
+            return [Finding(self.name, "gap", "no aligned evidence")]
+        candidates = [s for s in al.aligned if names_all(s, al.required)]
+        if not candidates:
+            return [Finding(self.name, "gap", f"no single evidence sentence covers {', '.join(al.required) or 'the claim'}")]
+        words = content_stems(al.claim.text)
+        cov, best = max(((len(words & content_stems(s.hit.chunk.text)) / max(1, len(words)), s) for s in candidates),
+                        key=lambda t: t[0])
+        note = f"content coverage {cov:.2f}, retrieval cosine {best.hit.score:.2f} ({best.chunk_id})"
+        ok = cov >= self.min_coverage and best.hit.score >= self.support_similarity
+        al.cache["scope_sentence"] = best
+        return [Finding(self.name, "support" if ok else "gap", note, best.chunk_id, _score(best))]
+
+
+def scope_sentence(al: Alignment):
+    """The aligned sentence that best covers a number-free claim (None when none names all its entities)."""
+    if "scope_sentence" not in al.cache:
+        candidates = [s for s in al.aligned if names_all(s, al.required)]
+        words = content_stems(al.claim.text)
+        al.cache["scope_sentence"] = max(candidates, key=lambda s: len(words & content_stems(s.hit.chunk.text)),
+                                         default=None)
+    return al.cache["scope_sentence"]

@@ -1,0 +1,138 @@
+"""Number alignment: for each claimed number, the evidence number that bears it out, or the one that differs.
+
+A claimed number is *borne out* by an aligned number of the same unit and metric within tolerance (bounds
+and ranges respected) that sits in the slot whose words and qualifiers match the claim's. It has a *rival*
+when no aligned number bears it out but an aligned number reported for the claim's actor, of the same unit
+and specific metric, says otherwise. Checks (numbers, polarity, attribution) read these matches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from tasks.claims.align import Alignment, Sentence
+from tasks.claims.entities import names_match
+from tasks.claims.lexicon import pattern
+from tasks.claims.numbers import units_compatible, values_consistent
+from tasks.claims.records import Entity, Quantity
+from tasks.claims.slots import same_slot_metric, shares, slot_qualifiers, slot_words
+from tasks.claims.context import metrics_overlap
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    rel_tol: float = 0.02  # numbers agree within 2% ...
+    approx_tol: float = 0.06  # ... or 6% when either side says "about"
+    slot_margin: int = 2  # content words by which another number's slot must fit the claim better
+
+
+@dataclass(frozen=True)
+class NumberMatch:
+    """What the aligned evidence says about one claimed number."""
+
+    claimed: Quantity
+    status: Literal["match", "other_slot", "rival", "unknown"]
+    sentence: Sentence | None = None
+    evidence: Quantity | None = None
+    owner: str = ""  # rival: where the claimed value does appear, attached to another entity
+
+
+def hardware_key(e: Entity) -> str:
+    return e.name.replace(" ", "").upper()
+
+
+def other_setup(s: Sentence, claimed: list[Entity]) -> bool:
+    """Does the sentence describe hardware, none of it the claimed hardware?"""
+    if any(hardware_key(h) == hardware_key(c) for h in s.facts.hardware for c in claimed):
+        return False
+    return bool(s.facts.hardware) or bool(pattern("device_words").search(s.facts.text))
+
+
+def match_numbers(al: Alignment, tol: Tolerance = Tolerance()) -> list[NumberMatch]:
+    """One :class:`NumberMatch` per number of the claim (cached on the alignment)."""
+    if "numbers" not in al.cache:
+        al.cache["numbers"] = [_match_one(al, c, tol) for c in al.facts.numbers]
+    return al.cache["numbers"]
+
+
+def _match_one(al: Alignment, c: Quantity, tol: Tolerance) -> NumberMatch:
+    found, other_slot = _support(al, c, tol)
+    if found is not None:
+        return NumberMatch(c, "match", *found)
+    if other_slot is not None:
+        return NumberMatch(c, "other_slot", *other_slot)
+    cf, subjects = al.facts, al.subjects
+    # A rival must be reported for the claim's actor, not merely measured on it by another system.
+    rivals = [(s, e) for s in al.aligned if any(names_match(a, p) for a in s.facts.actors() for p in al.primary)
+              or (al.setting_only and s.facts.mentions(al.primary, explicit_only=True))
+              for e in s.facts.numbers_for(subjects)
+              if units_compatible(c, e) and metrics_overlap(c, e, strict=True)
+              and not values_consistent(c, e, tol.rel_tol, tol.approx_tol)]
+    # A claim set on named hardware is not refuted by a figure from a sentence about another setup.
+    if cf.hardware:
+        rivals = [(s, e) for s, e in rivals if not other_setup(s, cf.hardware)]
+    if not rivals or not subjects:  # whose number it is must be known before calling it wrong
+        return NumberMatch(c, "unknown")
+    others = [o for o in cf.numbers if o is not c]
+    fresh = [(s, e) for s, e in rivals if not any(values_consistent(o, e, tol.rel_tol, tol.approx_tol) for o in others)]
+    s, e = (fresh or rivals)[0]
+    return NumberMatch(c, "rival", s, e, _owner_elsewhere(al, c, tol))
+
+
+def _support(al: Alignment, c: Quantity, tol: Tolerance):
+    """The first aligned number that bears ``c`` out, and else a same-sentence number in ``c``'s slot.
+
+    A sentence that lists several results ("1.26x for single-batch inference, 11.57x for beam search")
+    bears a value out only in the slot whose words match the claim's. A result measured against other
+    baselines ("4x over T5-XXL") does not bear out a claim against the claim's baselines.
+    """
+    cf, other_slot = al.facts, None
+    claim_slot, claim_quals = slot_words(cf, c), slot_qualifiers(cf, c)
+    for s in al.aligned:
+        if al.baselines and s.facts.baselines and not any(
+                names_match(b, e.name) for b in al.baselines for e in s.facts.entities):
+            continue
+        candidates = s.facts.numbers_for(al.subjects)
+        for e in candidates:
+            if not (metrics_overlap(c, e, strict=False) and values_consistent(c, e, tol.rel_tol, tol.approx_tol)):
+                continue
+            # A lower bound ("more than 40%") is met by any larger number, so it must measure the same thing.
+            if c.bound == "lower" and c.high is None and not same_slot_metric(cf, c, s.facts, e):
+                continue
+            others = [o for o in candidates if o is not e and units_compatible(c, o)
+                      and not values_consistent(c, o, tol.rel_tol, tol.approx_tol)]
+            e_quals = slot_qualifiers(s.facts, e)
+            mismatch = any(g in e_quals and not shares(g, q, e_quals[g]) for g, q in claim_quals.items())
+            # a qualifier of the claim that the matched number lacks but another number carries
+            rival = next((o for o in others for g, q in claim_quals.items()
+                          if not shares(g, q, e_quals.get(g, [])) and shares(g, q, slot_qualifiers(s.facts, o).get(g, []))),
+                         None)
+            if rival is None:  # another number whose slot shares clearly more of the claim's words
+                own = len(claim_slot & slot_words(s.facts, e))
+                best = max(((len(claim_slot & slot_words(s.facts, o)), o) for o in others), key=lambda t: t[0],
+                           default=(0, None))
+                if best[1] is not None and best[0] >= tol.slot_margin and best[0] >= own + tol.slot_margin:
+                    rival = best[1]
+            if rival is not None:
+                other_slot = other_slot or (s, rival)
+                continue
+            if mismatch:
+                continue
+            return (s, e), None
+    return None, other_slot
+
+
+def _owner_elsewhere(al: Alignment, c: Quantity, tol: Tolerance) -> str:
+    """Where the claimed value does appear, attached to another entity (the misattribution case)."""
+    for s in al.sentences:
+        owned = {id(q): o for q, o in s.facts.numbers_owned_elsewhere(al.subjects)}
+        for e in s.facts.numbers:
+            if e.high is not None or not values_consistent(c, e, tol.rel_tol, tol.approx_tol):
+                continue
+            if id(e) in owned:
+                return f"'{e.text}' belongs to {owned[id(e)]} ({s.chunk_id})"
+            if al.subjects and not s.facts.mentions(al.subjects):
+                other = ", ".join(s.facts.subjects()[:2]) or s.hit.chunk.arxiv_id
+                return f"'{e.text}' belongs to {other} ({s.chunk_id})"
+    return ""

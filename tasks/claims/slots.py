@@ -1,0 +1,98 @@
+"""Slots: the part of a sentence a number is reported for, its content words and its qualifiers.
+
+"57B parameters overall with 14B activated" has two slots; a claimed "14B total" must match the first
+slot's qualifier ("overall"), not merely the value of the second.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+from tasks.claims.context import SentenceFacts, clause_spans, metrics_of, metrics_overlap
+from tasks.claims.entities import names_match
+from tasks.claims.lexicon import lexicon, qualifier_groups
+from tasks.claims.records import Quantity
+
+_STOP = set(ENGLISH_STOP_WORDS)
+
+
+def stem(word: str) -> str:
+    for suffix in lexicon()["stem_suffixes"]:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
+def content_stems(text: str) -> set[str]:
+    """Stemmed content words of ``text`` (stop words and words of two letters dropped)."""
+    return {stem(w) for w in re.findall(r"[a-z][a-z\-]+", text.lower()) if len(w) > 2 and w not in _STOP}
+
+
+def slot_span(facts: SentenceFacts, q: Quantity) -> tuple[int, int]:
+    """``q``'s clause, narrowed to the text between its neighbouring numbers when the clause holds several."""
+    text = facts.text
+    a, b = next(((a, b) for a, b in clause_spans(text) if a <= q.span[0] < b), (0, len(text)))
+    for o in facts.numbers:
+        if o is q:
+            continue
+        if a <= o.span[1] <= q.span[0]:
+            a = o.span[1]
+        if q.span[1] <= o.span[0] < b:
+            b = o.span[0]
+    return a, b
+
+
+def slot_text(facts: SentenceFacts, q: Quantity) -> str:
+    """The slot's text with names and the number itself blanked out."""
+    a, b = slot_span(facts, q)
+    chars = list(facts.text[a:b])
+    for lo, hi in [e.span for e in facts.entities] + [q.span]:
+        for i in range(max(a, lo), min(b, hi)):
+            chars[i - a] = " "
+    return "".join(chars)
+
+
+def slot_words(facts: SentenceFacts, q: Quantity) -> set[str]:
+    """Content words around ``q`` without names: what the number is reported for."""
+    return content_stems(slot_text(facts, q))
+
+
+def slot_metrics(facts: SentenceFacts, q: Quantity) -> tuple[str, ...]:
+    """What ``q`` measures, read from its slot only (falls back to its clause's metrics)."""
+    return metrics_of(slot_text(facts, q), q) or q.metrics
+
+
+def same_slot_metric(cf: SentenceFacts, c: Quantity, ef: SentenceFacts, e: Quantity) -> bool:
+    """Do the slots of claim number ``c`` and evidence number ``e`` name the same specific metric? Unknown passes."""
+    cm, em = slot_metrics(cf, c), slot_metrics(ef, e)
+    if not cm or not em:
+        return True
+    return metrics_overlap(c.model_copy(update={"metrics": cm}), e.model_copy(update={"metrics": em}), strict=True)
+
+
+def slot_qualifiers(facts: SentenceFacts, q: Quantity) -> dict[str, list[str]]:
+    """Mutually exclusive qualifiers in ``q``'s slot, plus the baselines and datasets it names."""
+    text = slot_text(facts, q)
+    out = {g: [k for k, r in d.items() if r.search(text)] for g, d in qualifier_groups().items()}
+    a, b = slot_span(facts, q)
+    for kind in ("baseline", "dataset"):
+        out[kind] = [e.name for e in facts.entities if e.kind == kind and a <= e.span[0] < b]
+    return {g: v for g, v in out.items() if v}
+
+
+def shares(group: str, xs: list[str], ys: list[str]) -> bool:
+    """Do two qualifier lists of one group name the same thing (names compared as names)?"""
+    if group in ("baseline", "dataset"):
+        return any(names_match(x, y) for x, y in ((x, y) for x in xs for y in ys))
+    return bool(set(xs) & set(ys))
+
+
+def plain(facts: SentenceFacts) -> str:
+    """The sentence with its named entities blanked out (so a model name is not read as a word)."""
+    chars = list(facts.text)
+    for e in facts.entities:
+        for i in range(*e.span):
+            chars[i] = " "
+    return "".join(chars)
