@@ -58,6 +58,8 @@ def step_points(spec, args, run: MeasurementRun, profiles: list, log) -> None:
         for key, value in settings.items():
             setattr(stack, key, value if key != "fused" else value and stack.fused_default)
         eager = engine in EAGER_ENGINES
+        if eager and args.eager_step_models is not None and spec.name not in args.eager_step_models:
+            continue
         cfg = TimingConfig(reps=args.eager_reps if eager else args.reps, warmup=1 if eager else 2)
         for n in args.tokens:
             routing = sample_routing(spec, args.routing, n, 2 if eager else 4, args.seed + n)
@@ -165,6 +167,8 @@ def main(argv=None) -> MeasurementRun:
                     default=["grouped_triton", "grouped_triton+unfused", "grouped", "deepspeed", "loop"],
                     help="engine[+option...]: options " + ", ".join(OPTIONS))
     ap.add_argument("--step-models", nargs="*", default=None, help="models with step points (default: --models)")
+    ap.add_argument("--eager-step-models", nargs="*", default=None,
+                    help="models whose full step is also timed with loop/deepspeed (default: all)")
     ap.add_argument("--routing", default="calibrated")
     ap.add_argument("--prefix-len", type=int, default=512)
     ap.add_argument("--reps", type=int, default=20)

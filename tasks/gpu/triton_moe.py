@@ -33,19 +33,20 @@ except ImportError:  # CPU-only installs: the engine reports itself unavailable
     tl = None
 
 # (BLOCK_M, BLOCK_N, BLOCK_K, num_warps, num_stages) tried by the autotuner, per kernel, keyed on H, I and the
-# power-of-two bucket of N*k: the row block is tuned too (16 suits ~1 token per expert, 64-128 suit N >= 64).
-# H and I are compile-time constants (one build per model shape): loop bounds are known, and Triton's CPU
-# interpreter (older releases cannot loop to a runtime bound) runs the same source.
+# power-of-two bucket of N*k. H and I are compile-time constants (one build per model shape): loop bounds are
+# known, and Triton's CPU interpreter (older releases cannot loop to a runtime bound) runs the same source.
+# The list is short because every config is compiled on first use: the H200 runs of 2026-11-29/30 picked
+# BLOCK_M=16 at every N up to 256 (calibrated routing spreads N*k slots over many experts), so 32/64-row blocks
+# keep only their best tiles. Few rows per expert (N <= 8): narrow tiles and long K steps put more programs,
+# each with more bytes in flight, on the 132 SMs.
 _TILES_UP = [(32, 128, 4, 4), (64, 128, 4, 4), (64, 64, 4, 5), (32, 256, 4, 3), (64, 256, 8, 3)]
-_TILES_DOWN = [(64, 128, 4, 4), (128, 64, 4, 4), (64, 64, 4, 5), (32, 128, 4, 4), (128, 128, 8, 3)]
-# Few rows per expert (N <= 8): narrow output tiles and long K steps put more programs, each with more bytes in
-# flight, on the 132 SMs (at N=1 only top_k experts' tiles exist).
-_SMALL_UP = [(16, 16, 256, 2, 4), (16, 32, 256, 4, 3), (16, 16, 128, 2, 6)]
-_SMALL_DOWN = [(16, 32, 256, 4, 3), (16, 16, 256, 2, 3), (16, 64, 256, 4, 2)]
-_CONFIGS_UP = ([(bm, *t) for bm in (16, 32, 64) for t in _TILES_UP] + _SMALL_UP
-               + [(128, 64, 64, 8, 4), (128, 64, 128, 8, 3), (128, 32, 128, 8, 4)])
-_CONFIGS_DOWN = ([(bm, *t) for bm in (16, 32, 64) for t in _TILES_DOWN] + _SMALL_DOWN
-                 + [(128, 64, 64, 8, 4), (128, 128, 64, 8, 3), (128, 64, 128, 8, 3)])
+_TILES_DOWN = [(64, 128, 4, 4), (128, 64, 4, 4), (64, 64, 4, 5), (32, 128, 4, 4), (64, 256, 4, 2)]
+_SMALL_UP = [(16, 256, 2, 4), (32, 256, 4, 3)]
+_SMALL_DOWN = [(32, 256, 4, 3), (128, 64, 4, 4)]
+_CONFIGS_UP = ([(16, *t) for t in _TILES_UP + _SMALL_UP] + [(32, *t) for t in _TILES_UP[:3]]
+               + [(64, 64, 128, 4, 4), (128, 64, 64, 8, 4)])
+_CONFIGS_DOWN = ([(16, *t) for t in _TILES_DOWN + _SMALL_DOWN] + [(32, *t) for t in _TILES_DOWN[:3]]
+                 + [(64, 64, 128, 4, 4), (128, 128, 64, 8, 3)])
 MAX_FUSED_SLOTS = 16384  # N*k up to this: routing metadata in one parallel Triton launch; above, torch sort
 FALLBACKS: dict[str, str] = {}  # fused launch -> why torch is used instead (build failure), shown in info()
 MAX_FUSED_EXPERTS = 1024  # and E up to this (each program holds a [BLOCK_S, E] comparison); the specs go to 256
