@@ -31,18 +31,20 @@ from tasks.moe.routing import make_router  # noqa: E402
 from tasks.moe.specs import load_model_spec  # noqa: E402
 
 PROFILED = ("grouped_triton", "grouped_triton+unfused")  # the 'after' and the 'before'
-OPTIONS = ("unfused", "torchrouter", "flash", "cudnn", "efficient", "math")
+OPTIONS = ("unfused", "normrouter", "epilogue", "torchsdpa", "flash", "cudnn", "efficient", "math")
 
 
 def parse_variant(label: str) -> tuple[str, dict]:
-    """'engine[+option...]' -> (engine, stack settings); options: unfused (plain torch step), torchrouter
-    (RMSNorm + cuBLAS router instead of the fused norm_router), an SDPA backend (flash/cudnn/efficient/math)."""
+    """'engine[+option...]' -> (engine, stack settings). Options: unfused (the plain torch step), normrouter
+    (the fused RMSNorm + router launch), epilogue (residual adds in the GEMM epilogues), torchsdpa (torch's
+    own SDPA choice instead of 'auto'), or one SDPA backend (flash/cudnn/efficient/math)."""
     engine, *opts = label.split("+")
     bad = [o for o in opts if o not in OPTIONS]
     if bad:
         raise SystemExit(f"unknown step variant option(s) {bad} in {label!r}; accepted: {', '.join(OPTIONS)}")
-    sdpa = next((o for o in opts if o in ("flash", "cudnn", "efficient", "math")), None)
-    return engine, {"fused": "unfused" not in opts, "fused_router": "torchrouter" not in opts, "sdpa_backend": sdpa}
+    sdpa = next((o for o in opts if o in ("flash", "cudnn", "efficient", "math")), None if "torchsdpa" in opts else "auto")
+    return engine, {"fused": "unfused" not in opts, "fused_router": "normrouter" in opts,
+                    "residual_epilogue": "epilogue" in opts, "sdpa_backend": sdpa}
 
 
 def step_points(spec, args, run: MeasurementRun, profiles: list, log) -> None:
@@ -66,9 +68,11 @@ def step_points(spec, args, run: MeasurementRun, profiles: list, log) -> None:
 
             def one(n=n, routing=routing):
                 a, b, tele, graph = time_stack(stack, routing, n, cfg)
-                per_layer, u_mean, u_p90 = unique_experts(routing, spec.num_experts)
+                per_layer, u_mean, u_p90 = (unique_experts(routing, spec.num_experts) if routing is not None
+                                            else ([], None, None))
                 info = {**stack.engine_info(), "cuda_graph": graph, "fused_step": stack.fused,
-                        "fused_router": stack.fused_router, "sdpa_backend": stack.sdpa_backend}
+                        "fused_router": stack.fused_router, "sdpa_backend": stack.sdpa_backend,
+                        "residual_epilogue": stack.residual_epilogue}
                 return [point_from_timing("step", spec, args.routing, n, label, "full", a, b, tele, run.ceilings,
                                           args.prefix_len, per_layer, u_mean, u_p90, info)]
             pts, fails = guarded(one, "step", spec.name, args.routing, n, label)
@@ -164,7 +168,8 @@ def main(argv=None) -> MeasurementRun:
     ap.add_argument("--tokens", nargs="+", type=int, default=[1, 8, 32, 64, 128, 256])
     ap.add_argument("--layer-engines", nargs="+", default=["grouped_triton", "grouped", "deepspeed", "loop"])
     ap.add_argument("--step-engines", nargs="+",
-                    default=["grouped_triton", "grouped_triton+unfused", "grouped", "deepspeed", "loop"],
+                    default=["grouped_triton", "grouped_triton+unfused", "grouped_triton+normrouter",
+                             "grouped_triton+epilogue", "grouped_triton+torchsdpa", "grouped", "deepspeed", "loop"],
                     help="engine[+option...]: options " + ", ".join(OPTIONS))
     ap.add_argument("--step-models", nargs="*", default=None, help="models with step points (default: --models)")
     ap.add_argument("--eager-step-models", nargs="*", default=None,

@@ -129,9 +129,14 @@ class DiffusionStack:
         # plain torch path (the 'before' of benchmarks/step_bench.py; CPU runs).
         self.fused_default = str(device).startswith("cuda") and _HAS_TRITON
         self.fused = self.fused_default
-        self.sdpa_backend: str | None = None  # None: torch's choice; 'flash' | 'cudnn' | 'efficient' | 'math'
+        # Measured on the H200 (results/h200/2026-11-30_77292a6_step_bench.txt): flash attention beat torch's own
+        # choice (cuDNN) at 8 <= N <= 128 by 1-4% of the step and lost 2% at N=1, so 'auto' = flash from N=8 on.
+        self.sdpa_backend: str | None = "auto"  # 'auto' | None (torch's choice) | 'flash' | 'cudnn' | 'efficient' | 'math'
+        # The fused norm_router launch was slower than RMSNorm + cuBLAS router at every N in that run: off by default.
+        # Residuals in the GEMM epilogue (addmm): off by default; Llama-2-70B decode lost 4.5% with it on.
+        self.residual_epilogue = False
         self.fused_fallbacks: dict[str, str] = {}  # fused op -> why it fell back to torch (see _fallible)
-        self.fused_router = True  # fused: the FFN RMSNorm + router GEMM as one Triton launch (fused_ops.norm_router)
+        self.fused_router = False  # the FFN RMSNorm + router GEMM as one Triton launch (fused_ops.norm_router)
 
     def activation_bytes_estimate(self, n_tokens: int) -> int:
         """Rough upper bound of the live activations of one N-token step (float32 logits included)."""
@@ -199,9 +204,10 @@ class DiffusionStack:
                                                                        self.v_cache[i], p, nh, nkv))
         if q is not None:
             kc, vc = self.k_cache[i][:, :, :p + n], self.v_cache[i][:, :, :p + n]
-            with sdpa_backend(self.sdpa_backend):
+            with sdpa_backend(self.sdpa_backend, n, q.is_cuda):
                 o = F.scaled_dot_product_attention(q.unsqueeze(0).transpose(1, 2), kc, vc, enable_gqa=nh != nkv)
-            return torch.addmm(x, o[0].transpose(0, 1).reshape(n, nh * d), lw.wo.T)  # residual in the epilogue
+            o = o[0].transpose(0, 1).reshape(n, nh * d)
+            return torch.addmm(x, o, lw.wo.T) if self.residual_epilogue else x + o @ lw.wo.T
         qk = self._rope(qkv[:, :(nh + nkv) * d].view(n, nh + nkv, d), n)  # one RoPE pass over q and k
         q, k, v = qk[:, :nh], qk[:, nh:], qkv[:, (nh + nkv) * d:]
         self.k_cache[i][0, :, p:p + n].copy_(k.transpose(0, 1))
@@ -240,14 +246,15 @@ class DiffusionStack:
         if xn is None:
             xn = F.rms_norm(x, (x.shape[-1],), lw.ffn_norm)
         if lw.kind == "dense":
-            return self._swiglu(xn, lw.w13, lw.w2, x) if self.fused else x + self._swiglu(xn, lw.w13, lw.w2)
+            epilogue = self.fused and self.residual_epilogue
+            return self._swiglu(xn, lw.w13, lw.w2, x) if epilogue else x + self._swiglu(xn, lw.w13, lw.w2)
         if self.fused and hasattr(self.engines[i], "forward_step"):
             separate_shared = lw.w13 is not None and not getattr(self.engines[i], "num_shared", 0)
             norm = None if separate_shared else next_norm
             logits = xn @ lw.router.T if logits is None else logits
             y = self.engines[i].forward_step(xn, topk_ids, logits, residual=x, norm_weight=norm)
             if separate_shared:
-                y = self._swiglu(xn, lw.w13, lw.w2, y)
+                y = self._swiglu(xn, lw.w13, lw.w2, y) if self.residual_epilogue else y + self._swiglu(xn, lw.w13, lw.w2)
             return y
         logits = (xn @ lw.router.T).float()
         topk_w = torch.softmax(logits.gather(1, topk_ids.long()), dim=-1)
@@ -298,8 +305,11 @@ class DiffusionStack:
                 delattr(self, name)
 
 
-def sdpa_backend(name: str | None):
-    """Context pinning scaled_dot_product_attention to one backend (None: torch's own choice)."""
+def sdpa_backend(name: str | None, n_tokens: int = 0, cuda: bool = True):
+    """Context pinning scaled_dot_product_attention to one backend (None: torch's own choice; 'auto': flash for
+    N >= 8 queries on a GPU, else torch's choice)."""
+    if name == "auto":
+        name = "flash" if cuda and n_tokens >= 8 else None
     if name is None:
         return contextlib.nullcontext()
     from torch.nn.attention import SDPBackend, sdpa_kernel

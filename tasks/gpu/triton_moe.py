@@ -81,7 +81,8 @@ if triton is not None:
     @triton.jit
     def _routing_metadata_kernel(ids_ptr, order_ptr, counts_ptr, offsets_ptr, logits_ptr, rw_ptr, n_slots,
                                  n_rank_progs, E: tl.constexpr, E_R: tl.constexpr, K: tl.constexpr,
-                                 SLOT_K: tl.constexpr, HAS_LOGITS: tl.constexpr, BLOCK_S: tl.constexpr,
+                                 SLOT_K: tl.constexpr, K_POW2: tl.constexpr, HAS_LOGITS: tl.constexpr,
+                                 BLOCK_S: tl.constexpr,
                                  CHUNK: tl.constexpr, SLOTS_CAP: tl.constexpr):
         # Programs [0, n_rank_progs) rank BLOCK_S slots each: position = (slots of lower experts) + (earlier
         # slots of the same expert), both counted by comparing against every slot in CHUNK-wide steps (no
@@ -102,21 +103,20 @@ if triton is not None:
                 before = (e_j[None, :] < my_e[:, None]) | ((e_j[None, :] == my_e[:, None]) & (j[None, :] < mine[:, None]))
                 pos += tl.sum(before.to(tl.int32), 1)
             tl.store(order_ptr + pos, mine.to(tl.int64), mask=my_valid)
-            if HAS_LOGITS:
+            if HAS_LOGITS:  # the token's K logits as one [BLOCK_S, K_POW2] gather: two dependent loads in all
                 tok = mine // SLOT_K
                 jj = mine - tok * SLOT_K
                 routed = my_valid & (jj < K)
+                q = tl.arange(0, K_POW2)
+                qm = routed[:, None] & (q[None, :] < K)
+                eq = tl.load(ids_ptr + tok[:, None] * K + q[None, :], mask=qm, other=0)
+                lq = tl.load(logits_ptr + tok[:, None] * E_R + eq, mask=qm, other=float("-inf")).to(tl.float32)
+                mx = tl.max(lq, 1)
+                mx = tl.where(routed, mx, 0.0)
+                den = tl.sum(tl.where(qm, tl.exp(lq - mx[:, None]), 0.0), 1)
                 mine_l = tl.load(logits_ptr + tok * E_R + tl.minimum(my_e, E_R - 1), mask=routed,
                                  other=0.0).to(tl.float32)
-                mx = tl.full((BLOCK_S,), float("-inf"), tl.float32)
-                for q in tl.static_range(K):
-                    eq = tl.load(ids_ptr + tok * K + q, mask=routed, other=0)
-                    mx = tl.maximum(mx, tl.load(logits_ptr + tok * E_R + eq, mask=routed, other=0.0).to(tl.float32))
-                den = tl.zeros((BLOCK_S,), dtype=tl.float32)
-                for q in tl.static_range(K):
-                    eq = tl.load(ids_ptr + tok * K + q, mask=routed, other=0)
-                    den += tl.exp(tl.load(logits_ptr + tok * E_R + eq, mask=routed, other=0.0).to(tl.float32) - mx)
-                rw = tl.where(routed, tl.exp(mine_l - mx) / den, 1.0)
+                rw = tl.where(routed, tl.exp(mine_l - mx) / tl.where(routed, den, 1.0), 1.0)
                 tl.store(rw_ptr + mine, rw, mask=my_valid)
         else:
             ex = (pid - n_rank_progs) * BLOCK_S + lane
@@ -297,7 +297,7 @@ def _fused_plan(topk_ids, num_routed: int, num_shared: int, router_logits):
     grid = (rank_progs + triton.cdiv(e, _RANK_BLOCK),)
     _routing_metadata_kernel[grid](topk_ids.contiguous().reshape(-1), order, counts, offsets, logits,
                                    rw if has_logits else order, n_slots, rank_progs, E=e, E_R=num_routed, K=k,
-                                   SLOT_K=slot_k, HAS_LOGITS=has_logits, BLOCK_S=_RANK_BLOCK, CHUNK=_RANK_CHUNK,
+                                   SLOT_K=slot_k, K_POW2=max(2, _pow2(k)), HAS_LOGITS=has_logits, BLOCK_S=_RANK_BLOCK, CHUNK=_RANK_CHUNK,
                                    SLOTS_CAP=max(_RANK_CHUNK, _pow2(n_slots)), num_warps=4)
     return order, counts, offsets, rw
 

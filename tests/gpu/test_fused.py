@@ -45,7 +45,7 @@ for name in ("llada2_mini", "llada_moe_7b"):
     for eng in ("grouped", "grouped_triton"):
         stack.set_engine(eng)
         for fused, router in ((False, False), (True, False), (True, True)):
-            stack.fused, stack.fused_router = fused, router
+            stack.fused, stack.fused_router, stack.residual_epilogue = fused, router, router
             for a, b in zip(stack.k_cache + stack.v_cache, kc + vc):
                 a.copy_(b)
             outs[(eng, fused, router)] = stack.forward(torch.arange(n), routing).float()
