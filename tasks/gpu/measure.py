@@ -152,7 +152,10 @@ def measure_model(spec, args, ceilings: Ceilings, run: MeasurementRun, deadline:
         torch.cuda.empty_cache() if torch.cuda.is_available() else None
         mode = "per_layer_x_L"
         stack = PerLayerStacks(spec, args.prefix_len, args.device, budget)
-    log(f"[{spec.name}] stack={mode}")
+    if args.unfused:  # the plain torch step around the same kernels (A/B against the fused default)
+        for st in ([stack] if mode == "full" else [stack.head, *stack.layer.values()]):
+            st.fused = False
+    log(f"[{spec.name}] stack={mode}{' (unfused)' if args.unfused else ''}")
     engines = args.engines if spec.family == "moe" else ["dense"]
     routing_name = args.routing if spec.family == "moe" else "none"
     for engine in engines:
@@ -255,6 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="N values at which loop/deepspeed (no CUDA graph) are timed; default: all")
     ap.add_argument("--validate-per-layer", nargs="*", default=[], help="models whose per-layer estimate is checked")
     ap.add_argument("--validate-tokens", nargs="+", type=int, default=[64])
+    ap.add_argument("--unfused", action="store_true",
+                    help="time the plain torch step (no fused RoPE/KV write, routing plan, shared-expert fold)")
     ap.add_argument("--memory-budget-gb", type=float, default=None, help="fake memory budget (tests)")
     ap.add_argument("--time-budget-s", type=float, default=1e9)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
