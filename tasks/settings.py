@@ -6,6 +6,7 @@ typo in an override fails loudly with the allowed keys, instead of being ignored
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -45,10 +46,21 @@ class StructuredQuestion(Strict):
         return values
 
 
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$"  # becomes part of folder and experiment names: no '/', no leading '.'
+
+
 class QuestionSettings(Strict):
-    slug: str
+    slug: str = Field(description="letters, digits, '_', '.', '-' (it names folders and experiments)")
     text: str
     structured: StructuredQuestion
+
+    @field_validator("slug")
+    @classmethod
+    def _safe_slug(cls, slug: str) -> str:
+        if not re.fullmatch(_NAME, slug):
+            raise ValueError("question.slug may hold only letters, digits, '_', '.' and '-' (no '/', not starting "
+                             "with '.'), at most 80 characters; it names folders and MLflow experiments")
+        return slug
 
     @field_validator("text")
     @classmethod
@@ -95,7 +107,7 @@ class IndexSettings(Strict):
 class TrackingSettings(Strict):
     uri: str | None = Field(None, description="MLflow tracking URI; None -> SQLite in mlruns/")
     store_dir: str = "mlruns"
-    experiment_prefix: str = "sovereign"
+    experiment_prefix: str = Field("sovereign", pattern=_NAME)
 
 
 class RunSettings(Strict):
