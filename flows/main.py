@@ -36,9 +36,11 @@ def main(argv: list[str]) -> int:
         console.print(f"[bold red]error:[/] {exc}")
         return 2
     from flows.research import research
+    from flows.signals import terminate_promptly
 
     try:
-        summary = research(overrides=argv)
+        with terminate_promptly():  # SIGTERM: the run is marked FAILED and the process exits
+            summary = research(overrides=argv)
     except DiskFullError as exc:
         console.print(f"[bold red]error:[/] {exc}")
         return 1

@@ -249,11 +249,56 @@ def _check_inputs(settings: Settings) -> None:
             raise SettingsError(f"invalid configuration:\n  {exc}") from None
 
 
+def host_available_bytes() -> int:
+    """Host memory a new allocation may use now (MemAvailable; free pages where /proc is absent)."""
+    import os
+
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def sweep_point_bytes(spec: Any, n_tokens: int, prefix_len: int, steps: int) -> int:
+    """Peak bytes of one projected sweep point: its routing samples, int32 (steps x MoE layers x tokens x top-k),
+    held twice while the steps are stacked. Prefix tokens count too (decodings without a KV cache route them)."""
+    if spec.family != "moe":
+        return 0
+    return 2 * steps * len(spec.moe_layer_indices) * (n_tokens + prefix_len) * spec.top_k * 4
+
+
+MEMORY_SHARE = 0.5  # one sweep point may take at most this share of the host memory available at start
+
+
+def _check_sweep_size(sweep: SweepSettings) -> None:
+    """Refuse N (and prefix_len, steps) whose sweep points would not fit in host memory, naming the largest N that does."""
+    from tasks.moe.specs import load_model_spec
+
+    budget = int(host_available_bytes() * MEMORY_SHARE)
+    for model in sweep.models:
+        spec = load_model_spec(model)
+        per_token = sweep_point_bytes(spec, 1, 0, sweep.steps)
+        for n in sorted(set(sweep.tokens), reverse=True):
+            need = sweep_point_bytes(spec, n, sweep.prefix_len, sweep.steps)
+            if need > budget:
+                largest = max((budget // per_token) - sweep.prefix_len, 0) if per_token else 0
+                raise SettingsError(
+                    f"invalid configuration:\n  sweep.tokens: N={n} for {model} needs about {need / 1e9:.1f} GB of routing "
+                    f"samples (2 x steps {sweep.steps} x MoE layers x (N + prefix_len {sweep.prefix_len}) x top-k x 4 B), "
+                    f"more than {MEMORY_SHARE:.0%} of the {budget / MEMORY_SHARE / 1e9:.1f} GB available; use N <= {largest}, "
+                    "or fewer sweep.steps"
+                )
+
+
 def _fill_sweep_defaults(settings: Settings) -> Settings:
     """Resolve the sweep's None lists from the selected routing and hardware groups."""
     sweep = settings.sweep
     if sweep is None:
         return settings
+    _check_sweep_size(sweep)
     routings = sweep.routings or list(dict.fromkeys([settings.routing.kind, "iid"]))
     hardware = sweep.hardware or list(dict.fromkeys([settings.hardware.name, "h200"]))
     from tasks.moe.routing import ROUTING_KINDS
