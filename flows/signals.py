@@ -10,7 +10,7 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator
 
-TERM_GRACE_S = 20.0  # time the main thread gets to mark the run FAILED before the process exits regardless
+TERM_GRACE_S = 10.0  # time the main thread gets to mark the run FAILED before the process exits regardless
 EXIT_TERMINATED = 143  # 128 + SIGTERM, what a shell reports for a process ended by SIGTERM
 
 
