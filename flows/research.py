@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 from prefect import flow
 
-from flows import prefect_ui, tracking
+from flows import prefect_ui, store, tracking
 from flows.config import load_settings
 from flows.literature import Literature, run_literature
 from flows.progress import StageTimer, console
@@ -136,7 +136,9 @@ def research(overrides: list[str] | None = None) -> dict:
     """
     overrides = list(overrides or [])
     settings, resolved = load_settings(overrides)
+    store.prepare_tracking_store(settings.tracking)  # UI runs too: named causes, schema created under a lock
     ctx = _open_run(settings, resolved, overrides)
+    store.fail_orphans(ctx.client, keep=ctx.run_id)  # runs a killed process left RUNNING, whatever their config
     timer = StageTimer()
     failed = True
     try:
@@ -147,5 +149,7 @@ def research(overrides: list[str] | None = None) -> dict:
         return summary
     finally:
         tracking.log_metrics(ctx.client, ctx.run_id, timer.seconds)
+        if failed:
+            store.fail_children(ctx.client, ctx.experiment_id, ctx.run_id)
         tracking.end_run(ctx.client, ctx.run_id, failed=failed)
         console.print(f"MLflow run {ctx.run_id} ({'FAILED' if failed else 'FINISHED'}) in {tracking.tracking_uri(settings.tracking)}", soft_wrap=True)
