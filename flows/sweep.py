@@ -132,7 +132,8 @@ def _child_metrics(result: PointResult, measurement: Measurement | None) -> dict
 def _log_child(ctx, result: PointResult, measurement: Measurement | None, origin: str = "sweep") -> str:
     """Create (or, on a resumed run, reuse) the point's child run and log it; ``origin`` says who asked for it."""
     name = result.label
-    run_id = tracking.find_child(ctx.client, ctx.experiment_id, ctx.run_id, name)
+    fresh = origin == "sweep" and getattr(ctx, "resumed", True) is False  # a new parent has no such child yet
+    run_id = None if fresh else tracking.find_child(ctx.client, ctx.experiment_id, ctx.run_id, name)
     if run_id is None:
         tags = {"sovereign.kind": "sweep-point", "sovereign.origin": origin}
         run_id = tracking.start_run(ctx.client, ctx.experiment_id, name, parent_id=ctx.run_id, tags=tags)
@@ -258,7 +259,7 @@ def print_sweep_table(outcome: SweepOutcome, settings: Settings) -> None:
         cells = [_cell(row.get(key)) for key, _ in cols]
         cells[3] = cells[3].replace("measured:NVIDIA ", "measured:")
         table.add_row(*cells)
-    console.print(table, width=min(100, console.width))
+    console.print(table, width=min(100, console.width) if console.is_terminal else 100)  # logs and pipes: 100
 
 
 def _cell(value) -> str:

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tasks.gpu.results import MeasurementRun, PointResult as MeasuredPoint, load_results
+from tasks.gpu.results import MeasurementRun, PointResult as MeasuredPoint, gpu_count, load_results
 from tasks.moe.sweep import DENSE_ROUTING, PointResult
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,9 @@ def load_recorded(results_dir: Path) -> RecordedResults:
             recorded.rejected.append((path, str(exc)))
             log.debug("ignoring recorded GPU results %s: %s (projections are used instead)", path, exc)
     recorded.runs.sort(key=lambda item: item[1].provenance.date, reverse=True)
+    # One-GPU runs first: a sharded run (results/h200x2, gpu_name '2xNVIDIA H200') answers only for models no
+    # single GPU was measured on (LLaDA2.0-flash), and its points keep the source 'measured:2xNVIDIA H200'.
+    recorded.runs.sort(key=lambda item: gpu_count(item[1].provenance))
     return recorded
 
 
