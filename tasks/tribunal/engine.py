@@ -51,7 +51,8 @@ def with_substance(ruling: Ruling, bundle: EvidenceBundle, settings: TribunalSet
     from tasks.tribunal.substance import substance_items
 
     items, findings, revisions = substance_items(ruling.role, bundle, settings, report) if ruling.role != "synthesizer" else ([], [], [])
-    items += [i.model_copy(update={"weight": 0.0}) if i.key.startswith("disclosed_") else i for i in ruling.items]
+    no_credit = ("disclosed_", "uncertainties_stated")  # stating a threat or an uncertainty section earns nothing
+    items += [i.model_copy(update={"weight": 0.0}) if i.key.startswith(no_credit) else i for i in ruling.items]
     selfish = [c.claim.claim_id for c in bundle.claims if counted_as_verified(c) and not independent(c)]
     if ruling.role == "skeptic" and selfish:
         revisions.append(Revision(kind="soften_claims", claim_ids=selfish, raised_by="skeptic",
