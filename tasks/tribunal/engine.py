@@ -26,21 +26,14 @@ def rubric_ruling(role: str, bundle: EvidenceBundle, settings: TribunalSettings,
     """The deterministic ruling of ``role`` (no network); ``report``: the written report, when reviewing a finished run."""
     if role not in RUBRICS:
         raise ValueError(f"unknown tribunal role {role!r}; allowed: {', '.join(ROLES)}")
-    literature = _literature_rubrics() if getattr(bundle, "asked", None) is None else None
-    if literature is not None:  # no structured block: a literature review's own rubric (issue 11), plus the substance checks
-        return with_substance(literature[role](bundle, settings), bundle, settings, report)
+    if bundle.asked is None:  # no structured block: a literature review's own rubric (issue 11), plus the substance checks
+        from tasks.tribunal.literature import LITERATURE_RUBRICS
+
+        return with_substance(LITERATURE_RUBRICS[role](bundle, settings), bundle, settings, report)
     if role == "synthesizer":
         return RUBRICS[role](bundle, settings)
     return RUBRICS[role](bundle, settings, report)
 
-
-def _literature_rubrics() -> dict | None:
-    """The literature-review rubric (tasks/tribunal/literature.py) where it exists; else the roles judge claims only."""
-    try:
-        from tasks.tribunal.literature import LITERATURE_RUBRICS
-    except ImportError:
-        return None
-    return LITERATURE_RUBRICS
 
 
 def with_substance(ruling: Ruling, bundle: EvidenceBundle, settings: TribunalSettings, report: ReportText | None) -> Ruling:
