@@ -35,7 +35,6 @@ def rubric_ruling(role: str, bundle: EvidenceBundle, settings: TribunalSettings,
     return RUBRICS[role](bundle, settings, report)
 
 
-
 def with_substance(ruling: Ruling, bundle: EvidenceBundle, settings: TribunalSettings, report: ReportText | None) -> Ruling:
     """Add the role's substance checks to a ruling from another rubric; disclosure items earn no credit."""
     from tasks.tribunal.checks.claims import counted_as_verified, independent
