@@ -17,7 +17,7 @@ from flows.progress import StageTimer
 from flows.safety import atomic_write
 from tasks.claims.empirical import verify_empirically
 from tasks.claims.evaluate import paper_chunk_lookup
-from tasks.claims.extract import extract_from_papers
+from tasks.claims.extract import extract_from_papers, rank_by_question
 from tasks.claims.records import Claim, EmpiricalFact, Verdict
 from tasks.claims.settings import VerifierSettings
 from tasks.claims.verifiers import make_verifier
@@ -109,7 +109,7 @@ def empirical_facts(sweep, settings: Settings) -> list[EmpiricalFact]:
     a GPU result exists, else modelled (roofline); unique experts always modelled (synthetic routing); bound modelled."""
     if sweep is None:
         return []
-    target = settings.question.structured.hardware
+    target = settings.question.structured.hardware if settings.question.structured else settings.hardware.name
     facts: list[EmpiricalFact] = []
     for point in sweep.points:
         p = point.projected
@@ -185,7 +185,9 @@ def _write_table(out_dir: Path, claims: list[Claim], verdicts: list[Verdict], em
 def run_claims(ctx, settings: Settings, papers: list[Paper], index_dir: str, sweep, timer: StageTimer) -> ClaimsOutcome:
     """Extract, verify against the index, then check the empirical ones against the sweep."""
     with timer.stage("claims", f"({settings.verifier.name} verifier)") as note:
-        claims = _extract(papers, settings)
+        claims, off_topic = rank_by_question(
+            _extract(papers, settings), settings.question.text, {p.arxiv_id: p.title for p in papers},
+            load_embedder(settings.embedder.kind, settings.embedder.model, settings.embedder.dimension, settings.embedder.api_key_env))
         verdicts, independent = verify_claims(claims, index_dir, settings.verifier, settings.embedder, settings.llm) if claims else ([], [])
         facts = empirical_facts(sweep, settings)
         empirical = [v for c in claims if (v := verify_empirically(c, facts)) is not None] if facts else []
@@ -195,7 +197,8 @@ def run_claims(ctx, settings: Settings, papers: list[Paper], index_dir: str, swe
                          for v in empirical]
         labels = [v.label for v in verdicts]
         metrics = {
-            "claims_extracted": len(claims),
+            "claims_extracted": len(claims) + len(off_topic),
+            "claims_off_topic": len(off_topic),
             "claims_supported": labels.count("SUPPORTED"),
             "claims_contradicted": labels.count("CONTRADICTED"),
             "claims_not_enough_info": labels.count("NOT_ENOUGH_INFO"),
