@@ -27,7 +27,7 @@ RERUN_CHANGE = ["tribunal.threshold=7.0"]  # only the tribunal's settings differ
 
 def _run(root: Path, tmp: Path, extra: list[str], log: Path) -> tuple[float, int]:
     env = dict(os.environ, PREFECT_HOME=str(tmp / "prefect"), PREFECT_LOCAL_STORAGE_PATH=str(tmp / "prefect" / "storage"),
-               PYTHONPATH=str(root))
+               PYTHONPATH=str(root), SOVEREIGN_ALLOW_DIRS=str(tmp))  # config paths outside mlruns/ are named
     env.pop("PREFECT_API_URL", None)
     argv = [sys.executable, "flows/main.py", *MAIN_JOB, f"tracking.store_dir={tmp}/mlruns",
             f"run.output_dir={tmp}/outputs", f"run.cache_dir={tmp}/cache", *extra]
