@@ -16,6 +16,7 @@ import logging
 from pathlib import Path
 from typing import Any, Iterable
 
+from tasks.gpu.results import gpus_in_name
 from tasks.moe import feasibility as feas
 from tasks.moe.hardware import load_hardware
 from tasks.moe.sensitivity import band, scale_ms
@@ -59,9 +60,10 @@ def target_answer(rows: list, model: str, n: int, target: str, context_tokens: i
         if key:
             src = load_hardware(key, conf_dir)
             ratio = src.hbm_bandwidth_bytes_s / hw.hbm_bandwidth_bytes_s
+            w = gpus_in_name(m.hardware)  # a sharded measurement ('2xNVIDIA H200') already ran on w GPUs
             rule = (f"measured on {m.hardware} x {src.hbm_bandwidth_bytes_s / 1e12:.3g}/{hw.hbm_bandwidth_bytes_s / 1e12:.3g} "
-                    f"TB/s datasheet bandwidth{split}")
-            return Answer(feas.split_ms(m.step_ms * ratio, g), f"projected: {rule}", g, target)
+                    f"TB/s datasheet bandwidth{f' x {w} measured GPUs' if w > 1 else ''}{split}")
+            return Answer(feas.split_ms(m.step_ms * ratio * w, g), f"projected: {rule}", g, target)
     roof = [r for r in rows if r.model == model and r.n_tokens == n and not r.measured and r.hardware == target and r.step_ms]
     if roof:
         return Answer(feas.split_ms(roof[0].step_ms, g), f"modelled: roofline on {target} datasheet{split}", g, target)

@@ -156,16 +156,22 @@ def measure_model(spec, args, comm: Comm, per_rank_ceil: list[dict], run: Measur
 
 
 def single_gpu_rows(spec, args, run: MeasurementRun, local_rank: int, log) -> list[dict]:
-    """The same model and code on GPU 0 alone (world size 1); the other ranks wait."""
+    """The same model and code on GPU 0 alone (world size 1); the other ranks wait.
+
+    On one GPU nothing is dispatched: 'replicated' runs the per-GPU kernels on all N*k slots, as the one-GPU
+    engine does. (The runs at 0eaa200 and 445ec52 used 'all_to_all' here, which on one GPU still copies every
+    slot's row into the dispatch buffer: 6.45 ms at N=64 against 5.08 ms for the one-GPU harness.)
+    """
     comm = Comm()
     ceil = [{"copy_bandwidth_bytes_s": run.ceilings.details["per_rank"][0]["copy_bandwidth_bytes_s"],
              "bf16_gemm_flops": run.ceilings.details["per_rank"][0]["bf16_gemm_flops"]}]
-    stack = ParallelStack(spec, comm, args.prefix_len, device=_dev(), seed=args.seed, engine=_engine())
+    stack = ParallelStack(spec, comm, args.prefix_len, device=_dev(), seed=args.seed, engine=_engine(),
+                          dispatch="replicated")
     rows = []
     for n in args.tokens:
         routing = sample_routing(spec, args.routing, n, args.rotations, args.seed + n)
         res = time_point(stack, routing, n, args.reps, args.rotations, args.seed + n, local_rank)
-        p = assemble("step", spec, args.routing, n, "ep1", [res], ceil, routing, args.prefix_len, {})
+        p = assemble("step", spec, args.routing, n, "ep1_replicated", [res], ceil, routing, args.prefix_len, {})
         rows.append({"n": n, "ms": p.step_ms, "roofline_ratio": p.roofline_ratio, "util_copy": p.util_copy,
                      "timed_as": res["how"], "spread": p.spread})
         log(f"[{spec.name}] 1 GPU N={n:4d} {p.step_ms:8.3f} ms  roofline {p.roofline_ratio:.1%}")

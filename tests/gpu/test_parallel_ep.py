@@ -1,8 +1,12 @@
 """Expert-parallel dispatch and the tensor-parallel stack on CPU: 2 gloo processes vs the 1-process result."""
 from __future__ import annotations
 
+import importlib.util
 import os
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -32,31 +36,39 @@ def _moe_inputs(n: int, seed: int):
     return x, ids, w
 
 
+def _compute(comm: Comm) -> dict:
+    """Relative errors of the dispatched layer per (mode, N), and the stack's full logits, on this rank."""
+    rank, world = comm.rank, comm.world_size
+    full = MoEWeights.random(E, H, I, dtype=torch.float32, seed=3)
+    lo, hi = rank * E // world, (rank + 1) * E // world
+    local = MoEWeights(full.w_gate_up[lo:hi].contiguous(), full.w_down[lo:hi].contiguous())
+    out = {}
+    for mode in ("all_to_all", "replicated"):
+        layer = ExpertParallelMoE(local, E, K, comm, engine="torch_loop", dispatch=mode)
+        for n in (1, 5, 12):  # N=1: rank 1 holds no tokens; N=5: uneven slices
+            x, ids, w = _moe_inputs(n, seed=n)
+            y = comm.all_reduce(layer(x, ids, w).clone())
+            out[(mode, n)] = relative_error(y, reference_moe(full, x, ids, w))
+    spec = tiny_spec("llada2_mini", num_experts=8, top_k=2)
+    stack = ParallelStack(spec, comm, prefix_len=4, device="cpu", dtype=torch.float32, seed=5,
+                          engine="torch_loop", init="slice")
+    stack.prepare(6)
+    routing = torch.stack([_moe_inputs(6, seed=10 + j)[1] for j in range(len(stack.moe_layers))])
+    logits = stack.forward(torch.arange(6), routing)
+    gathered = [torch.empty_like(logits) for _ in range(world)]
+    if world > 1:
+        dist.all_gather(gathered, logits)
+    else:
+        gathered = [logits]
+    out["logits"] = torch.cat(gathered, 1).numpy()  # numpy: pickled by value, not shared by fd
+    return out
+
+
 def _worker(rank: int, world: int, port: int, queue) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     dist.init_process_group("gloo", rank=rank, world_size=world)
     try:
-        comm = Comm(world, rank)
-        full = MoEWeights.random(E, H, I, dtype=torch.float32, seed=3)
-        lo, hi = rank * E // world, (rank + 1) * E // world
-        local = MoEWeights(full.w_gate_up[lo:hi].contiguous(), full.w_down[lo:hi].contiguous())
-        out = {}
-        for mode in ("all_to_all", "replicated"):
-            layer = ExpertParallelMoE(local, E, K, comm, engine="torch_loop", dispatch=mode)
-            for n in (1, 5, 12):  # N=1: rank 1 holds no tokens; N=5: uneven slices
-                x, ids, w = _moe_inputs(n, seed=n)
-                y = comm.all_reduce(layer(x, ids, w).clone())
-                out[(mode, n)] = relative_error(y, reference_moe(full, x, ids, w))
-        spec = tiny_spec("llada2_mini", num_experts=8, top_k=2)
-        stack = ParallelStack(spec, comm, prefix_len=4, device="cpu", dtype=torch.float32, seed=5,
-                              engine="torch_loop", init="slice")
-        stack.prepare(6)
-        routing = torch.stack([_moe_inputs(6, seed=10 + j)[1] for j in range(len(stack.moe_layers))])
-        logits = stack.forward(torch.arange(6), routing)
-        gathered = [torch.empty_like(logits) for _ in range(world)]
-        dist.all_gather(gathered, logits)
-        out["logits"] = torch.cat(gathered, 1).numpy()  # numpy: pickled by value, not shared by fd
-        queue.put((rank, out))
+        queue.put((rank, _compute(Comm(world, rank))))
     finally:
         dist.destroy_process_group()
 
@@ -77,7 +89,7 @@ def _run_world(world: int) -> dict:
 
 @pytest.mark.timeout(240)
 def test_expert_parallel_two_gloo_ranks_match_one_process():
-    one, two = _run_world(1), _run_world(2)
+    one, two = {0: _compute(Comm())}, _run_world(2)  # one process needs no process group
     for key, err in two[0].items():
         if key == "logits":
             continue
@@ -101,3 +113,30 @@ def test_single_rank_needs_no_process_group():
 def test_unique_experts_per_rank_splits_the_layer():
     routing = torch.tensor([[[[0, 5], [1, 5], [6, 7]]]]).numpy()  # 1 step, 1 layer, 3 tokens, k=2; E=8
     assert unique_experts_per_rank(routing, 8, 2) == [2.0, 3.0]
+
+
+_SENTINEL_CHECK = """
+import torch
+from tasks.gpu.engines import MoEWeights, relative_error
+from tasks.gpu.parallel.local_experts import LocalExpertsTorch, LocalExpertsTriton
+w = MoEWeights.random(4, 32, 16, dtype=torch.float32, seed=1)
+g = torch.Generator().manual_seed(0)
+x = torch.randn(6, 32, generator=g)
+ids = torch.randint(0, 5, (6, 3), generator=g).int()  # id 4 = another rank's expert (sentinel)
+wt = torch.rand(6, 3, generator=g)
+assert relative_error(LocalExpertsTriton(w)(x, ids, wt), LocalExpertsTorch(w)(x, ids, wt)) < 1e-5
+ids1, w1 = ids[:, :1].contiguous(), wt[:, :1].contiguous()
+keep = ids1[:, 0] < 4
+assert relative_error(LocalExpertsTriton(w)(x, ids1, w1)[keep], LocalExpertsTorch(w)(x, ids1, w1)[keep]) < 1e-5
+print("sentinel ok")
+"""
+
+
+@pytest.mark.skipif(importlib.util.find_spec("triton") is None, reason="triton not installed")
+def test_triton_local_experts_skip_other_ranks_experts_under_interpreter():
+    """The per-rank Triton kernels leave sentinel slots out (zero in the k>1 sum), on CPU via TRITON_INTERPRET."""
+    env = {**os.environ, "TRITON_INTERPRET": "1"}
+    proc = subprocess.run([sys.executable, "-c", _SENTINEL_CHECK], env=env, capture_output=True, text=True,
+                          timeout=600, cwd=str(Path(__file__).resolve().parents[2]))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "sentinel ok" in proc.stdout

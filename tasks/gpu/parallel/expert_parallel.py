@@ -7,61 +7,27 @@ attention before this layer ends in an all-reduce). Two dispatch modes:
   their k (token, expert) slots to the expert's owner. Every rank sends every other rank a buffer of fixed
   capacity C = ceil(N/W) * k rows (the most that can go one way, so no token is ever dropped); unused rows
   carry the sentinel expert id E_local and are never computed. Fixed, equal splits need no host sync, so the
-  whole step, collectives included, can be captured in a CUDA graph. The expert outputs come back with a
-  second all-to-all into the same positions, are weighted and summed per token, and land in rows
-  [t0, t1) of an [N, H] output that is zero elsewhere.
+  whole step, collectives included, can be captured in a CUDA graph. The expert outputs, weighted on the
+  expert's rank, come back with a second all-to-all into the same positions, are summed per token, and land
+  in rows [t0, t1) of an [N, H] output that is zero elsewhere.
 - ``replicated``: no dispatch: each rank runs its own experts on the slots of all N tokens routed to them.
 
 Either way the caller sums the ranks' outputs with the all-reduce that the tensor-parallel shared expert
 needs anyway, so the layer output is replicated again.
 
-Local experts run through a MoE engine with top_k=1 over the received rows (tasks/gpu/triton_moe.py's
-``grouped_triton`` on GPUs, whose routing metadata leaves ids >= E_local uncomputed), or a plain-torch loop
-on CPU (tests).
+Local experts run through tasks/gpu/parallel/local_experts.py: tasks/gpu/triton_moe.py's kernels on GPUs
+(ids >= E_local are left uncomputed), or a plain-torch loop on CPU (tests). In all_to_all mode each row
+carries its local expert id and routing weight inside the dispatched buffer (one all-to-all each way).
 """
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from tasks.gpu.engines import MoEWeights
 from tasks.gpu.parallel.comm import Comm, shard_range
+from tasks.gpu.parallel.local_experts import make_local_experts
 
 DISPATCH_MODES = ("all_to_all", "replicated")
-
-
-class LocalExpertsTorch:
-    """Plain-torch local experts (CPU tests): rows whose id is the sentinel E_local are left at zero."""
-
-    name = "torch_loop"
-    graph_safe = False
-
-    def __init__(self, weights: MoEWeights) -> None:
-        self.weights = weights
-
-    def __call__(self, x: torch.Tensor, ids: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        wt, i = self.weights, self.weights.inter
-        out = torch.zeros(x.shape[0], wt.hidden, dtype=x.dtype, device=x.device)
-        flat = ids.reshape(-1)
-        for e in range(wt.num_experts):
-            rows = torch.nonzero(flat == e).flatten()
-            if rows.numel():
-                h = x[rows] @ wt.w_gate_up[e].T
-                out[rows] = ((F.silu(h[:, :i]) * h[:, i:]) @ wt.w_down[e].T) * w.reshape(-1)[rows, None].to(x.dtype)
-        return out
-
-    def info(self) -> dict:
-        return {"engine": self.name, "graph_safe": False}
-
-
-def make_local_experts(weights: MoEWeights, engine: str):
-    """The per-rank expert engine: 'grouped_triton' (GPU, graph-safe) or 'torch_loop' (CPU reference)."""
-    if engine == "torch_loop":
-        return LocalExpertsTorch(weights)
-    if engine == "grouped_triton":
-        from tasks.gpu.triton_moe import TritonGroupedEngine
-        return TritonGroupedEngine(weights, top_k=1)
-    raise ValueError(f"unknown local expert engine {engine!r}; accepted: grouped_triton, torch_loop")
 
 
 class ExpertParallelMoE:
@@ -96,51 +62,44 @@ class ExpertParallelMoE:
 
     def __call__(self, xn: torch.Tensor, topk_ids: torch.Tensor, topk_w: torch.Tensor) -> torch.Tensor:
         """This rank's share of the routed output, [N, H] in xn's dtype (sum over ranks = the full layer)."""
-        rows = topk_ids.numel() if self.dispatch == "replicated" else \
-            self.comm.world_size * self.token_slice(topk_ids.shape[0])[2] * self.top_k
-        if self.experts.name == "grouped_triton":
-            from tasks.gpu.triton_moe import MAX_FUSED_SLOTS
-            if rows > MAX_FUSED_SLOTS:  # past it the engine sorts with torch, which rejects the sentinel id
-                raise ValueError(f"{rows} dispatched rows exceed grouped_triton's fused routing limit "
-                                 f"{MAX_FUSED_SLOTS}: use fewer tokens per step")
         if self.dispatch == "replicated":
             return self._replicated(xn, topk_ids, topk_w)
         return self._all_to_all(xn, topk_ids, topk_w)
 
     def _replicated(self, xn, topk_ids, topk_w):
-        n, k = topk_ids.shape
-        flat = topk_ids.reshape(-1).long() - self.expert_lo
+        flat = topk_ids.long() - self.expert_lo
         mine = (flat >= 0) & (flat < self.e_local)
-        ids = torch.where(mine, flat, self.e_local).to(torch.int32)
-        rows = xn.repeat_interleave(k, 0)
-        y = self.experts(rows, ids.view(-1, 1), torch.ones(n * k, 1, device=xn.device, dtype=torch.float32))
-        y = torch.where(mine[:, None], y, 0).float() * topk_w.reshape(-1, 1).float()
-        return y.view(n, k, -1).sum(1).to(xn.dtype)
+        return self.experts(xn, torch.where(mine, flat, self.e_local).to(torch.int32), topk_w)
 
     def _all_to_all(self, xn, topk_ids, topk_w):
         n, k = topk_ids.shape
         w_size, h = self.comm.world_size, xn.shape[1]
         t0, t1, per = self.token_slice(n)
-        cap = per * k  # rows each rank sends each rank
+        rows = w_size * per * k  # each rank sends each rank per*k rows: the most one slice can send one way
+        cap = per * k
         flat = topk_ids[t0:t1].reshape(-1).long()
         dest = torch.div(flat, self.e_local, rounding_mode="floor")
         onehot = (dest[:, None] == torch.arange(w_size, device=dest.device)).to(torch.int32)  # no host check
-        rank_in_dest = torch.cumsum(onehot, 0).gather(1, dest[:, None]).squeeze(1) - 1
-        pos = dest * cap + rank_in_dest  # row of each slot in the send buffer (block `dest`)
-        send_x = torch.empty(w_size * cap, h, dtype=xn.dtype, device=xn.device)  # unused rows: never computed
-        send_x.index_copy_(0, pos, xn[t0:t1].repeat_interleave(k, 0))
-        send_id = torch.full((w_size * cap,), self.e_local, dtype=torch.int32, device=xn.device)
-        send_id.index_copy_(0, pos, (flat - dest * self.e_local).to(torch.int32))
-        recv_x, recv_id = torch.empty_like(send_x), torch.empty_like(send_id)
-        self.comm.all_to_all(recv_x, send_x)
-        self.comm.all_to_all(recv_id, send_id)
-        y = self.experts(recv_x, recv_id.view(-1, 1), torch.ones(w_size * cap, 1, device=xn.device,
-                                                                  dtype=torch.float32))
+        pos = dest * cap + torch.cumsum(onehot, 0).gather(1, dest[:, None]).squeeze(1) - 1  # row in the send buffer
+        # One buffer per row: hidden state, then the local expert id (int32) and routing weight (float32) bit-cast
+        # into c + c columns of the activation dtype, so one all-to-all carries tokens and routing together.
+        c = 4 // xn.element_size()
+        send = torch.empty(rows, h + 2 * c, dtype=xn.dtype, device=xn.device)  # unused rows: never computed
+        send[:, :h].index_copy_(0, pos, xn[t0:t1].repeat_interleave(k, 0))
+        ids = torch.full((rows,), self.e_local, dtype=torch.int32, device=xn.device)
+        ids.index_copy_(0, pos, (flat - dest * self.e_local).to(torch.int32))
+        wts = torch.zeros(rows, dtype=torch.float32, device=xn.device)
+        wts.index_copy_(0, pos, topk_w[t0:t1].reshape(-1).float())
+        send[:, h:h + c].copy_(ids.view(xn.dtype).view(rows, c))
+        send[:, h + c:].copy_(wts.view(xn.dtype).view(rows, c))
+        recv = torch.empty_like(send)
+        self.comm.all_to_all(recv, send)
+        y = self.experts(recv[:, :h], recv[:, h:h + c].contiguous().view(torch.int32),
+                         recv[:, h + c:].contiguous().view(torch.float32))  # weighted rows
         back = torch.empty_like(y)
         self.comm.all_to_all(back, y)
-        mine = back.index_select(0, pos).float() * topk_w[t0:t1].reshape(-1, 1).float()
         out = torch.zeros(n, h, dtype=xn.dtype, device=xn.device)
-        out[t0:t1] = mine.view(t1 - t0, k, h).sum(1).to(xn.dtype)
+        out[t0:t1] = back.index_select(0, pos).view(t1 - t0, k, h).sum(1)
         return out
 
     def info(self) -> dict:
