@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -27,7 +28,7 @@ RERUN_CHANGE = ["tribunal.threshold=7.0"]  # only the tribunal's settings differ
 
 def _run(root: Path, tmp: Path, extra: list[str], log: Path) -> tuple[float, int]:
     env = dict(os.environ, PREFECT_HOME=str(tmp / "prefect"), PREFECT_LOCAL_STORAGE_PATH=str(tmp / "prefect" / "storage"),
-               PYTHONPATH=str(root))
+               PYTHONPATH=str(root), SOVEREIGN_ALLOW_DIRS=str(tmp))  # config paths outside mlruns/ are named
     env.pop("PREFECT_API_URL", None)
     argv = [sys.executable, "flows/main.py", *MAIN_JOB, f"tracking.store_dir={tmp}/mlruns",
             f"run.output_dir={tmp}/outputs", f"run.cache_dir={tmp}/cache", *extra]
@@ -35,6 +36,12 @@ def _run(root: Path, tmp: Path, extra: list[str], log: Path) -> tuple[float, int
     with log.open("wb") as handle:
         rc = subprocess.run(argv, cwd=root, env=env, stdout=handle, stderr=subprocess.STDOUT).returncode
     return time.perf_counter() - started, rc
+
+
+def _stages(log: Path) -> dict[str, float]:
+    """The ``✓ <stage> <seconds>s`` lines the main job prints."""
+    text = log.read_text(errors="replace") if log.exists() else ""
+    return {m[1]: float(m[2]) for m in re.finditer(r"^✓ (\S+) ([\d.]+)s", text, re.M)}
 
 
 def main(argv: list[str]) -> int:
@@ -53,7 +60,8 @@ def main(argv: list[str]) -> int:
             if rc1 or rc2:
                 print((tmp / "first.log").read_text()[-2000:], (tmp / "rerun.log").read_text()[-2000:], file=sys.stderr)
             rows.append({"label": args.label, "repeat": i, "first_s": round(first, 1), "rerun_tribunal_s": round(rerun, 1),
-                         "ok": rc1 == 0 and rc2 == 0, "load1": round(os.getloadavg()[0], 2)})
+                         "ok": rc1 == 0 and rc2 == 0, "load1": round(os.getloadavg()[0], 2),
+                         "stages_first": _stages(tmp / "first.log"), "stages_rerun": _stages(tmp / "rerun.log")})
             print(json.dumps(rows[-1]), flush=True)
     for key in ("first_s", "rerun_tribunal_s"):
         values = [r[key] for r in rows]

@@ -12,14 +12,14 @@ from pathlib import Path
 import yaml
 from prefect import flow
 
-from flows import prefect_ui, tracking
+from flows import prefect_ui, store, tracking
 from flows.config import load_settings
 from flows.literature import Literature, run_literature
 from flows.progress import StageTimer, console
 from flows.safety import atomic_write
 from flows.claims import run_claims
 from flows.report import log_sweep_figures, print_summary, write_report
-from flows.review import run_review
+from flows.review import review_written_report, run_review
 from flows.sweep import make_add_points, print_sweep_table, refresh_summary, run_sweep
 from tasks.tribunal.build import build_bundle
 from tasks.settings import Settings, project_path
@@ -36,6 +36,7 @@ class RunContext:
     experiment_id: str
     run_id: str
     out_dir: Path
+    resumed: bool = False  # a fresh parent run has no children to look up before logging one
 
 
 def _open_run(settings: Settings, resolved: dict, overrides: list[str]) -> RunContext:
@@ -44,6 +45,7 @@ def _open_run(settings: Settings, resolved: dict, overrides: list[str]) -> RunCo
     exp_id = tracking.experiment_id(client, f"{settings.tracking.experiment_prefix}-{settings.question.slug}", settings.tracking)
     config_hash = hashlib.sha256(json.dumps(resolved, sort_keys=True, default=str).encode()).hexdigest()[:16]
     run_id = tracking.find_orphaned_run(client, exp_id, config_hash)
+    resumed = run_id is not None
     if run_id:
         console.print(f"[yellow]Resuming MLflow run {run_id}: an earlier process with the same config died before finishing.[/]")
         tracking.set_tags(client, run_id, {"sovereign.resumed": "true", **tracking.owner_tags()})
@@ -56,7 +58,7 @@ def _open_run(settings: Settings, resolved: dict, overrides: list[str]) -> RunCo
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write(out_dir / "config.yaml", yaml.safe_dump(resolved, sort_keys=False), what="resolved config")
     tracking.log_artifacts(client, run_id, [out_dir / "config.yaml"])
-    return RunContext(settings, client, exp_id, run_id, out_dir)
+    return RunContext(settings, client, exp_id, run_id, out_dir, resumed=resumed)
 
 
 def _record_literature(ctx: RunContext, lit: Literature) -> None:
@@ -120,7 +122,7 @@ def _run_stages(ctx: RunContext, settings: Settings, timer: StageTimer) -> dict:
         "score": round(outcome.final.aggregate, 2),
         "policy": outcome.policy.decision,
         "report": str(report_path),
-    }
+    } | review_written_report(ctx)
     print_summary(outcome, report_path)
     return summary
 
@@ -134,7 +136,10 @@ def research(overrides: list[str] | None = None) -> dict:
     """
     overrides = list(overrides or [])
     settings, resolved = load_settings(overrides)
+    store.prepare_tracking_store(settings.tracking)  # UI runs too: named causes, schema created under a lock
     ctx = _open_run(settings, resolved, overrides)
+    store.fail_orphans(ctx.client, keep=ctx.run_id)  # runs a killed process left RUNNING, whatever their config
+    store.remove_stale_partials(project_path(settings.run.cache_dir), project_path(settings.run.output_dir))
     timer = StageTimer()
     failed = True
     try:
@@ -145,5 +150,7 @@ def research(overrides: list[str] | None = None) -> dict:
         return summary
     finally:
         tracking.log_metrics(ctx.client, ctx.run_id, timer.seconds)
+        if failed:
+            store.fail_children(ctx.client, ctx.experiment_id, ctx.run_id)
         tracking.end_run(ctx.client, ctx.run_id, failed=failed)
-        console.print(f"MLflow run {ctx.run_id} ({'FAILED' if failed else 'FINISHED'}) in {tracking.tracking_uri(settings.tracking)}")
+        console.print(f"MLflow run {ctx.run_id} ({'FAILED' if failed else 'FINISHED'}) in {tracking.tracking_uri(settings.tracking)}", soft_wrap=True)

@@ -12,9 +12,8 @@ hot expert's rows inside one program, the first version of this kernel, serialis
 the copy roofline at N=256 against 80% at N=64.) Programs past the last block return at once; the grid is sized
 by N*k alone, so a step can be captured in a CUDA graph.
 
-Routing metadata (slot order stably sorted by expert, counts, inclusive offsets) is built by one parallel
-Triton launch when N*k <= MAX_FUSED_SLOTS: each program ranks its slots among the earlier slots of the same
-expert, so no sort is needed and the order equals torch.argsort(stable=True).
+Routing metadata (slot order, counts, routing weights from the router logits, shared-expert slots) and the final
+combine (+ residual, + the next block's RMSNorm) are single launches in tasks/gpu/moe_plan.py.
 """
 from __future__ import annotations
 
@@ -22,7 +21,9 @@ import os
 
 import torch
 
-from tasks.gpu.engines import MoEEngine, MoEWeights, sort_by_expert
+from tasks.gpu.engines import MoEEngine, MoEWeights
+from tasks.gpu.moe_plan import (FALLBACKS, MAX_FUSED_EXPERTS, MAX_FUSED_SLOTS, _pow2, combine_rows,  # noqa: F401
+                                routing_metadata, routing_plan)
 
 try:
     import triton
@@ -32,26 +33,20 @@ except ImportError:  # CPU-only installs: the engine reports itself unavailable
     tl = None
 
 # (BLOCK_M, BLOCK_N, BLOCK_K, num_warps, num_stages) tried by the autotuner, per kernel, keyed on H, I and the
-# power-of-two bucket of N*k: the row block is tuned too (16 suits ~1 token per expert, 64-128 suit N >= 64).
-# H and I are compile-time constants (one build per model shape): loop bounds are known, and Triton's CPU
-# interpreter (older releases cannot loop to a runtime bound) runs the same source.
+# power-of-two bucket of N*k. H and I are compile-time constants (one build per model shape): loop bounds are
+# known, and Triton's CPU interpreter (older releases cannot loop to a runtime bound) runs the same source.
+# The list is short because every config is compiled on first use: the H200 runs of 2026-11-29/30 picked
+# BLOCK_M=16 at every N up to 256 (calibrated routing spreads N*k slots over many experts), so 32/64-row blocks
+# keep only their best tiles. Few rows per expert (N <= 8): narrow tiles and long K steps put more programs,
+# each with more bytes in flight, on the 132 SMs.
 _TILES_UP = [(32, 128, 4, 4), (64, 128, 4, 4), (64, 64, 4, 5), (32, 256, 4, 3), (64, 256, 8, 3)]
-_TILES_DOWN = [(64, 128, 4, 4), (128, 64, 4, 4), (64, 64, 4, 5), (32, 128, 4, 4), (128, 128, 8, 3)]
-# Few rows per expert (N <= 8): narrow output tiles and long K steps put more programs, each with more bytes in
-# flight, on the 132 SMs (at N=1 only top_k experts' tiles exist).
-_SMALL_UP = [(16, 16, 256, 2, 4), (16, 32, 256, 4, 3), (16, 16, 128, 2, 6)]
-_SMALL_DOWN = [(16, 32, 256, 4, 3), (16, 16, 256, 2, 3), (16, 64, 256, 4, 2)]
-_CONFIGS_UP = ([(bm, *t) for bm in (16, 32, 64) for t in _TILES_UP] + _SMALL_UP
-               + [(128, 64, 64, 8, 4), (128, 64, 128, 8, 3), (128, 32, 128, 8, 4)])
-_CONFIGS_DOWN = ([(bm, *t) for bm in (16, 32, 64) for t in _TILES_DOWN] + _SMALL_DOWN
-                 + [(128, 64, 64, 8, 4), (128, 128, 64, 8, 3), (128, 64, 128, 8, 3)])
-MAX_FUSED_SLOTS = 16384  # N*k up to this: routing metadata in one parallel Triton launch; above, torch sort
-MAX_FUSED_EXPERTS = 1024  # and E up to this (each program holds a [BLOCK_S, E] comparison); the specs go to 256
-_RANK_BLOCK, _RANK_CHUNK = 32, 256  # slots ranked per program, slots compared per loop step
-
-
-def _pow2(n: int) -> int:
-    return 1 << max(0, int(n) - 1).bit_length()
+_TILES_DOWN = [(64, 128, 4, 4), (128, 64, 4, 4), (64, 64, 4, 5), (32, 128, 4, 4), (64, 256, 4, 2)]
+_SMALL_UP = [(16, 256, 2, 4), (32, 256, 4, 3)]
+_SMALL_DOWN = [(32, 256, 4, 3), (128, 64, 4, 4)]
+_CONFIGS_UP = ([(16, *t) for t in _TILES_UP + _SMALL_UP] + [(32, *t) for t in _TILES_UP[:3]]
+               + [(64, 64, 128, 4, 4), (128, 64, 64, 8, 4)])
+_CONFIGS_DOWN = ([(16, *t) for t in _TILES_DOWN + _SMALL_DOWN] + [(32, *t) for t in _TILES_DOWN[:3]]
+                 + [(64, 64, 128, 4, 4), (128, 128, 64, 8, 3)])
 
 
 if triton is not None:
@@ -61,78 +56,6 @@ if triton is not None:
                      for m, n, k, w, s in configs],
             key=["H", "I", "SLOTS"],
             do_bench=lambda fn, quantiles: triton.testing.do_bench(fn, warmup=5, rep=25, quantiles=quantiles))
-
-    @triton.jit
-    def _slot_expert(ids_ptr, s, valid, E: tl.constexpr, E_R: tl.constexpr, K: tl.constexpr,
-                     SLOT_K: tl.constexpr):
-        # Slot s = token * SLOT_K + j: routed expert ids[token, j] for j < K, always-on shared expert
-        # E_R + (j - K) after them; padding lanes get E (a bin that is never stored).
-        if SLOT_K == K:
-            return tl.load(ids_ptr + s, mask=valid, other=E).to(tl.int32)
-        t = s // SLOT_K
-        j = s - t * SLOT_K
-        routed = tl.load(ids_ptr + t * K + j, mask=valid & (j < K), other=0).to(tl.int32)
-        e = tl.where(j < K, routed, E_R + j - K)
-        return tl.where(valid, e, E)
-
-    @triton.jit
-    def _routing_metadata_kernel(ids_ptr, order_ptr, counts_ptr, offsets_ptr, logits_ptr, rw_ptr, n_slots,
-                                 E: tl.constexpr, E_R: tl.constexpr, K: tl.constexpr, SLOT_K: tl.constexpr,
-                                 HAS_LOGITS: tl.constexpr, E_BINS: tl.constexpr, BLOCK_S: tl.constexpr,
-                                 CHUNK: tl.constexpr, SLOTS_CAP: tl.constexpr):
-        # Program p ranks slots [p*BLOCK_S, (p+1)*BLOCK_S): position = (slots of lower experts) + (earlier slots of
-        # the same expert). Every program histograms all slots (cheap for N*k <= MAX_FUSED_SLOTS); program 0
-        # writes counts and offsets. Padding lanes carry expert E, which lands in a bin that is never stored.
-        # With HAS_LOGITS it also writes each slot's routing weight: the softmax of the token's K router logits
-        # at its chosen experts (1.0 for a shared-expert slot), so no separate gather/softmax launches.
-        pid = tl.program_id(0)
-        mine = pid * BLOCK_S + tl.arange(0, BLOCK_S)
-        my_valid = mine < n_slots
-        my_e = _slot_expert(ids_ptr, mine, my_valid, E, E_R, K, SLOT_K)
-        counts = tl.zeros((E_BINS,), dtype=tl.int32)
-        rank = tl.zeros((BLOCK_S,), dtype=tl.int32)
-        for c0 in range(0, SLOTS_CAP, CHUNK):  # constexpr bound (power-of-two bucket of n_slots); lanes masked
-            j = c0 + tl.arange(0, CHUNK)
-            e_j = _slot_expert(ids_ptr, j, j < n_slots, E, E_R, K, SLOT_K)
-            counts += tl.histogram(e_j, E_BINS)
-            earlier_same = (e_j[None, :] == my_e[:, None]) & (j[None, :] < mine[:, None])
-            rank += tl.sum(earlier_same.to(tl.int32), 1)
-        ex = tl.arange(0, E_BINS)
-        counts = tl.where(ex < E, counts, 0)
-        start = tl.sum(tl.where(ex[None, :] < my_e[:, None], counts[None, :], 0), 1)
-        tl.store(order_ptr + start + rank, mine.to(tl.int64), mask=my_valid)
-        if HAS_LOGITS:
-            tok = mine // SLOT_K
-            jj = mine - tok * SLOT_K
-            routed = my_valid & (jj < K)
-            mine_l = tl.load(logits_ptr + tok * E_R + tl.minimum(my_e, E_R - 1), mask=routed, other=0.0).to(tl.float32)
-            mx = tl.full((BLOCK_S,), float("-inf"), tl.float32)
-            for q in tl.static_range(K):
-                eq = tl.load(ids_ptr + tok * K + q, mask=routed, other=0)
-                mx = tl.maximum(mx, tl.load(logits_ptr + tok * E_R + eq, mask=routed, other=0.0).to(tl.float32))
-            den = tl.zeros((BLOCK_S,), dtype=tl.float32)
-            for q in tl.static_range(K):
-                eq = tl.load(ids_ptr + tok * K + q, mask=routed, other=0)
-                den += tl.exp(tl.load(logits_ptr + tok * E_R + eq, mask=routed, other=0.0).to(tl.float32) - mx)
-            rw = tl.where(routed, tl.exp(mine_l - mx) / den, 1.0)
-            tl.store(rw_ptr + mine, rw, mask=my_valid)
-        if pid == 0:
-            tl.store(counts_ptr + ex, counts, mask=ex < E)
-            tl.store(offsets_ptr + ex, tl.cumsum(counts, 0), mask=ex < E)
-
-    @triton.jit
-    def _combine_kernel(y_ptr, res_ptr, out_ptr, H: tl.constexpr, SLOT_K: tl.constexpr, BLOCK_H: tl.constexpr,
-                        HAS_RES: tl.constexpr):
-        # out[t] = residual[t] + sum_j y[t*SLOT_K + j]: float accumulation, one bf16 rounding.
-        t = tl.program_id(0).to(tl.int64)
-        offs = tl.program_id(1) * BLOCK_H + tl.arange(0, BLOCK_H)
-        m = offs < H
-        acc = tl.zeros((BLOCK_H,), dtype=tl.float32)
-        if HAS_RES:
-            acc += tl.load(res_ptr + t * H + offs, mask=m, other=0.0).to(tl.float32)
-        for j in tl.static_range(SLOT_K):
-            acc += tl.load(y_ptr + (t * SLOT_K + j) * H + offs, mask=m, other=0.0).to(tl.float32)
-        tl.store(out_ptr + t * H + offs, acc.to(out_ptr.dtype.element_ty), mask=m)
 
     @triton.jit
     def _row_block(counts_ptr, pid_m, E: tl.constexpr, E_POW2: tl.constexpr, BLOCK_M: tl.constexpr):
@@ -216,65 +139,6 @@ def _launch(kernel, grid, *args, **kwargs):
     return kernel[grid](*args, **kwargs)
 
 
-def routing_metadata(topk_ids: torch.Tensor, num_experts: int):
-    """order/counts/offsets exactly as engines.sort_by_expert: one Triton launch, or torch past MAX_FUSED_*."""
-    order, counts, offsets, _ = routing_plan(topk_ids, num_experts)
-    return order, counts, offsets
-
-
-def routing_plan(topk_ids: torch.Tensor, num_routed: int, num_shared: int = 0,
-                 router_logits: torch.Tensor | None = None):
-    """Slot order, counts, offsets and (with router_logits) per-slot routing weights, in one launch.
-
-    Slots are token-major with num_shared always-on experts (ids num_routed .. num_routed+num_shared-1)
-    after each token's top-k; a shared slot's weight is 1.0, a routed slot's the softmax of the token's k
-    router logits [N, num_routed] at its chosen experts. Past MAX_FUSED_* the same plan is built with torch.
-    Returns:
-        order [N*(k+S)] int64, counts [E] int32, offsets [E] int32, route_w [N*(k+S)] float32 or None.
-    """
-    n, k = topk_ids.shape
-    e = num_routed + num_shared
-    slot_k = k + num_shared
-    n_slots = n * slot_k
-    dev = topk_ids.device
-    if n_slots > MAX_FUSED_SLOTS or e > MAX_FUSED_EXPERTS:
-        ids = topk_ids
-        if num_shared:
-            extra = torch.arange(num_routed, e, device=dev, dtype=ids.dtype).expand(n, num_shared)
-            ids = torch.cat([ids, extra], 1)
-        order, counts, offsets = sort_by_expert(ids, e)
-        rw = None
-        if router_logits is not None:
-            rw = torch.softmax(router_logits.float().gather(1, topk_ids.long()), -1)
-            if num_shared:
-                rw = torch.cat([rw, rw.new_ones(n, num_shared)], 1)
-            rw = rw.reshape(-1).contiguous()
-        return order, counts, offsets, rw
-    order = torch.empty(n_slots, dtype=torch.int64, device=dev)
-    counts = torch.empty(e, dtype=torch.int32, device=dev)
-    offsets = torch.empty(e, dtype=torch.int32, device=dev)
-    has_logits = router_logits is not None
-    rw = torch.empty(n_slots, dtype=torch.float32, device=dev) if has_logits else None
-    logits = router_logits.contiguous() if has_logits else order  # unused pointer when HAS_LOGITS is off
-    grid = (triton.cdiv(n_slots, _RANK_BLOCK),)
-    _routing_metadata_kernel[grid](topk_ids.contiguous().reshape(-1), order, counts, offsets, logits,
-                                   rw if has_logits else order, n_slots, E=e, E_R=num_routed, K=k, SLOT_K=slot_k,
-                                   HAS_LOGITS=has_logits, E_BINS=max(16, _pow2(e + 1)), BLOCK_S=_RANK_BLOCK,
-                                   CHUNK=_RANK_CHUNK, SLOTS_CAP=max(_RANK_CHUNK, _pow2(n_slots)), num_warps=4)
-    return order, counts, offsets, rw
-
-
-def combine_rows(y: torch.Tensor, slot_k: int, residual: torch.Tensor | None = None) -> torch.Tensor:
-    """[N*slot_k, H] weighted expert rows -> [N, H] = residual + their per-token sum (one launch)."""
-    n, h = y.shape[0] // slot_k, y.shape[1]
-    out = torch.empty(n, h, dtype=y.dtype, device=y.device)
-    block = min(1024, _pow2(h))
-    _combine_kernel[(n, triton.cdiv(h, block))](y, residual if residual is not None else y, out, H=h,
-                                               SLOT_K=slot_k, BLOCK_H=block, HAS_RES=residual is not None,
-                                               num_warps=4)
-    return out
-
-
 def max_row_blocks(n_slots: int, num_experts: int, block_m: int) -> int:
     """Upper bound on sum_e ceil(count_e / block_m) over any routing of n_slots slots: the grid's axis 0."""
     return min(num_experts, n_slots) + -(-n_slots // block_m)
@@ -331,16 +195,20 @@ class TritonGroupedEngine(MoEEngine):
         y = self._experts(x, order, counts, topk_weights.reshape(-1).float().contiguous(), k, e)
         return combine_rows(y, k)
 
-    def forward_step(self, x, topk_ids, router_logits, residual=None):
-        """residual + routed experts (softmax of router_logits [N, E] at topk_ids) + shared experts: 4 launches."""
+    def forward_step(self, x, topk_ids, router_logits, residual=None, norm_weight=None):
+        """residual + routed experts (softmax of router_logits [N, E] at topk_ids) + shared experts: 4 launches.
+
+        With norm_weight returns (out, rms_norm(out) * norm_weight): the next layer's normed input, same launch.
+        """
         k = topk_ids.shape[1]
         e, s = self.weights.num_experts, self.num_shared
         order, counts, _, route_w = routing_plan(topk_ids, e, s, router_logits)
         y = self._experts(x, order, counts, route_w, k + s, e + s)
-        return combine_rows(y, k + s, residual)
+        return combine_rows(y, k + s, residual, norm_weight)
 
     def info(self):
         d = {**super().info(), "triton": triton.__version__, "shared_experts_fused": self.num_shared,
+             "fallbacks": dict(FALLBACKS),
              "schedule": "flat (expert row-block x output tile) grid; tiles autotuned per N*k bucket"}
         for name, kern in (("gate_up", _gate_up_kernel), ("down", _down_kernel)):
             best = getattr(kern, "best_config", None)
