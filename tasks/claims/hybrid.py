@@ -86,7 +86,7 @@ class HybridVerifier:
         supporting = [by_id[f.chunk_id].chunk.arxiv_id for f in findings if f.kind == "support" and f.chunk_id in by_id]
         supported = label == "SUPPORTED" and bool(supporting)
         faithful = (supported and source_id in supporting) if source_id else None
-        corroborated = supported and source_id is not None and all(p != source_id for p in supporting)
+        corroborated = supported and all(p != source_id for p in supporting)  # no source known: any paper is another
         return Verdict(claim_id=claim.claim_id, claim_text=claim.text, label=label, confidence=confidence,
                        verifier=self.name, evidence=evidence, rationale=rationale, faithful=faithful,
                        corroborated=corroborated)
