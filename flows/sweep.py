@@ -151,12 +151,10 @@ def _log_child(ctx, result: PointResult, measurement: Measurement | None, origin
     params |= {f"bandwidth_util_modelled_{hw}": round(rf["bandwidth_utilisation_projected"], 4) for hw, rf in result.roofline.items()}
     if result.routing_params.get("fit"):
         params["calibrated_block_logit_scale"] = result.routing_params["fit"]["value"]
-    tracking.log_params(ctx.client, run_id, params)
-    tracking.set_tags(ctx.client, run_id, {"sovereign.provenance.step_ms": source.split(":")[0],
-                                           "sovereign.provenance.unique_experts": experts.split(":")[0]})
-    tracking.log_metrics(ctx.client, run_id, _child_metrics(result, measurement))
+    tags = {"sovereign.provenance.step_ms": source.split(":")[0], "sovereign.provenance.unique_experts": experts.split(":")[0]}
     if result.failed:
-        tracking.set_tags(ctx.client, run_id, {"sovereign.error": result.error})
+        tags["sovereign.error"] = result.error
+    tracking.log_record(ctx.client, run_id, params, _child_metrics(result, measurement), tags)  # one transaction per child
     tracking.end_run(ctx.client, run_id, failed=result.failed)
     return run_id
 
