@@ -7,7 +7,8 @@ tasks/gpu/harness.py) for each engine, as ms and % of the measured-copy roofline
 counts; beside them the two references measured in the same process: the read-only HBM bandwidth (a large
 reduction) and a same-bytes cuBLAS baseline (the activated experts' weights pre-gathered contiguously, two plain
 GEMMs). `grouped_triton` is timed with the fused step (default) and as `grouped_triton+unfused` (the plain torch
-step around the same kernels: the 'before'); other '+option' variants pin the SDPA backend or the router path. With --profile-tokens, torch.profiler's top kernels of one step.
+step around the same kernels: the 'before'); other '+option' variants pin the SDPA backend or the router path.
+With --profile-tokens, torch.profiler's top kernels of one step.
 """
 from __future__ import annotations
 
@@ -42,7 +43,8 @@ def parse_variant(label: str) -> tuple[str, dict]:
     bad = [o for o in opts if o not in OPTIONS]
     if bad:
         raise SystemExit(f"unknown step variant option(s) {bad} in {label!r}; accepted: {', '.join(OPTIONS)}")
-    sdpa = next((o for o in opts if o in ("flash", "cudnn", "efficient", "math")), None if "torchsdpa" in opts else "auto")
+    default = None if "torchsdpa" in opts else "auto"
+    sdpa = next((o for o in opts if o in ("flash", "cudnn", "efficient", "math")), default)
     return engine, {"fused": "unfused" not in opts, "fused_router": "normrouter" in opts,
                     "residual_epilogue": "epilogue" in opts, "sdpa_backend": sdpa}
 

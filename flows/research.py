@@ -139,6 +139,7 @@ def research(overrides: list[str] | None = None) -> dict:
     store.prepare_tracking_store(settings.tracking)  # UI runs too: named causes, schema created under a lock
     ctx = _open_run(settings, resolved, overrides)
     store.fail_orphans(ctx.client, keep=ctx.run_id)  # runs a killed process left RUNNING, whatever their config
+    store.remove_stale_partials(project_path(settings.run.cache_dir), project_path(settings.run.output_dir))
     timer = StageTimer()
     failed = True
     try:

@@ -56,15 +56,14 @@ def terminate_promptly(grace_s: float = TERM_GRACE_S) -> Iterator[None]:
     os.set_blocking(write_fd, False)
 
     def watch() -> None:
-        while True:
-            try:
-                data = os.read(read_fd, 64)
-            except OSError:
-                return
-            if not data:
-                return
-            if signal.SIGTERM in data:
-                arm()
+        try:
+            while data := os.read(read_fd, 64):  # empty once the block closes the write end
+                if signal.SIGTERM in data:
+                    arm()
+        except OSError:
+            pass
+        finally:
+            os.close(read_fd)
 
     previous = signal.signal(signal.SIGTERM, on_term)
     previous_fd = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)

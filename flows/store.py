@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import shutil
 import sqlite3
 import time
@@ -223,3 +224,43 @@ def named_cause(exc: BaseException, store: str | Path = "mlruns/") -> str | None
         exc = exc.__cause__ or exc.__context__
         seen += 1
     return None
+
+
+def _age_s(entry: os.DirEntry) -> float:
+    try:
+        return time.time() - entry.stat(follow_symlinks=False).st_mtime
+    except OSError:
+        return 0.0
+
+
+_PARTIAL = re.compile(r"^\..+\.(\d+)\.partial$")  # flows.safety.atomic_write / atomic_dir: .<name>.<pid>.partial
+
+
+def remove_stale_partials(*roots: Path, depth: int = 3, min_age_s: float = 600.0) -> list[Path]:
+    """Remove half-written ``.<name>.<pid>.partial`` files and folders whose writing process no longer exists.
+
+    A SIGKILL skips the clean-up of ``flows.safety``; the next run removes what was left. A partial of a live pid
+    (another run writing now) is left alone, and so is one younger than ``min_age_s`` (its pid may belong to another
+    container sharing the folder). Looks ``depth`` levels below each root.
+    """
+    import psutil
+
+    removed: list[Path] = []
+
+    def walk(folder: Path, level: int) -> None:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            return
+        for entry in entries:
+            match = _PARTIAL.match(entry.name)
+            if match and not psutil.pid_exists(int(match.group(1))) and _age_s(entry) >= min_age_s:
+                path = Path(entry.path)
+                shutil.rmtree(path, ignore_errors=True) if entry.is_dir(follow_symlinks=False) else path.unlink(missing_ok=True)
+                removed.append(path)
+            elif level < depth and entry.is_dir(follow_symlinks=False):
+                walk(Path(entry.path), level + 1)
+
+    for root in roots:
+        walk(Path(root), 1)
+    return removed

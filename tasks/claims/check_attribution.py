@@ -14,7 +14,7 @@ from tasks.claims.check_direction import _support_sentences
 from tasks.claims.entities import name_parts, names_match
 from tasks.claims.findings import Finding, register
 from tasks.claims.lexicon import pattern_group
-from tasks.claims.number_match import Tolerance, hardware_key
+from tasks.claims.number_match import Tolerance, hardware_key, match_numbers
 from tasks.claims.slots import plain
 
 
@@ -45,7 +45,14 @@ class Attribution:
 
     def __call__(self, al: Alignment) -> list[Finding]:
         support = _support_sentences(al, self.tol)
-        return self._hardware(al, support) + self._baselines(al, support) + self._architecture(al, support)
+        return (self._comparators(al) + self._hardware(al, support) + self._baselines(al, support)
+                + self._architecture(al, support))
+
+    def _comparators(self, al: Alignment) -> list[Finding]:
+        """The claimed value is reported, but against another comparator ("2.4x over Megatron-LM", not Tutel)."""
+        return [_f(self.name, "contradict", f"claim gives '{m.claimed.text}' against {m.comparator[0]} but "
+                   f"{m.sentence.chunk_id} reports '{m.evidence.text}' against {m.comparator[1]}", m.sentence)
+                for m in match_numbers(al, self.tol) if m.status == "other_comparator"]
 
     def _hardware(self, al: Alignment, support: list[Sentence]) -> list[Finding]:
         claimed = al.facts.hardware

@@ -17,7 +17,7 @@ from tasks.claims.entities import names_match
 from tasks.claims.lexicon import pattern
 from tasks.claims.numbers import units_compatible, values_consistent
 from tasks.claims.records import Entity, Quantity
-from tasks.claims.slots import same_slot_metric, shares, slot_qualifiers, slot_words
+from tasks.claims.slots import comparator, same_slot_metric, shares, slot_qualifiers, slot_words
 from tasks.claims.context import metrics_overlap
 
 
@@ -33,10 +33,11 @@ class NumberMatch:
     """What the aligned evidence says about one claimed number."""
 
     claimed: Quantity
-    status: Literal["match", "other_slot", "rival", "unknown"]
+    status: Literal["match", "other_slot", "other_comparator", "rival", "unknown"]
     sentence: Sentence | None = None
     evidence: Quantity | None = None
     owner: str = ""  # rival: where the claimed value does appear, attached to another entity
+    comparator: tuple[str, str] = ("", "")  # other_comparator: (the claim's, the evidence's)
 
 
 def hardware_key(e: Entity) -> str:
@@ -58,11 +59,14 @@ def match_numbers(al: Alignment, tol: Tolerance = Tolerance()) -> list[NumberMat
 
 
 def _match_one(al: Alignment, c: Quantity, tol: Tolerance) -> NumberMatch:
-    found, other_slot = _support(al, c, tol)
+    found, other_slot, other_comparator = _support(al, c, tol)
     if found is not None:
         return NumberMatch(c, "match", *found)
     if other_slot is not None:
         return NumberMatch(c, "other_slot", *other_slot)
+    if other_comparator is not None:
+        s, e, pair = other_comparator
+        return NumberMatch(c, "other_comparator", s, e, comparator=pair)
     cf, subjects = al.facts, al.subjects
     # A rival must be reported for the claim's actor, not merely measured on it by another system.
     rivals = [(s, e) for s in al.aligned if any(names_match(a, p) for a in s.facts.actors() for p in al.primary)
@@ -88,8 +92,9 @@ def _support(al: Alignment, c: Quantity, tol: Tolerance):
     bears a value out only in the slot whose words match the claim's. A result measured against other
     baselines ("4x over T5-XXL") does not bear out a claim against the claim's baselines.
     """
-    cf, other_slot = al.facts, None
+    cf, other_slot, other_comparator = al.facts, None, None
     claim_slot, claim_quals = slot_words(cf, c), slot_qualifiers(cf, c)
+    claim_against = comparator(cf, c, al.primary)
     for s in al.aligned:
         if al.baselines and s.facts.baselines and not any(
                 names_match(b, e.name) for b in al.baselines for e in s.facts.entities):
@@ -122,14 +127,18 @@ def _support(al: Alignment, c: Quantity, tol: Tolerance):
                 continue
             if mismatch:
                 continue
-            return (s, e), None
-    if other_slot is None and c.unit in ("x", "%"):  # a ratio the evidence implies but does not state
+            against = comparator(s.facts, e, al.primary)
+            if claim_against and against and not any(names_match(x, y) for x in claim_against for y in against):
+                other_comparator = other_comparator or (s, e, (claim_against[0], against[0]))
+                continue
+            return (s, e), None, None
+    if other_slot is None and other_comparator is None and c.unit in ("x", "%"):  # a ratio the evidence implies but does not state
         for s in al.aligned:
             numbers = s.facts.numbers_for(al.subjects)
             for e in [q for q in numbers if vague(q)] + derived_quantities(numbers, s.facts.text):
                 if metrics_overlap(c, e, strict=False) and values_consistent(c, e, tol.rel_tol, tol.approx_tol):
-                    return (s, e), None
-    return None, other_slot
+                    return (s, e), None, None
+    return None, other_slot, other_comparator
 
 
 def vague(q: Quantity) -> bool:
@@ -143,13 +152,13 @@ _FROM_TO = re.compile(r"^\s*(?:[a-z%]+\s+)?to\s+$", re.I)
 def derived_quantities(numbers: list[Quantity], text: str) -> list[Quantity]:
     """Quantities the sentence implies but does not state, read as approximate: what remains after a
     reduction ("cuts the cache by 93.3%" -> 6.7% remains), and the ratios of two numbers of the same unit
-    and kind ("671B total, 37B activated" -> 5.5% and 18.1x; "falls from 69.5 to 14.6" -> 4.76x, 21% and a
+    and kind, never two ratios ("671B total, 37B activated" -> 5.5% and 18.1x; "falls from 69.5 to 14.6" -> 4.76x, 21% and a
     79% reduction; bare numbers only in a "from A to B" phrase)."""
     out = [q.model_copy(update={"value": 1 - q.value, "direction": None, "bound": "approx", "text": f"100% - {q.text}"})
            for q in numbers if q.unit == "%" and q.direction == "down" and q.high is None and 0 < q.value < 1]
     for i, a in enumerate(numbers):
         for b in numbers[i + 1:]:
-            if a.unit != b.unit or a.kind != b.kind or a.high is not None or b.high is not None \
+            if a.unit != b.unit or a.kind != b.kind or a.unit in ("x", "%") or a.high is not None or b.high is not None \
                     or a.value <= 0 or b.value <= 0 or a.value == b.value:
                 continue
             from_to = bool(_FROM_TO.match(text[a.span[1]:b.span[0]])) and text[:a.span[0]].rstrip().lower().endswith("from")

@@ -12,7 +12,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from tasks.claims.context import SentenceFacts, clause_spans, metrics_of, metrics_overlap
 from tasks.claims.entities import names_match
-from tasks.claims.lexicon import lexicon, qualifier_groups
+from tasks.claims.lexicon import lexicon, pattern, qualifier_groups
 from tasks.claims.records import Quantity
 
 _STOP = set(ENGLISH_STOP_WORDS)
@@ -96,3 +96,15 @@ def plain(facts: SentenceFacts) -> str:
         for i in range(*e.span):
             chars[i] = " "
     return "".join(chars)
+
+
+def comparator(facts: SentenceFacts, q: Quantity, exclude: list[str] = ()) -> list[str]:
+    """Names that ``q`` is measured against: those after a comparison cue in its slot ("2.4x over dense
+    networks trained with Megatron-LM" -> ["Megatron-LM"]), the claim's own subjects left out."""
+    a, b = slot_span(facts, q)
+    cue = next(pattern("comparator_cue").finditer(facts.text[a:b]), None)
+    if cue is None:
+        return []
+    start = a + cue.end()
+    return [e.name for e in facts.entities if e.kind in ("model", "baseline") and start <= e.span[0] < b
+            and not any(names_match(e.name, x) for x in exclude)]

@@ -131,7 +131,7 @@ class DiffusionStack:
         self.fused = self.fused_default
         # Measured on the H200 (results/h200/2026-11-30_77292a6_step_bench.txt): flash attention beat torch's own
         # choice (cuDNN) at 8 <= N <= 128 by 1-4% of the step and lost 2% at N=1, so 'auto' = flash from N=8 on.
-        self.sdpa_backend: str | None = "auto"  # 'auto' | None (torch's choice) | 'flash' | 'cudnn' | 'efficient' | 'math'
+        self.sdpa_backend: str | None = "auto"  # 'auto' | None (torch's) | 'flash' | 'cudnn' | 'efficient' | 'math'
         # The fused norm_router launch was slower than RMSNorm + cuBLAS router at every N in that run: off by default.
         # Residuals in the GEMM epilogue (addmm): off by default; Llama-2-70B decode lost 4.5% with it on.
         self.residual_epilogue = False
@@ -254,7 +254,8 @@ class DiffusionStack:
             logits = xn @ lw.router.T if logits is None else logits
             y = self.engines[i].forward_step(xn, topk_ids, logits, residual=x, norm_weight=norm)
             if separate_shared:
-                y = self._swiglu(xn, lw.w13, lw.w2, y) if self.residual_epilogue else y + self._swiglu(xn, lw.w13, lw.w2)
+                y = (self._swiglu(xn, lw.w13, lw.w2, y) if self.residual_epilogue
+                     else y + self._swiglu(xn, lw.w13, lw.w2))
             return y
         logits = (xn @ lw.router.T).float()
         topk_w = torch.softmax(logits.gather(1, topk_ids.long()), dim=-1)

@@ -39,7 +39,7 @@ def hw_words(bundle: EvidenceBundle, hardware: str) -> str:
     base, _, count = hardware.partition(" x")
     name = q.hardware_name if base == q.hardware else base
     words = {"2": "two", "3": "three", "4": "four", "5": "five", "6": "six", "8": "eight"}
-    return f"{words.get(count, count)} × {name}" if count else (f"one {name}" if base == q.hardware else name)
+    return f"{words.get(count, count)} {name}s" if count else (f"one {name}" if base == q.hardware else name)
 
 
 def _table(header: list[str], rows: list[list[object]]) -> str:
@@ -286,8 +286,25 @@ def discussion(bundle: EvidenceBundle) -> str:
                      f"{num(mt.tokens_per_step_low, 3)}–{num(mt.tokens_per_step_high, 3)} tokens per step, {q.baseline_name} one. "
                      f"Its per-token latency ({_per_token(mt)} at N={mt.n_tokens}) is about "
                      f"{num(bt.per_token_ms / mt.per_token_ms, 2)}× below the baseline's decode ({_per_token(bt)}), mostly because it "
-                     "streams far fewer weight bytes per step; expert explosion narrows but does not close that gap within the band.")
+                     "streams far fewer weight bytes per step; " + _gap_words(bundle, m, bt) + ".")
     return "\n\n".join(paras) or "No measured or modelled numbers to discuss."
+
+
+def _worst_per_token(bundle: EvidenceBundle, model: str, measured_gpu: bool) -> float | None:
+    fam = hardware_family(bundle.asked.hardware)
+    vals = [s.per_token_ms_high for s in bundle.sensitivity if s.model == model and s.per_token_ms_high
+            and (hardware_family(s.hardware) != fam) == measured_gpu]
+    return max(vals) if vals else None
+
+
+def _gap_words(bundle: EvidenceBundle, model: str, base: TokenLatencyRow) -> str:
+    worst = _worst_per_token(bundle, model, measured_gpu=not hardware_family(base.hardware) == hardware_family(bundle.asked.hardware))
+    if worst is None:
+        return "how far expert explosion narrows that gap is not bounded here (no sensitivity band)"
+    w = fig(worst, "ms", Provenance(kind="modelled", source="routing band, blocks of 32"))
+    if worst < base.per_token_ms:
+        return f"even at the top of the routing band ({w} per token) expert explosion narrows but does not close that gap"
+    return f"at the top of the routing band ({w} per token) expert explosion closes that gap"
 
 
 def limitations(bundle: EvidenceBundle) -> str:
@@ -300,7 +317,8 @@ def limitations(bundle: EvidenceBundle) -> str:
     items.append("Synthetic routing: unique-expert counts come from a router fitted to one published point (block 32); they are "
                  "modelled, not measured, even where the step time is measured, and N=64/128 extrapolate beyond the validated "
                  "blocks (8–32); the sensitivity band shows how much that matters.")
-    rules = sorted({prov(t.provenance).source for t in bundle.token_latency if t.provenance.startswith("projected")})
+    rules = list(dict.fromkeys(part.strip() for t in bundle.token_latency if t.provenance.startswith("projected")
+                               for part in prov(t.provenance).source.split(";")))
     items.append("Projection rule to the target GPU: " + ("; ".join(rules) if rules else "none used")
                  + ". Bandwidth scaling assumes the same fraction of bandwidth on both GPUs; multi-GPU splits ignore communication.")
     items.append("Tokens committed per step are published at block 32 (LLaDA2.0); holding them fixed at N=64 and 128 is an "
@@ -329,9 +347,13 @@ def conclusion(bundle: EvidenceBundle) -> str:
     mt = [t for t in target if t.model == m and t.n_tokens in ns]
     bt = next((t for t in target if t.model == q.baseline), None)
     if mt and bt:
+        worst = _worst_per_token(bundle, m, measured_gpu=False)
+        worst = max([t.per_token_ms_high or t.per_token_ms for t in mt] + ([worst] if worst else []))
+        verdict = (f"so across the routing band {_name(bundle, m)} has lower latency per committed token than {q.baseline_name}"
+                   if worst < bt.per_token_ms else
+                   f"so at the top of the routing band {_name(bundle, m)} loses to {q.baseline_name} per committed token")
         words.append(f"On {q.hardware_name} it costs {' and '.join(_per_token(t) for t in mt)} per committed token, against "
-                     f"{_per_token(bt)} for {q.baseline_name}'s decode on {hw_words(bundle, bt.hardware)}, so the MoE "
-                     f"diffusion model stays well ahead per token despite the extra experts.")
+                     f"{_per_token(bt)} for {q.baseline_name}'s decode on {hw_words(bundle, bt.hardware)}, {verdict}.")
     util = [r for r in bundle.rows(m, measured=True) if r.n_tokens in ns and r.bandwidth_utilisation]
     if util:
         words.append("Memory-bandwidth utilisation of its step is "

@@ -67,8 +67,13 @@ def plot_unique_experts(rows: list[SweepRow], path: Path) -> Path:
     return _finish(ax, "Unique experts per MoE layer per step vs N (dashed: i.i.d. closed form)", "unique experts", path)
 
 
-def plot_step_time(rows: list[SweepRow], path: Path, baseline: str | None = None) -> Path:
-    """Step time vs N per model and hardware; the dense baseline in black."""
+def _fit_note(model: str, hw: str, feasibility) -> str:
+    f = next((f for f in feasibility or [] if f.model == model and f.hardware == hw), None)
+    return f" — does not fit one GPU, needs {f.gpus_needed}" if f is not None and not f.fits else ""
+
+
+def plot_step_time(rows: list[SweepRow], path: Path, baseline: str | None = None, feasibility=None) -> Path:
+    """Step time vs N per model and hardware; the dense baseline in black; one-GPU rows of models that do not fit say so."""
     fig, ax = plt.subplots(figsize=(7, 4.5))
     timed = [r for r in rows if r.step_ms is not None]
     routing_of = {}
@@ -84,7 +89,7 @@ def plot_step_time(rows: list[SweepRow], path: Path, baseline: str | None = None
         is_base = model == baseline
         ax.plot([r.n_tokens for r in series], [r.step_ms for r in series], marker="s" if is_base else "o",
                 color=next(greys, "grey") if is_base else None, ls="-" if series[0].measured else "--",
-                label=f"{model}{'' if is_base else ' · ' + series[0].routing} on {hw} {_origin(series[0])}")
+                label=f"{model}{'' if is_base else ' · ' + series[0].routing} on {hw} {_origin(series[0])}{_fit_note(model, hw, feasibility)}")
     ax.set_yscale("log")
     return _finish(ax, "Step time vs N (dashed: modelled roofline; solid: measured)", "ms per step", path)
 
@@ -100,11 +105,11 @@ def plot_bytes(rows: list[SweepRow], path: Path) -> Path:
     return _finish(ax, "Bytes moved per step vs N", "GB per step", path)
 
 
-def sweep_figures(rows: list[SweepRow], out_dir: str | Path, baseline: str | None = None) -> list[Path]:
+def sweep_figures(rows: list[SweepRow], out_dir: str | Path, baseline: str | None = None, feasibility=None) -> list[Path]:
     """Write the three sweep PNGs into ``out_dir``; returns their paths (the flow logs them to the parent run)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if not [r for r in rows if not r.failed]:
         return []
-    return [plot_unique_experts(rows, out / FIGURES["unique"]), plot_step_time(rows, out / FIGURES["step"], baseline),
+    return [plot_unique_experts(rows, out / FIGURES["unique"]), plot_step_time(rows, out / FIGURES["step"], baseline, feasibility),
             plot_bytes(rows, out / FIGURES["bytes"])]

@@ -134,7 +134,9 @@ def _timing_table(bundle: EvidenceBundle) -> str:
         if r.step_ms is None:
             continue
         tok_s = num(r.tokens_per_s) if not r.dense else (num(1e3 / r.step_ms) if r.n_tokens == 1 else "- (not decode)")
-        rows.append([r.model, r.routing, r.n_tokens, cell(r.hardware), r.step_provenance.tag(), num(r.step_ms), tok_s,
+        fit = next((f for f in bundle.feasibility if f.model == r.model and f.hardware == r.hardware), None)
+        hw = cell(r.hardware) + (f" (does not fit one GPU: needs {fit.gpus_needed})" if fit is not None and not fit.fits else "")
+        rows.append([r.model, r.routing, r.n_tokens, hw, r.step_provenance.tag(), num(r.step_ms), tok_s,
                      num(r.bytes_per_step / 1e9 if r.bytes_per_step else None), _pct(r.bandwidth_utilisation), r.bound or "-",
                      _pct(r.timing_spread), _run(r.run_id)])
     return ("Step time of one forward at N parallel tokens. Tokens/s for MoE diffusion rows credits the committed tokens per "
@@ -153,7 +155,9 @@ def _answer_table(bundle: EvidenceBundle) -> str:
         for n in asked.parallel_tokens:
             for r in bundle.rows(model, n):
                 if (r.dense or r.routing == bundle.answer_routing(model)) and (r.measured or hardware_family(r.hardware) == fam):
-                    rows.append([r.model, r.routing, r.n_tokens, cell(r.hardware), num(r.unique_experts_mean),
+                    fit = next((f for f in bundle.feasibility if f.model == r.model and f.hardware == r.hardware), None)
+                    hw = cell(r.hardware) + (f" (does not fit one GPU: needs {fit.gpus_needed})" if fit is not None and not fit.fits else "")
+                    rows.append([r.model, r.routing, r.n_tokens, hw, num(r.unique_experts_mean),
                                  r.experts_prov.tag() if not r.dense else "-", num(r.step_ms), r.step_provenance.tag(),
                                  _pct(r.bandwidth_utilisation), _run(r.run_id)])
     return _table(["model", "routing", "N", "hardware", "unique experts (mean)", "experts class", "step ms", "step time class",
@@ -288,7 +292,7 @@ def write_report_files(bundle: EvidenceBundle, outcome: TribunalOutcome, out_dir
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    written = sweep_figures(bundle.sweep, out / "figures", bundle.asked.baseline) if bundle.asked else []
+    written = sweep_figures(bundle.sweep, out / "figures", bundle.asked.baseline, bundle.feasibility) if bundle.asked else []
     names = {v: k for k, v in FIGURES.items()}
     rel = {names[p.name]: f"figures/{p.name}" for p in written}
     md = render_markdown(bundle, outcome, rel)

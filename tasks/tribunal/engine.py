@@ -35,7 +35,6 @@ def rubric_ruling(role: str, bundle: EvidenceBundle, settings: TribunalSettings,
     return RUBRICS[role](bundle, settings, report)
 
 
-
 def with_substance(ruling: Ruling, bundle: EvidenceBundle, settings: TribunalSettings, report: ReportText | None) -> Ruling:
     """Add the role's substance checks to a ruling from another rubric; disclosure items earn no credit."""
     from tasks.tribunal.checks.claims import counted_as_verified, independent
@@ -44,7 +43,13 @@ def with_substance(ruling: Ruling, bundle: EvidenceBundle, settings: TribunalSet
     from tasks.tribunal.substance import substance_items
 
     items, findings, revisions = substance_items(ruling.role, bundle, settings, report) if ruling.role != "synthesizer" else ([], [], [])
-    items += [i.model_copy(update={"weight": 0.0}) if i.key.startswith("disclosed_") else i for i in ruling.items]
+    # no credit for stating a threat or an uncertainty section, nor for a verifier share that counts self-support
+    no_credit = ("disclosed_", "uncertainties_stated", "verified_fraction")
+    items += [i.model_copy(update={"weight": 0.0}) if i.key.startswith(no_credit) else i for i in ruling.items]
+    if ruling.role == "validator":
+        from tasks.tribunal.validator import claims_verified_item
+
+        items.append(claims_verified_item(bundle, settings)[0])
     selfish = [c.claim.claim_id for c in bundle.claims if counted_as_verified(c) and not independent(c)]
     if ruling.role == "skeptic" and selfish:
         revisions.append(Revision(kind="soften_claims", claim_ids=selfish, raised_by="skeptic",

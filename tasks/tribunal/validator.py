@@ -126,20 +126,28 @@ def _answered(bundle: EvidenceBundle, settings: TribunalSettings, items: list[Ru
         revisions.append(_add_points(base_missing, "dense baseline"))
 
 
-def _claims_and_runs(bundle: EvidenceBundle, settings: TribunalSettings, items: list[RubricItem], findings: list[str],
-                     revisions: list[Revision]) -> None:
-    """Claims verified on independent evidence; numbers traceable to runs."""
-    asked = getattr(bundle, "asked", None)
-    # verified = contradicted (a verdict either way) or supported by independent evidence; self-support does not count
+def claims_verified_item(bundle: EvidenceBundle, settings: TribunalSettings) -> tuple[RubricItem, float]:
+    """The share of claims verified: contradicted (settled either way) or supported by independent evidence.
+
+    Self-support (the claim's own paper) does not count; see tasks/tribunal/checks/claims.py.
+    """
     verified = [c for c in bundle.claims if c.label == "CONTRADICTED" or independent(c)]
     empirical = [c for c in bundle.claims if c.empirical]
     share = len(verified) / len(bundle.claims) if bundle.claims else 0.0
-    items.append(RubricItem(
+    return RubricItem(
         key="claims_verified", question=f"are >= {settings.min_verified_fraction:.0%} of the claims verified on independent evidence?",
         passed=bool(bundle.claims) and share >= settings.min_verified_fraction, weight=1.0,
         evidence=f"{len(verified)}/{len(bundle.claims)} verified independently ({bundle.verifier}); "
                  f"{len(empirical)} checked against our runs",
-    ))
+    ), share
+
+
+def _claims_and_runs(bundle: EvidenceBundle, settings: TribunalSettings, items: list[RubricItem], findings: list[str],
+                     revisions: list[Revision]) -> None:
+    """Claims verified on independent evidence; numbers traceable to runs."""
+    asked = getattr(bundle, "asked", None)
+    item, share = claims_verified_item(bundle, settings)
+    items.append(item)
     if not bundle.claims:
         findings.append("no claims were extracted or verified")
     elif share < settings.min_verified_fraction:

@@ -221,3 +221,22 @@ def _alive(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
         return False
+
+
+def test_partials_of_a_killed_writer_are_removed(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale_file = tmp_path / "cache" / "index" / f".papers.jsonl.{dead.pid}.partial"
+    stale_dir = tmp_path / "out" / f".abc.{dead.pid}.partial"
+    live = tmp_path / "cache" / f".x.{os.getpid()}.partial"
+    for path in (stale_file.parent, stale_dir, live.parent):
+        path.mkdir(parents=True, exist_ok=True)
+    stale_file.write_text("half")
+    live.write_text("being written")
+    young = tmp_path / "out" / f".young.{dead.pid}.partial"
+    young.write_text("maybe another container's")
+    for path in (stale_file, stale_dir, live):
+        os.utime(path, (time.time() - 3600, time.time() - 3600))
+    removed = store.remove_stale_partials(tmp_path / "cache", tmp_path / "out")
+    assert sorted(removed) == sorted([stale_file, stale_dir]) and live.exists() and young.exists()
+    assert "store.remove_stale_partials(" in (ROOT / "flows" / "research.py").read_text()

@@ -65,3 +65,11 @@ def test_missing_inputs_name_the_fix(tmp_path, capsys):
         review_run(tmp_path)
     assert main(["review", str(tmp_path / "nope")]) == 1
     assert "not a folder" in capsys.readouterr().err
+
+
+def test_a_clean_literature_only_run_raises_no_false_alarm(tmp_path):
+    run = Path(shutil.copytree(SEED.parent / "literature-run", tmp_path / "lit"))
+    result = review_run(run, write=False)
+    assert result.policy.decision == "ACCEPT", result.policy.reasons
+    assert not [i.key for r in result.rulings for i in r.failed_critical]
+    assert not [i for r in result.rulings for i in r.items if i.key in ("substance:feasible_hardware", "baseline_present")]

@@ -177,21 +177,18 @@ def test_disabled_checks_are_left_out():
     assert "substance:numbers_traced" not in keys and "substance:feasible_hardware" in keys
 
 
-def test_a_literature_rubric_gets_the_substance_checks_and_no_disclosure_credit(monkeypatch):
+def test_a_literature_review_gets_the_substance_checks_and_no_disclosure_credit():
     from tasks.tribunal import engine
-    from tasks.tribunal.records import RubricItem, Ruling
 
-    def lit(role):
-        return lambda b, s: Ruling(role=role, score=10, items=[RubricItem(key="disclosed_few_papers", question="q", passed=True,
-                                                                          evidence="stated", weight=0.5)])
-
-    monkeypatch.setattr(engine, "_literature_rubrics", lambda: {r: lit(r) for r in ("skeptic", "validator", "synthesizer")})
     q = B.question().model_copy(update={"structured": None})
     row = B.claim_rows(("SUPPORTED",))[0]
     own = row.verdict.evidence[0].model_copy(update={"paper_id": row.claim.source_id, "is_claim_source": True})
     selfish = row.model_copy(update={"verdict": row.verdict.model_copy(update={"evidence": [own]})})
-    b = B.literature_only(question=q, claims=[selfish])
-    skeptic, validator = (engine.rubric_ruling(r, b, S) for r in ("skeptic", "validator"))
-    assert all(i.weight == 0 for i in skeptic.items if i.key.startswith("disclosed_"))
+    b = B.literature_only(question=q, claims=[selfish], papers=[B.paper(1)])
+    skeptic, validator, synthesizer = (engine.rubric_ruling(r, b, S) for r in ("skeptic", "validator", "synthesizer"))
+    assert all(i.weight == 0 for r in (skeptic, synthesizer) for i in r.items
+               if i.key.startswith(("disclosed_", "uncertainties_stated")))
     assert any(i.key == "substance:claims_independent" and not i.passed for i in validator.items)
+    assert any(i.key == "claims_verified" and not i.passed for i in validator.items)
     assert any(r.kind == "soften_claims" and selfish.claim.claim_id in r.claim_ids for r in skeptic.revisions)
+    assert not any(i.key.startswith(("substance:feasible", "substance:validation", "measured_")) for i in validator.items + skeptic.items)

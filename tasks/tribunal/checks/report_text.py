@@ -28,6 +28,7 @@ SETTING_BEFORE = re.compile(r"(?:\b[NEBkK]\s*=\s*|\bblock(?:s| size| length)?\s*
 SETTING_LIST_BEFORE = re.compile(r"\b(?:N|B|blocks?|block sizes?)\s*=?\s*(?:\d+\s*(?:,|and|or|vs\.?)\s*)+$", re.I)
 # A label written before the tag format existed: "(calibrated routing, measured:NVIDIA H200)".
 LEGACY_RE = re.compile(r"\b(measured|projected|modelled|published):\s?([A-Z][\w .-]*\w)")
+ARXIV_ID = re.compile(r"\d{4}\.\d{4,5}")
 BAND_PAREN = re.compile(r"\(\s*\d[\d.]*\s*[–-]\s*\d[\d.]*\s*\)")
 COMPARISON = re.compile(r"\b(?:against|vs\.?|versus|compared|whereas|while|than|but)\b", re.I)
 SENTENCE_END = re.compile(r"[.!?](?:\s+(?=[A-Z0-9*(\[])|\s*$)|\n\s*\n|\n-\s")
@@ -108,6 +109,8 @@ def numbers(text: str) -> list[Number]:
         if SETTING_BEFORE.search(clean[max(0, s - 24):s]) or \
                 (m.group(0).isdigit() and SETTING_LIST_BEFORE.search(clean[max(0, s - 40):s])):
             continue
+        if ARXIV_ID.fullmatch(m.group(0)):
+            continue  # a paper's arXiv id, however it is bracketed or escaped
         raw = m.group(0).replace(",", "")
         try:
             value = float(raw)
