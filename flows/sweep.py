@@ -245,7 +245,7 @@ def print_sweep_table(outcome: SweepOutcome, settings: Settings) -> None:
     hw = settings.sweep.hardware[0]
     vs = next((k for row in outcome.rows for k in row if k.startswith(f"{hw}_vs_")), None)
     measured = any(p.measurement for p in outcome.points)
-    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, title_justify="left",
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, pad_edge=False, show_edge=False, title_justify="left",
                   title=f"sweep on {hw} (full table: MLflow artifact sweep/sweep_table.txt)")
     cols = [("model", "model"), ("routing", "routing"), ("N", "N"), ("source", "source"), ("unique_mean", "experts"),
             ("MB_per_step", "MB/step"), (f"{hw}_ms", "ms")]
