@@ -6,8 +6,8 @@ Per model and N: the MoE layer (routed experts, tasks/gpu/layer_bench.py) and th
 tasks/gpu/harness.py) for each engine, as ms and % of the measured-copy roofline for the bytes the byte model
 counts; beside them the two references measured in the same process: the read-only HBM bandwidth (a large
 reduction) and a same-bytes cuBLAS baseline (the activated experts' weights pre-gathered contiguously, two plain
-GEMMs). `grouped_triton` is timed with the fused step (default) and as `grouped_triton_unfused` (the plain torch
-step around the same kernels: the 'before'). With --profile-tokens, torch.profiler's top kernels of one step.
+GEMMs). `grouped_triton` is timed with the fused step (default) and as `grouped_triton+unfused` (the plain torch
+step around the same kernels: the 'before'); other '+option' variants pin the SDPA backend or the router path. With --profile-tokens, torch.profiler's top kernels of one step.
 """
 from __future__ import annotations
 
@@ -30,31 +30,49 @@ from tasks.gpu.results import MeasurementRun, collect_provenance, save_results  
 from tasks.moe.routing import make_router  # noqa: E402
 from tasks.moe.specs import load_model_spec  # noqa: E402
 
-UNFUSED = "grouped_triton_unfused"
+PROFILED = ("grouped_triton", "grouped_triton+unfused")  # the 'after' and the 'before'
+OPTIONS = ("unfused", "normrouter", "epilogue", "torchsdpa", "flash", "cudnn", "efficient", "math")
+
+
+def parse_variant(label: str) -> tuple[str, dict]:
+    """'engine[+option...]' -> (engine, stack settings). Options: unfused (the plain torch step), normrouter
+    (the fused RMSNorm + router launch), epilogue (residual adds in the GEMM epilogues), torchsdpa (torch's
+    own SDPA choice instead of 'auto'), or one SDPA backend (flash/cudnn/efficient/math)."""
+    engine, *opts = label.split("+")
+    bad = [o for o in opts if o not in OPTIONS]
+    if bad:
+        raise SystemExit(f"unknown step variant option(s) {bad} in {label!r}; accepted: {', '.join(OPTIONS)}")
+    sdpa = next((o for o in opts if o in ("flash", "cudnn", "efficient", "math")), None if "torchsdpa" in opts else "auto")
+    return engine, {"fused": "unfused" not in opts, "fused_router": "normrouter" in opts,
+                    "residual_epilogue": "epilogue" in opts, "sdpa_backend": sdpa}
 
 
 def step_points(spec, args, run: MeasurementRun, profiles: list, log) -> None:
     """Full-stack step points of one model for every step engine (and the unfused 'before')."""
     stack = DiffusionStack(spec, layer_kinds_of(spec), True, args.prefix_len, "cuda")
-    variants = [(e, e) for e in args.step_engines]
-    if "grouped_triton" in args.step_engines and args.unfused:
-        variants.insert(args.step_engines.index("grouped_triton") + 1, (UNFUSED, "grouped_triton"))
-    for label, engine in variants:
+    for label in args.step_engines:
+        engine, settings = parse_variant(label)
         _, fail = guarded(lambda: [stack.set_engine(engine)], "step", spec.name, args.routing, 0, label)
         if fail:
             run.failed += fail
             log(f"[{spec.name}] engine {label} unavailable: {fail[0].reason}")
             continue
-        stack.fused = label != UNFUSED
+        for key, value in settings.items():
+            setattr(stack, key, value if key != "fused" else value and stack.fused_default)
         eager = engine in EAGER_ENGINES
+        if eager and args.eager_step_models is not None and spec.name not in args.eager_step_models:
+            continue
         cfg = TimingConfig(reps=args.eager_reps if eager else args.reps, warmup=1 if eager else 2)
         for n in args.tokens:
             routing = sample_routing(spec, args.routing, n, 2 if eager else 4, args.seed + n)
 
             def one(n=n, routing=routing):
                 a, b, tele, graph = time_stack(stack, routing, n, cfg)
-                per_layer, u_mean, u_p90 = unique_experts(routing, spec.num_experts)
-                info = {**stack.engine_info(), "cuda_graph": graph, "fused_step": stack.fused}
+                per_layer, u_mean, u_p90 = (unique_experts(routing, spec.num_experts) if routing is not None
+                                            else ([], None, None))
+                info = {**stack.engine_info(), "cuda_graph": graph, "fused_step": stack.fused,
+                        "fused_router": stack.fused_router, "sdpa_backend": stack.sdpa_backend,
+                        "residual_epilogue": stack.residual_epilogue}
                 return [point_from_timing("step", spec, args.routing, n, label, "full", a, b, tele, run.ceilings,
                                           args.prefix_len, per_layer, u_mean, u_p90, info)]
             pts, fails = guarded(one, "step", spec.name, args.routing, n, label)
@@ -62,7 +80,7 @@ def step_points(spec, args, run: MeasurementRun, profiles: list, log) -> None:
             run.failed += fails
             for p in pts:
                 log(f"[{spec.name}] step N={n:4d} {label:24s} {p.step_ms:9.3f} ms  {p.util_copy:6.1%}")
-            if pts and engine == "grouped_triton" and n in args.profile_tokens:
+            if pts and label in PROFILED and n in args.profile_tokens:
                 profiles.append(_profile(stack, routing, n, label, pts[0].step_ms))
                 log(format_profile(profiles[-1]["label"], profiles[-1], pts[0].step_ms))
     stack.free()
@@ -112,15 +130,13 @@ def one_table(run: MeasurementRun, args, refs: list[dict], profiles: list[dict])
     c = run.ceilings
     copy_bw, read_bw = c.copy_bandwidth_bytes_s, c.details.get("read_bandwidth_bytes_s", 0.0)
     layer_engines = args.layer_engines
-    step_labels = [e for e in args.step_engines]
-    if "grouped_triton" in step_labels and args.unfused:
-        step_labels.insert(step_labels.index("grouped_triton") + 1, UNFUSED)
+    step_labels = list(args.step_engines)
     lines = [f"ceilings (same run): copy {copy_bw / 1e12:.2f} TB/s (read+write; THE ROOFLINE USED), read-only "
              f"{read_bw / 1e12:.2f} TB/s (reduction), bf16 GEMM {c.bf16_gemm_flops / 1e12:.0f} TFLOP/s",
              "cells: ms (% of copy roofline); cuBLAS same-bytes: ms (% of read-only, % of copy)"]
     for model in dict.fromkeys(p.model for p in run.points):
         head = f"{'N':>4s} {'uniq':>6s} | " + " ".join(f"{'L:' + e[:16]:>19s}" for e in layer_engines) + \
-            f" {'L:cuBLAS same-bytes':>24s} | " + " ".join(f"{'S:' + e[:22]:>19s}" for e in step_labels)
+            f" {'L:cuBLAS same-bytes':>24s} | " + " ".join(f"{'S:' + e[:26]:>26s}" for e in step_labels)
         lines += ["", f"== {model}: MoE layer (L:, routed experts) and full step (S:, all layers + head)", head,
                   "-" * len(head)]
         for n in args.tokens:
@@ -137,7 +153,7 @@ def one_table(run: MeasurementRun, args, refs: list[dict], profiles: list[dict])
             u = next((p.unique_experts_mean for p in run.points if p.model == model and p.n_tokens == n
                       and p.unique_experts_mean), 0.0)
             lines.append(f"{n:4d} {u:6.1f} | " + " ".join(f"{cell('moe_layer', e):>19s}" for e in layer_engines)
-                         + f" {rc:>24s} | " + " ".join(f"{cell('step', e):>19s}" for e in step_labels))
+                         + f" {rc:>24s} | " + " ".join(f"{cell('step', e):>26s}" for e in step_labels))
     for f in run.failed:
         lines.append(f"FAILED {f.model} {f.kind} N={f.n_tokens} {f.engine}: {f.reason[:150]}")
     for prof in profiles:
@@ -151,9 +167,13 @@ def main(argv=None) -> MeasurementRun:
     ap.add_argument("--models", nargs="+", default=["llada2_mini", "llada_moe_7b"])
     ap.add_argument("--tokens", nargs="+", type=int, default=[1, 8, 32, 64, 128, 256])
     ap.add_argument("--layer-engines", nargs="+", default=["grouped_triton", "grouped", "deepspeed", "loop"])
-    ap.add_argument("--step-engines", nargs="+", default=["grouped_triton", "grouped", "deepspeed", "loop"])
+    ap.add_argument("--step-engines", nargs="+",
+                    default=["grouped_triton", "grouped_triton+unfused", "grouped_triton+normrouter",
+                             "grouped_triton+epilogue", "grouped_triton+torchsdpa", "grouped", "deepspeed", "loop"],
+                    help="engine[+option...]: options " + ", ".join(OPTIONS))
     ap.add_argument("--step-models", nargs="*", default=None, help="models with step points (default: --models)")
-    ap.add_argument("--no-unfused", dest="unfused", action="store_false", help="skip the unfused 'before' step")
+    ap.add_argument("--eager-step-models", nargs="*", default=None,
+                    help="models whose full step is also timed with loop/deepspeed (default: all)")
     ap.add_argument("--routing", default="calibrated")
     ap.add_argument("--prefix-len", type=int, default=512)
     ap.add_argument("--reps", type=int, default=20)

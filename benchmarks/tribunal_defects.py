@@ -1,7 +1,7 @@
 """Defect-injection benchmark of the tribunal: inject one defect at a time into a finished run, review, report detection.
 
     python benchmarks/tribunal_defects.py --run mlruns/outputs/<flagship run id> \
-        [--clean mlruns/outputs/<literature-only run id> ...] [--backend rubric] [--out results/tribunal/defects.md]
+        [--clean mlruns/outputs/<literature-only run id> ...] [--backend rubric] [--out results/tribunal/defects.md] [--ablate]
 
 ``--run``: the finished flagship run the defects are injected into (its ``report/report.md`` and
 ``tribunal/bundle.json``; see tasks/tribunal/review_run.py). It is also reviewed as it is, as a clean run.
@@ -41,15 +41,20 @@ def critical_keys(rulings) -> list[str]:
     return [f"{r.role}:{i.key}" for r in rulings for i in r.failed_critical]
 
 
-def run_benchmark(run_dir: Path, clean_dirs: list[Path], backend: str | None = None) -> dict:
-    """Review the clean runs, then each injected kind; returns rows for the table."""
+def run_benchmark(run_dir: Path, clean_dirs: list[Path], backend: str | None = None, disabled: tuple[str, ...] = ()) -> dict:
+    """Review the clean runs, then each injected kind; returns rows for the table.
+
+    ``disabled``: substance checks left out (an ablation: what does each check catch that the others miss?).
+    """
     settings, _cfg = run_settings(run_dir, backend)
+    settings = settings.model_copy(update={"substance": settings.substance.model_copy(update={"disabled": list(disabled)})})
     _bp, bundle, _rp, md = load_run(run_dir)
     base_rulings, base_agg, base_policy = review(bundle, md, settings)
     base_kinds = finding_kinds(base_rulings)
     clean = []
     for d in [run_dir] + clean_dirs:
         s, _ = run_settings(d, backend)
+        s = s.model_copy(update={"substance": settings.substance})
         _b, bd, _r, text = load_run(d)
         rulings, agg, policy = review(bd, text, s)
         crit = critical_keys(rulings)
@@ -95,15 +100,31 @@ def render(result: dict, run_dir: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def ablation(run_dir: Path, clean_dirs: list[Path], backend: str | None) -> str:
+    """Detected kinds and false alarms with each substance check removed in turn."""
+    from tasks.tribunal.checks import REGISTRY
+
+    lines = ["## Ablation (each substance check removed in turn)", "", "| check removed | detected | kinds missed | false alarms |",
+             "|---|---|---|---|"]
+    for key in ["(none)"] + sorted(REGISTRY):
+        res = run_benchmark(run_dir, clean_dirs, backend, () if key == "(none)" else (key,))
+        app = [r for r in res["rows"] if r["detected"] is not None]
+        missed = [r["kind"] for r in app if not r["detected"]]
+        lines.append(f"| {key} | {len(app) - len(missed)}/{len(app)} | {', '.join(missed) or '-'} | "
+                     f"{sum(c['false_alarm'] for c in res['clean'])} |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--run", required=True, type=Path, help="finished flagship run folder (mlruns/outputs/<run_id>)")
     parser.add_argument("--clean", nargs="*", type=Path, default=[], help="more clean runs to check for false alarms")
     parser.add_argument("--backend", choices=("rubric", "llm"), default="rubric")
     parser.add_argument("--out", type=Path, default=Path("results/tribunal/defects.md"))
+    parser.add_argument("--ablate", action="store_true", help="also report detection with each substance check removed")
     args = parser.parse_args(argv)
     result = run_benchmark(args.run, args.clean, args.backend)
-    text = render(result, args.run)
+    text = render(result, args.run) + ("\n" + ablation(args.run, args.clean, args.backend) if args.ablate else "")
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)

@@ -17,11 +17,11 @@ from flows.progress import StageTimer
 from flows.safety import atomic_write
 from tasks.claims.empirical import verify_empirically
 from tasks.claims.evaluate import paper_chunk_lookup
-from tasks.claims.extract import extract_from_papers
+from tasks.claims.extract import extract_from_papers, rank_by_question
 from tasks.claims.records import Claim, EmpiricalFact, Verdict
 from tasks.claims.settings import VerifierSettings
 from tasks.claims.verifiers import make_verifier
-from tasks.index.embedder import load_embedder
+from tasks.index.embedder import MemoEmbedder, load_embedder
 from tasks.index.faiss_store import IndexStore
 from tasks.llm.settings import LLMSettings
 from tasks.moe.specs import load_model_spec
@@ -53,6 +53,26 @@ def _without(lookup, source: str | None):
     return narrowed
 
 
+def _planned_queries(claims: list[Claim], checker) -> list[str]:
+    """The texts the verifier will embed, found by a dry pass whose retrieve records the text and finds nothing.
+
+    The deterministic verifiers derive their queries from the claim text alone; a query that depends on what
+    was found is simply embedded when it is asked for.
+    """
+    asked: list[str] = []
+
+    def record(text: str, k: int) -> list:
+        asked.append(text)
+        return []
+
+    for claim in claims:
+        try:
+            checker.verify(claim, record, claim.source_id)
+        except Exception:  # noqa: BLE001 - the real pass reports a verifier failure, not this dry one
+            continue
+    return asked
+
+
 @task(name="verify-claims", cache_key_fn=_verify_key, cache_expiration=timedelta(days=30), persist_result=True)
 def verify_claims(claims: list[Claim], index_dir: str, verifier: VerifierSettings, embedder: EmbedderSettings,
                   llm: LLMSettings | None) -> tuple[list[Verdict], list[Verdict]]:
@@ -62,13 +82,15 @@ def verify_claims(claims: list[Claim], index_dir: str, verifier: VerifierSetting
     for the deterministic verifiers; for verifier=llm it is skipped (it would double the model calls).
     """
     store = IndexStore(Path(index_dir))
-    model = load_embedder(embedder.kind, embedder.model, embedder.dimension, embedder.api_key_env)
+    model = MemoEmbedder(load_embedder(embedder.kind, embedder.model, embedder.dimension, embedder.api_key_env))
     chat_model = None
     if verifier.name == "llm":
         from tasks.llm.factory import build_chat_model
 
         chat_model = build_chat_model(llm) if llm else None
     lookup = paper_chunk_lookup(store.chunks)
+    if verifier.name != "llm":  # embed every query both passes will ask for in one batch, not one call each
+        model.prefetch(_planned_queries(claims, make_verifier(verifier, paper_chunks=lookup)))
     checker = make_verifier(verifier, chat_model=chat_model, paper_chunks=lookup)
     verdicts = [checker.verify(claim, lambda text, k: store.query(text, model, k), claim.source_id) for claim in claims]
     if verifier.name == "llm":
@@ -87,7 +109,7 @@ def empirical_facts(sweep, settings: Settings) -> list[EmpiricalFact]:
     a GPU result exists, else modelled (roofline); unique experts always modelled (synthetic routing); bound modelled."""
     if sweep is None:
         return []
-    target = settings.question.structured.hardware
+    target = settings.question.structured.hardware if settings.question.structured else settings.hardware.name
     facts: list[EmpiricalFact] = []
     for point in sweep.points:
         p = point.projected
@@ -163,7 +185,9 @@ def _write_table(out_dir: Path, claims: list[Claim], verdicts: list[Verdict], em
 def run_claims(ctx, settings: Settings, papers: list[Paper], index_dir: str, sweep, timer: StageTimer) -> ClaimsOutcome:
     """Extract, verify against the index, then check the empirical ones against the sweep."""
     with timer.stage("claims", f"({settings.verifier.name} verifier)") as note:
-        claims = _extract(papers, settings)
+        claims, off_topic = rank_by_question(
+            _extract(papers, settings), settings.question.text, {p.arxiv_id: p.title for p in papers},
+            load_embedder(settings.embedder.kind, settings.embedder.model, settings.embedder.dimension, settings.embedder.api_key_env))
         verdicts, independent = verify_claims(claims, index_dir, settings.verifier, settings.embedder, settings.llm) if claims else ([], [])
         facts = empirical_facts(sweep, settings)
         empirical = [v for c in claims if (v := verify_empirically(c, facts)) is not None] if facts else []
@@ -173,7 +197,8 @@ def run_claims(ctx, settings: Settings, papers: list[Paper], index_dir: str, swe
                          for v in empirical]
         labels = [v.label for v in verdicts]
         metrics = {
-            "claims_extracted": len(claims),
+            "claims_extracted": len(claims) + len(off_topic),
+            "claims_off_topic": len(off_topic),
             "claims_supported": labels.count("SUPPORTED"),
             "claims_contradicted": labels.count("CONTRADICTED"),
             "claims_not_enough_info": labels.count("NOT_ENOUGH_INFO"),

@@ -89,7 +89,15 @@ def load_settings(overrides: list[str] | None = None) -> tuple[Settings, dict]:
         raise SettingsError(f"config error: {type(exc).__name__}: {exc}") from None
     finally:
         GlobalHydra.instance().clear()
-    return settings_from_dict(resolved), resolved
+    settings = settings_from_dict(resolved)
+    from flows.safety import EndpointOverrideError, PathEscapeError, confine_settings_paths, reject_endpoint_overrides
+
+    try:  # writes stay inside the store; an endpoint that gets a key is not set at run time
+        reject_endpoint_overrides(overrides)
+        confine_settings_paths(settings)
+    except (EndpointOverrideError, PathEscapeError) as exc:
+        raise SettingsError(f"invalid configuration:\n  {exc}") from None
+    return settings, resolved
 
 
 def _group_dirs() -> set[str]:

@@ -27,8 +27,10 @@ from hydra._internal.utils import get_args_parser  # noqa: E402  (hydra.main's o
 from hydra.errors import HydraException  # noqa: E402
 
 from flows import config as config_module  # noqa: E402
+from flows import store  # noqa: E402
 from flows.config import CONF_DIR, check_credentials, load_settings  # noqa: E402
 from flows.progress import console  # noqa: E402
+from flows.reaper import start_reaper  # noqa: E402
 from flows.safety import DiskFullError, SecretInOverrideError, reject_secret_overrides  # noqa: E402
 from tasks.settings import SettingsError  # noqa: E402
 
@@ -91,15 +93,23 @@ def run_job(overrides: list[str]) -> int:
     from hydra.core.global_hydra import GlobalHydra
 
     from flows.research import research
+    from flows.signals import terminate_promptly
 
     if _RESULT.get("warmup") is not None:
         _RESULT.pop("warmup").join()
 
+    store_dir = load_settings(overrides)[0].tracking.store_dir
     hydra_app = GlobalHydra.instance().hydra if GlobalHydra.instance().is_initialized() else None
     try:
-        summary = research(overrides=overrides)
+        with terminate_promptly():  # SIGTERM: the run is marked FAILED and the process exits
+            summary = research(overrides=overrides)
     except DiskFullError as exc:
         console.print(f"[bold red]error:[/] {exc}")
+        return 1
+    except Exception as exc:
+        if (cause := store.named_cause(exc, store_dir)) is None:
+            raise
+        console.print(f"[bold red]error:[/] {cause}")
         return 1
     finally:  # the flow composes the config itself (as a UI run does); give Hydra its app back for the next job
         if hydra_app is not None:
@@ -132,11 +142,16 @@ def _hydra_argv(args, overrides: list[str]) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    normalise = getattr(config_module, "normalise_question_override", None)
-    argv = list(normalise(argv)) if normalise else list(argv)
+    try:  # question.text=<free text> / --question <text> become a Hydra-safe override (issue 11)
+        argv = list(config_module.normalise_question_override(list(argv)))
+    except SettingsError as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        return 2
     args = get_args_parser().parse_args(argv)
     overrides = list(args.overrides)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:  # INFO records of loggers set to INFO (prefect's, for the run's logs) stay off the terminal
+        handler.setLevel(logging.WARNING)
     for noisy in ("httpx", "httpcore", "alembic", "mlflow", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if not (args.help or args.hydra_help or args.info or args.shell_completion):
@@ -147,11 +162,13 @@ def main(argv: list[str]) -> int:
                 settings = load_settings(job)[0]
                 if not args.cfg:
                     check_credentials(settings)  # fail fast, before Prefect or MLflow start
+                    store.prepare(settings)  # named causes for a broken store; schemas created once, under a lock
         except (SettingsError, SecretInOverrideError) as exc:
             console.print(f"[bold red]error:[/] {exc}")
             return 2
     _RESULT.update(code=0, runs=[])
     if not (args.help or args.hydra_help or args.info or args.shell_completion or args.cfg):
+        start_reaper()  # stops the temporary Prefect server if this process is SIGKILLed
         _RESULT["warmup"] = warm_prefect_api()
     saved = sys.argv
     sys.argv = [str(Path(__file__).resolve()), *_hydra_argv(args, overrides)]

@@ -44,6 +44,8 @@ class RunConsole:
 
     def __init__(self) -> None:
         self.rich = Console(stderr=True, highlight=False)
+        if not self.rich.is_terminal:  # a pipe, a file, a worker's log: lay out at WIDTH, not rich's 80-column default
+            self.rich.width = WIDTH
 
     def print(self, *objects: Any, **kwargs: Any) -> None:
         self.rich.print(*objects, **kwargs)

@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from flows import tracking
 from flows.progress import StageTimer, console
 from flows.safety import atomic_write
-from tasks.experiments.measured import Measurement, RecordedResults, load_recorded, match_measurement
+from tasks.experiments.measured import Measurement, RecordedResults, consistent_runs, load_recorded, match_measurement
 from tasks.moe.sweep import PointResult, SweepPointSpec, format_table, growth_fits, run_point, summary_table, sweep_points
 from tasks.settings import PROJECT_ROOT, Settings, project_path
 from tasks.tribunal.build import experts_provenance
@@ -97,6 +97,7 @@ class SweepOutcome:
     rows: list[dict]
     recorded: RecordedResults
     files: list[Path] = field(default_factory=list)
+    runs: dict = field(default_factory=dict)  # (model, routing) -> the one results file its measurements come from
 
     @property
     def failed(self) -> list[SweepPoint]:
@@ -131,7 +132,8 @@ def _child_metrics(result: PointResult, measurement: Measurement | None) -> dict
 def _log_child(ctx, result: PointResult, measurement: Measurement | None, origin: str = "sweep") -> str:
     """Create (or, on a resumed run, reuse) the point's child run and log it; ``origin`` says who asked for it."""
     name = result.label
-    run_id = tracking.find_child(ctx.client, ctx.experiment_id, ctx.run_id, name)
+    fresh = origin == "sweep" and getattr(ctx, "resumed", True) is False  # a new parent has no such child yet
+    run_id = None if fresh else tracking.find_child(ctx.client, ctx.experiment_id, ctx.run_id, name)
     if run_id is None:
         tags = {"sovereign.kind": "sweep-point", "sovereign.origin": origin}
         run_id = tracking.start_run(ctx.client, ctx.experiment_id, name, parent_id=ctx.run_id, tags=tags)
@@ -145,8 +147,8 @@ def _log_child(ctx, result: PointResult, measurement: Measurement | None, origin
         params["provenance.h100_projected_from_measured_ms"] = "projected: measured x H200/H100 datasheet bandwidth (4.8/3.35 TB/s)"
         params |= {"engine": measurement.point.engine, "results_file": Path(measurement.results_file).name,
                    "gpu": measurement.provenance.get("gpu_name"), "measured_git_sha": measurement.provenance.get("git_sha")}
-    # The roofline's projected utilisation is 1.0 whenever the step is memory-bound: a setting of the model, not a measurement.
-    params |= {f"bandwidth_util_projected_{hw}": round(rf["bandwidth_utilisation_projected"], 4) for hw, rf in result.roofline.items()}
+    # The roofline's (modelled) utilisation is 1.0 whenever the step is memory-bound: a setting of the model, not a measurement.
+    params |= {f"bandwidth_util_modelled_{hw}": round(rf["bandwidth_utilisation_projected"], 4) for hw, rf in result.roofline.items()}
     if result.routing_params.get("fit"):
         params["calibrated_block_logit_scale"] = result.routing_params["fit"]["value"]
     tracking.log_params(ctx.client, run_id, params)
@@ -203,6 +205,7 @@ def run_sweep(ctx, settings: Settings, timer: StageTimer) -> SweepOutcome:
         console.print(f"[bold yellow]⚠ recorded GPU results {path} rejected: {reason}. Projections are used and labelled.[/]")
     if not recorded.runs:
         console.print("[yellow]No recorded GPU measurements found: every number in this sweep is a roofline PROJECTION.[/]")
+    runs = consistent_runs(recorded, points, settings.sweep.engine)
     done: dict[str, SweepPoint] = {}
     with timer.stage("sweep", f"{len(points)} points") as note:
         futures = evaluate_point.map(points)
@@ -210,7 +213,7 @@ def run_sweep(ctx, settings: Settings, timer: StageTimer) -> SweepOutcome:
             job = bar.add_task("points", total=len(points))
             for future in as_completed(futures):
                 result = future.result()
-                measurement = None if result.failed else match_measurement(result, recorded, settings.sweep.engine)
+                measurement = None if result.failed else match_measurement(result, recorded, settings.sweep.engine, runs)
                 done[result.label] = SweepPoint(result, measurement, _log_child(ctx, result, measurement))
                 bar.advance(job)
         ordered = [done[p.label] for p in points if p.label in done]
@@ -222,7 +225,7 @@ def run_sweep(ctx, settings: Settings, timer: StageTimer) -> SweepOutcome:
     for p in ordered:
         if p.projected.failed:
             console.print(f"[red]✗ {p.projected.label}: {p.projected.error}[/]")
-    return SweepOutcome(ordered, fits, rows, recorded, files)
+    return SweepOutcome(ordered, fits, rows, recorded, files, runs)
 
 
 def refresh_summary(ctx, outcome: SweepOutcome) -> list[Path]:
@@ -256,7 +259,7 @@ def print_sweep_table(outcome: SweepOutcome, settings: Settings) -> None:
         cells = [_cell(row.get(key)) for key, _ in cols]
         cells[3] = cells[3].replace("measured:NVIDIA ", "measured:")
         table.add_row(*cells)
-    console.print(table, width=min(100, console.width))
+    console.print(table, width=min(100, console.width) if console.is_terminal else 100)  # logs and pipes: 100
 
 
 def _cell(value) -> str:
@@ -280,9 +283,10 @@ def make_add_points(ctx, settings: Settings, outcome: SweepOutcome | None):
                                 routing_params=tuple(sorted(settings.routing.params.items())) if r.routing == settings.routing.kind else ())
                  for r in requests]
         added = []
+        outcome.runs = {**consistent_runs(outcome.recorded, specs, s.engine), **outcome.runs}
         for future in evaluate_point.map(specs):
             result = future.result()
-            measurement = None if result.failed else match_measurement(result, outcome.recorded, s.engine)
+            measurement = None if result.failed else match_measurement(result, outcome.recorded, s.engine, outcome.runs)
             point = SweepPoint(result, measurement, _log_child(ctx, result, measurement, origin="tribunal"))
             outcome.points.append(point)
             added.append(point)

@@ -10,7 +10,7 @@ from tasks.claims.align import Alignment, Sentence
 from tasks.claims.check_numbers import scope_sentence
 from tasks.claims.context import clause_spans, metrics_overlap
 from tasks.claims.findings import Finding, register
-from tasks.claims.lexicon import antonyms, pattern
+from tasks.claims.lexicon import antonyms, lexicon, pattern
 from tasks.claims.number_match import Tolerance, match_numbers
 from tasks.claims.slots import plain
 
@@ -23,15 +23,32 @@ def overturned(text: str, x: str, y: str) -> bool:
     return last_x >= 0 and later_y > last_x and not negated and bool(pattern("contrast").search(text[last_x + len(x):later_y]))
 
 
+def negated(text: str, at: int) -> bool:
+    """Is the term at ``at`` negated by a word shortly before it ("not from a shift to compute-bound")?"""
+    window = " ".join(text[:at].split()[-int(lexicon()["negation_window_words"]):])
+    return bool(pattern("negation").search(window))
+
+
+def _asserts(text: str, term: str) -> bool:
+    """Does ``text`` use ``term`` (as a word) at least once without negating it?"""
+    return any(not negated(text, m.start()) for m in re.finditer(rf"\b{re.escape(term)}\b", text))
+
+
 def antonym_clash(claim: str, evidence: str, pairs: list[tuple[str, str]]) -> str:
-    """The claim uses one side of a pair where the evidence uses only the other (or overturns the claim's side)."""
+    """The claim asserts one side of a pair where the evidence uses only the other (or overturns the claim's side)."""
     low_claim, low_ev = claim.lower(), evidence.lower()
     for a, b in pairs:
         for x, y in ((a, b), (b, a)):
-            if re.search(rf"\b{re.escape(x)}\b", low_claim) and re.search(rf"\b{re.escape(y)}\b", low_ev) \
-                    and y not in low_claim and (x not in low_ev or overturned(low_ev, x, y)):
+            if _asserts(low_claim, x) and _asserts(low_ev, y) and y not in low_claim \
+                    and (x not in low_ev or overturned(low_ev, x, y)):
                 return f"claim says '{x}' but the evidence says '{y}'"
     return ""
+
+
+def ranking(text: str) -> set[str]:
+    """'better' and/or 'worse': the comparison words ``text`` asserts (negated ones left out)."""
+    low = text.lower()
+    return {side for side, words in lexicon()["comparison"].items() if any(_asserts(low, w) for w in words)}
 
 
 def evaluative_polarity(text: str) -> dict[str, str]:
@@ -90,16 +107,18 @@ class Polarity:
 @register("comparison")
 @dataclass
 class Comparison:
-    """A comparison whose direction is reversed ("underperforms" where the evidence says "outperforms",
-    "slower" where it says "faster") in the evidence that bears the claim out."""
+    """A comparison whose direction is reversed: the claim ranks its subject only one way ("trails",
+    "underperforms", "slower than") where the evidence that bears it out ranks it only the other way."""
 
     tol: Tolerance = Tolerance()
 
     def __call__(self, al: Alignment) -> list[Finding]:
-        pairs = antonyms("comparison_antonyms")
+        claimed = ranking(plain(al.facts))
+        if len(claimed) != 1:
+            return []
         for s in _support_sentences(al, self.tol):
-            text = s.facts.text if al.facts.numbers else s.hit.chunk.text
-            clash = antonym_clash(al.claim.text, text, pairs)
-            if clash:
-                return [Finding(self.name, "contradict", f"{clash} ({s.chunk_id})", s.chunk_id, float(s.hit.score))]
+            said = ranking(plain(s.facts))
+            if len(said) == 1 and said != claimed:
+                return [Finding(self.name, "contradict", f"the claim ranks it {next(iter(claimed))} but {s.chunk_id} "
+                                f"ranks it {next(iter(said))}", s.chunk_id, float(s.hit.score))]
         return []

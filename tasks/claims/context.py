@@ -152,13 +152,19 @@ class SentenceFacts:
         return [(self.numbers[i], o) for i, o in self.owners.items() if not any(names_match(o, s) for s in subjects)]
 
 
+# "Compared with DeepSeek 67B, DeepSeek-V2 ...": a fronted comparison ends at its comma; the next name is the subject.
+_FRONTED_COMPARISON = re.compile(r"^\s*(?:compared (?:with|to)|relative to|against|versus|vs\.?|unlike|in contrast to)\s+(?:the\s+)?$", re.I)
+
+
 def _mark_coordinated_baselines(text: str, entities: list[Entity]) -> list[Entity]:
     """'beats Llama 2 70B and GPT-3.5': the second name is a baseline too."""
     out: list[Entity] = []
     for e in entities:
         prev = next((p for p in reversed(out) if p.kind in ("model", "baseline")), None)
+        fronted = _FRONTED_COMPARISON.match(text[:prev.span[0]]) if prev is not None else None
         if e.kind == "model" and prev is not None and prev.kind == "baseline" \
-                and re.fullmatch(r"\s*(?:,|,?\s*and|,?\s*or)\s*", text[prev.span[1]:e.span[0]]):
+                and re.fullmatch(r"\s*(?:,|,?\s*and|,?\s*or)\s*", text[prev.span[1]:e.span[0]]) \
+                and not (fronted and text[prev.span[1]:e.span[0]].strip() == ","):
             e = e.model_copy(update={"kind": "baseline"})
         out.append(e)
     return out

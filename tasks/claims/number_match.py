@@ -8,6 +8,7 @@ and specific metric, says otherwise. Checks (numbers, polarity, attribution) rea
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -95,6 +96,8 @@ def _support(al: Alignment, c: Quantity, tol: Tolerance):
             continue
         candidates = s.facts.numbers_for(al.subjects)
         for e in candidates:
+            if vague(e):  # "an order of magnitude" bears a claim out only when nothing more precise does
+                continue
             if not (metrics_overlap(c, e, strict=False) and values_consistent(c, e, tol.rel_tol, tol.approx_tol)):
                 continue
             # A lower bound ("more than 40%") is met by any larger number, so it must measure the same thing.
@@ -120,7 +123,48 @@ def _support(al: Alignment, c: Quantity, tol: Tolerance):
             if mismatch:
                 continue
             return (s, e), None
+    if other_slot is None and c.unit in ("x", "%"):  # a ratio the evidence implies but does not state
+        for s in al.aligned:
+            numbers = s.facts.numbers_for(al.subjects)
+            for e in [q for q in numbers if vague(q)] + derived_quantities(numbers, s.facts.text):
+                if metrics_overlap(c, e, strict=False) and values_consistent(c, e, tol.rel_tol, tol.approx_tol):
+                    return (s, e), None
     return None, other_slot
+
+
+def vague(q: Quantity) -> bool:
+    """A quantity stated only to its order ("an order of magnitude")."""
+    return "magnitude" in q.text
+
+
+_FROM_TO = re.compile(r"^\s*(?:[a-z%]+\s+)?to\s+$", re.I)
+
+
+def derived_quantities(numbers: list[Quantity], text: str) -> list[Quantity]:
+    """Quantities the sentence implies but does not state, read as approximate: what remains after a
+    reduction ("cuts the cache by 93.3%" -> 6.7% remains), and the ratios of two numbers of the same unit
+    and kind ("671B total, 37B activated" -> 5.5% and 18.1x; "falls from 69.5 to 14.6" -> 4.76x, 21% and a
+    79% reduction; bare numbers only in a "from A to B" phrase)."""
+    out = [q.model_copy(update={"value": 1 - q.value, "direction": None, "bound": "approx", "text": f"100% - {q.text}"})
+           for q in numbers if q.unit == "%" and q.direction == "down" and q.high is None and 0 < q.value < 1]
+    for i, a in enumerate(numbers):
+        for b in numbers[i + 1:]:
+            if a.unit != b.unit or a.kind != b.kind or a.high is not None or b.high is not None \
+                    or a.value <= 0 or b.value <= 0 or a.value == b.value:
+                continue
+            from_to = bool(_FROM_TO.match(text[a.span[1]:b.span[0]])) and text[:a.span[0]].rstrip().lower().endswith("from")
+            if a.kind in ("plain", "count") and not from_to:
+                continue
+            lo, hi = sorted((a.value, b.value))
+            metrics = tuple(m for m in a.metrics if m in b.metrics) or a.metrics or b.metrics
+            common = {"span": a.span, "bound": "approx", "metrics": metrics, "text": f"{a.text} vs {b.text}"}
+            out.append(Quantity(value=hi / lo, unit="x", kind="multiple", **common))
+            out.append(Quantity(value=lo / hi, unit="%", kind="percent", **common))
+            if from_to:
+                way = "down" if b.value < a.value else "up"
+                out.append(Quantity(value=abs(b.value - a.value) / a.value, unit="%", kind="percent", direction=way,
+                                    **common))
+    return out
 
 
 def _owner_elsewhere(al: Alignment, c: Quantity, tol: Tolerance) -> str:

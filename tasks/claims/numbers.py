@@ -51,7 +51,8 @@ _NUMBER_RE = re.compile(
     _FRACTION_RE + "|"
     rf"(?<![\w.])(?P<a>{_NUM})(?![\d])"
     rf"|(?P<w>\b(?:{'|'.join(sorted(_WORD_NUMBERS, key=len, reverse=True))})\b)"
-    r"|(?P<half>\bhalf\b(?!-\w))|(?P<twice>\btwice\b|\bdoubles?\b|\bdoubled\b)",
+    r"|(?P<half>\bhalf\b(?!-\w))|(?P<twice>\btwice\b|\bdoubles?\b|\bdoubled\b)"
+    r"|(?P<order>\b(?:an|one|two|three)\s+orders?\s+of\s+magnitude\b)",
     re.IGNORECASE,
 )
 _RANGE_GAP = re.compile(r"\s?[x×%]?\s?(?:-|–|—|to)\s?")
@@ -61,7 +62,8 @@ _BETWEEN = re.compile(r"\bbetween\s+$", re.I)
 _FACTOR_OF = re.compile(r"\bfactor\s+of\s+(?:(?:about|around|roughly|approximately|nearly|almost|up\s+to|over|more\s+than|at\s+least|between|some|~)\s+)?$", re.I)
 _DIMENSION_RE = re.compile(rf"{_NUM}\s?[x×]\s?{_NUM}")  # 256x256 is a shape, not a multiple
 _LOWER = re.compile(r"(?:more than|over|at least|exceed(?:s|ing|ed)?|above|beyond|greater than|>|≥)\s*$", re.I)
-_UPPER = re.compile(r"(?:up to|as much as|as high as|at most|as many as|less than|under|below|<|≤)\s*$", re.I)
+_UPPER = re.compile(r"(?:up to|as much as|as high as|at most|as many as)\s*$", re.I)
+_BELOW = re.compile(r"(?:less than|fewer than|under|below|<|≤)\s*$", re.I)  # any smaller value bears it out
 _APPROX = re.compile(r"(?:about|around|roughly|approximately|nearly|almost|close to|~|≈|on the order of|some)\s*$", re.I)
 
 
@@ -73,6 +75,8 @@ def _bound(text: str, start: int) -> str:
     before = text[max(0, start - 24):start].replace("-", " ")  # "up-to-10.3x"
     if _UPPER.search(before):
         return "upper"
+    if _BELOW.search(before):
+        return "below"
     if _LOWER.search(before):
         return "lower"
     if _APPROX.search(before):
@@ -129,8 +133,22 @@ def parse_numbers(text: str, masked: list[tuple[int, int]] | None = None) -> lis
         if m.group("twice"):
             out.append(Quantity(value=2.0, unit="x", kind="multiple", text=m.group(0), span=m.span(), bound=_bound(text, start)))
             continue
+        if m.group("order"):  # "an order of magnitude" is about 10x, "two orders" about 100x
+            count = {"an": 1, "one": 1, "two": 2, "three": 3}[m.group("order").split()[0].lower()]
+            bound = _bound(text, start)
+            out.append(Quantity(value=10.0 ** count, unit="x", kind="multiple", text=m.group(0), span=m.span(),
+                                bound="approx" if bound == "exact" else bound))
+            continue
         if m.group("w"):
             unit, kind, _, unit_end = _unit_after(text, m.end())
+            factor = _FACTOR_OF.search(text[max(0, start - 48):start])
+            if factor:  # "by nearly a factor of five": a multiple, bounded by the words before "a factor of"
+                unit, kind, unit_end = "x", "multiple", m.end()
+                start_bound = max(0, start - 48) + factor.start()
+                start_bound -= len(re.search(r"(?:\ban?\s+)?$", text[:start_bound]).group(0))
+                out.append(Quantity(value=float(_WORD_NUMBERS[m.group("w").lower()]), unit=unit, kind=kind,
+                                    text=text[start:unit_end].strip(), span=(start, unit_end), bound=_bound(text, start_bound)))
+                continue
             if kind != "multiple":  # "three times", "two-fold" are multiples; "two of the eight" stays plain
                 unit, kind, unit_end = "", "plain", m.end()
             out.append(Quantity(value=float(_WORD_NUMBERS[m.group("w").lower()]), unit=unit, kind=kind,
@@ -198,7 +216,7 @@ def values_consistent(claim: Quantity, evidence: Quantity, rel_tol: float = 0.02
     """Does the evidence value bear out the claim value?
 
     Equal within ``rel_tol`` (``approx_tol`` when either side says "about"); a claimed lower bound
-    ("more than half") is borne out by any larger evidence value; ranges must agree at both ends,
+    ("more than half") is borne out by any larger evidence value, a claimed "less than" by any smaller one; ranges must agree at both ends,
     and a single claimed value inside an evidence range is borne out.
     """
     if not units_compatible(claim, evidence):
@@ -212,6 +230,8 @@ def values_consistent(claim: Quantity, evidence: Quantity, rel_tol: float = 0.02
     e_lo, e_hi = evidence.value, evidence.high if evidence.high is not None else evidence.value
     if claim.bound == "lower" and claim.high is None:
         return e_lo >= c_lo * (1 - tol)
+    if claim.bound == "below" and claim.high is None:
+        return e_hi <= c_hi * (1 + tol)
     if claim.bound == "upper" and claim.high is None and evidence.high is None and evidence.bound != "upper":
         return e_hi <= c_hi * (1 + tol) and _close(c_hi, e_hi, max(tol, 0.1))
     if claim.high is not None and evidence.high is not None:

@@ -16,7 +16,7 @@ NumberKind = Literal[
 ]
 Label = Literal["SUPPORTED", "CONTRADICTED", "NOT_ENOUGH_INFO"]
 LABELS: tuple[str, ...] = ("SUPPORTED", "CONTRADICTED", "NOT_ENOUGH_INFO")
-Bound = Literal["exact", "approx", "lower", "upper"]
+Bound = Literal["exact", "approx", "lower", "upper", "below"]
 
 
 class Quantity(Record):
@@ -26,7 +26,7 @@ class Quantity(Record):
     high: float | None = Field(default=None, description="upper end when the text gives a range (2-4x)")
     unit: str = Field(default="", description="canonical unit: x, %, tokens/s, FLOP/s, B/s, B, s, or '' for counts")
     kind: NumberKind = "plain"
-    bound: Bound = Field(default="exact", description="'up to' is upper, 'more than' is lower")
+    bound: Bound = Field(default="exact", description="'up to' is upper (near the bound), 'less than' is below (any smaller value), 'more than' is lower")
     text: str = Field(description="the surface form, e.g. '5.86×'")
     span: tuple[int, int] = Field(description="character span in the text it was parsed from")
     metrics: tuple[str, ...] = Field(default=(), description="what it measures, e.g. ('latency',)")

@@ -12,15 +12,16 @@ hot expert's rows inside one program, the first version of this kernel, serialis
 the copy roofline at N=256 against 80% at N=64.) Programs past the last block return at once; the grid is sized
 by N*k alone, so a step can be captured in a CUDA graph.
 
-Routing metadata (slot order stably sorted by expert, counts, inclusive offsets) is built by one parallel
-Triton launch when N*k <= MAX_FUSED_SLOTS: each program ranks its slots among the earlier slots of the same
-expert, so no sort is needed and the order equals torch.argsort(stable=True).
+Routing metadata (slot order stably sorted by expert, counts, inclusive offsets, and the routing weights from
+the router logits) is built by one parallel Triton launch when N*k <= MAX_FUSED_SLOTS: each program ranks its
+slots by comparison with all slots, so no sort is needed and the order equals torch.argsort(stable=True).
 """
 from __future__ import annotations
 
 import os
 
 import torch
+import torch.nn.functional as F
 
 from tasks.gpu.engines import MoEEngine, MoEWeights, sort_by_expert
 
@@ -32,20 +33,22 @@ except ImportError:  # CPU-only installs: the engine reports itself unavailable
     tl = None
 
 # (BLOCK_M, BLOCK_N, BLOCK_K, num_warps, num_stages) tried by the autotuner, per kernel, keyed on H, I and the
-# power-of-two bucket of N*k: the row block is tuned too (16 suits ~1 token per expert, 64-128 suit N >= 64).
-# H and I are compile-time constants (one build per model shape): loop bounds are known, and Triton's CPU
-# interpreter (older releases cannot loop to a runtime bound) runs the same source.
+# power-of-two bucket of N*k. H and I are compile-time constants (one build per model shape): loop bounds are
+# known, and Triton's CPU interpreter (older releases cannot loop to a runtime bound) runs the same source.
+# The list is short because every config is compiled on first use: the H200 runs of 2026-11-29/30 picked
+# BLOCK_M=16 at every N up to 256 (calibrated routing spreads N*k slots over many experts), so 32/64-row blocks
+# keep only their best tiles. Few rows per expert (N <= 8): narrow tiles and long K steps put more programs,
+# each with more bytes in flight, on the 132 SMs.
 _TILES_UP = [(32, 128, 4, 4), (64, 128, 4, 4), (64, 64, 4, 5), (32, 256, 4, 3), (64, 256, 8, 3)]
-_TILES_DOWN = [(64, 128, 4, 4), (128, 64, 4, 4), (64, 64, 4, 5), (32, 128, 4, 4), (128, 128, 8, 3)]
-# Few rows per expert (N <= 8): narrow output tiles and long K steps put more programs, each with more bytes in
-# flight, on the 132 SMs (at N=1 only top_k experts' tiles exist).
-_SMALL_UP = [(16, 16, 256, 2, 4), (16, 32, 256, 4, 3), (16, 16, 128, 2, 6)]
-_SMALL_DOWN = [(16, 32, 256, 4, 3), (16, 16, 256, 2, 3), (16, 64, 256, 4, 2)]
-_CONFIGS_UP = ([(bm, *t) for bm in (16, 32, 64) for t in _TILES_UP] + _SMALL_UP
-               + [(128, 64, 64, 8, 4), (128, 64, 128, 8, 3), (128, 32, 128, 8, 4)])
-_CONFIGS_DOWN = ([(bm, *t) for bm in (16, 32, 64) for t in _TILES_DOWN] + _SMALL_DOWN
-                 + [(128, 64, 64, 8, 4), (128, 128, 64, 8, 3), (128, 64, 128, 8, 3)])
+_TILES_DOWN = [(64, 128, 4, 4), (128, 64, 4, 4), (64, 64, 4, 5), (32, 128, 4, 4), (64, 256, 4, 2)]
+_SMALL_UP = [(16, 256, 2, 4), (32, 256, 4, 3)]
+_SMALL_DOWN = [(32, 256, 4, 3), (128, 64, 4, 4)]
+_CONFIGS_UP = ([(16, *t) for t in _TILES_UP + _SMALL_UP] + [(32, *t) for t in _TILES_UP[:3]]
+               + [(64, 64, 128, 4, 4), (128, 64, 64, 8, 4)])
+_CONFIGS_DOWN = ([(16, *t) for t in _TILES_DOWN + _SMALL_DOWN] + [(32, *t) for t in _TILES_DOWN[:3]]
+                 + [(64, 64, 128, 4, 4), (128, 128, 64, 8, 3)])
 MAX_FUSED_SLOTS = 16384  # N*k up to this: routing metadata in one parallel Triton launch; above, torch sort
+FALLBACKS: dict[str, str] = {}  # fused launch -> why torch is used instead (build failure), shown in info()
 MAX_FUSED_EXPERTS = 1024  # and E up to this (each program holds a [BLOCK_S, E] comparison); the specs go to 256
 _RANK_BLOCK, _RANK_CHUNK = 32, 256  # slots ranked per program, slots compared per loop step
 
@@ -77,53 +80,61 @@ if triton is not None:
 
     @triton.jit
     def _routing_metadata_kernel(ids_ptr, order_ptr, counts_ptr, offsets_ptr, logits_ptr, rw_ptr, n_slots,
-                                 E: tl.constexpr, E_R: tl.constexpr, K: tl.constexpr, SLOT_K: tl.constexpr,
-                                 HAS_LOGITS: tl.constexpr, E_BINS: tl.constexpr, BLOCK_S: tl.constexpr,
+                                 n_rank_progs, E: tl.constexpr, E_R: tl.constexpr, K: tl.constexpr,
+                                 SLOT_K: tl.constexpr, K_POW2: tl.constexpr, HAS_LOGITS: tl.constexpr,
+                                 BLOCK_S: tl.constexpr,
                                  CHUNK: tl.constexpr, SLOTS_CAP: tl.constexpr):
-        # Program p ranks slots [p*BLOCK_S, (p+1)*BLOCK_S): position = (slots of lower experts) + (earlier slots of
-        # the same expert). Every program histograms all slots (cheap for N*k <= MAX_FUSED_SLOTS); program 0
-        # writes counts and offsets. Padding lanes carry expert E, which lands in a bin that is never stored.
-        # With HAS_LOGITS it also writes each slot's routing weight: the softmax of the token's K router logits
-        # at its chosen experts (1.0 for a shared-expert slot), so no separate gather/softmax launches.
+        # Programs [0, n_rank_progs) rank BLOCK_S slots each: position = (slots of lower experts) + (earlier
+        # slots of the same expert), both counted by comparing against every slot in CHUNK-wide steps (no
+        # histogram, no sort). The programs after them count BLOCK_S experts each (counts and inclusive
+        # offsets), so every program does the same small amount of work and all run at once.
+        # With HAS_LOGITS a rank program also writes its slots' routing weights: the softmax of the token's K
+        # router logits at its chosen experts (1.0 for a shared-expert slot).
         pid = tl.program_id(0)
-        mine = pid * BLOCK_S + tl.arange(0, BLOCK_S)
-        my_valid = mine < n_slots
-        my_e = _slot_expert(ids_ptr, mine, my_valid, E, E_R, K, SLOT_K)
-        counts = tl.zeros((E_BINS,), dtype=tl.int32)
-        rank = tl.zeros((BLOCK_S,), dtype=tl.int32)
-        for c0 in range(0, SLOTS_CAP, CHUNK):  # constexpr bound (power-of-two bucket of n_slots); lanes masked
-            j = c0 + tl.arange(0, CHUNK)
-            e_j = _slot_expert(ids_ptr, j, j < n_slots, E, E_R, K, SLOT_K)
-            counts += tl.histogram(e_j, E_BINS)
-            earlier_same = (e_j[None, :] == my_e[:, None]) & (j[None, :] < mine[:, None])
-            rank += tl.sum(earlier_same.to(tl.int32), 1)
-        ex = tl.arange(0, E_BINS)
-        counts = tl.where(ex < E, counts, 0)
-        start = tl.sum(tl.where(ex[None, :] < my_e[:, None], counts[None, :], 0), 1)
-        tl.store(order_ptr + start + rank, mine.to(tl.int64), mask=my_valid)
-        if HAS_LOGITS:
-            tok = mine // SLOT_K
-            jj = mine - tok * SLOT_K
-            routed = my_valid & (jj < K)
-            mine_l = tl.load(logits_ptr + tok * E_R + tl.minimum(my_e, E_R - 1), mask=routed, other=0.0).to(tl.float32)
-            mx = tl.full((BLOCK_S,), float("-inf"), tl.float32)
-            for q in tl.static_range(K):
-                eq = tl.load(ids_ptr + tok * K + q, mask=routed, other=0)
-                mx = tl.maximum(mx, tl.load(logits_ptr + tok * E_R + eq, mask=routed, other=0.0).to(tl.float32))
-            den = tl.zeros((BLOCK_S,), dtype=tl.float32)
-            for q in tl.static_range(K):
-                eq = tl.load(ids_ptr + tok * K + q, mask=routed, other=0)
-                den += tl.exp(tl.load(logits_ptr + tok * E_R + eq, mask=routed, other=0.0).to(tl.float32) - mx)
-            rw = tl.where(routed, tl.exp(mine_l - mx) / den, 1.0)
-            tl.store(rw_ptr + mine, rw, mask=my_valid)
-        if pid == 0:
-            tl.store(counts_ptr + ex, counts, mask=ex < E)
-            tl.store(offsets_ptr + ex, tl.cumsum(counts, 0), mask=ex < E)
+        lane = tl.arange(0, BLOCK_S)
+        if pid < n_rank_progs:
+            mine = pid * BLOCK_S + lane
+            my_valid = mine < n_slots
+            my_e = _slot_expert(ids_ptr, mine, my_valid, E, E_R, K, SLOT_K)
+            pos = tl.zeros((BLOCK_S,), dtype=tl.int32)
+            for c0 in range(0, SLOTS_CAP, CHUNK):  # constexpr bound (power-of-two bucket of n_slots)
+                j = c0 + tl.arange(0, CHUNK)
+                e_j = _slot_expert(ids_ptr, j, j < n_slots, E, E_R, K, SLOT_K)
+                before = (e_j[None, :] < my_e[:, None]) | ((e_j[None, :] == my_e[:, None]) & (j[None, :] < mine[:, None]))
+                pos += tl.sum(before.to(tl.int32), 1)
+            tl.store(order_ptr + pos, mine.to(tl.int64), mask=my_valid)
+            if HAS_LOGITS:  # the token's K logits as one [BLOCK_S, K_POW2] gather: two dependent loads in all
+                tok = mine // SLOT_K
+                jj = mine - tok * SLOT_K
+                routed = my_valid & (jj < K)
+                q = tl.arange(0, K_POW2)
+                qm = routed[:, None] & (q[None, :] < K)
+                eq = tl.load(ids_ptr + tok[:, None] * K + q[None, :], mask=qm, other=0)
+                lq = tl.load(logits_ptr + tok[:, None] * E_R + eq, mask=qm, other=float("-inf")).to(tl.float32)
+                mx = tl.max(lq, 1)
+                mx = tl.where(routed, mx, 0.0)
+                den = tl.sum(tl.where(qm, tl.exp(lq - mx[:, None]), 0.0), 1)
+                mine_l = tl.load(logits_ptr + tok * E_R + tl.minimum(my_e, E_R - 1), mask=routed,
+                                 other=0.0).to(tl.float32)
+                rw = tl.where(routed, tl.exp(mine_l - mx) / tl.where(routed, den, 1.0), 1.0)
+                tl.store(rw_ptr + mine, rw, mask=my_valid)
+        else:
+            ex = (pid - n_rank_progs) * BLOCK_S + lane
+            cnt = tl.zeros((BLOCK_S,), dtype=tl.int32)
+            upto = tl.zeros((BLOCK_S,), dtype=tl.int32)
+            for c0 in range(0, SLOTS_CAP, CHUNK):
+                j = c0 + tl.arange(0, CHUNK)
+                e_j = _slot_expert(ids_ptr, j, j < n_slots, E, E_R, K, SLOT_K)
+                cnt += tl.sum((e_j[None, :] == ex[:, None]).to(tl.int32), 1)
+                upto += tl.sum((e_j[None, :] <= ex[:, None]).to(tl.int32), 1)
+            tl.store(counts_ptr + ex, cnt, mask=ex < E)
+            tl.store(offsets_ptr + ex, upto, mask=ex < E)
 
     @triton.jit
-    def _combine_kernel(y_ptr, res_ptr, out_ptr, H: tl.constexpr, SLOT_K: tl.constexpr, BLOCK_H: tl.constexpr,
-                        HAS_RES: tl.constexpr):
-        # out[t] = residual[t] + sum_j y[t*SLOT_K + j]: float accumulation, one bf16 rounding.
+    def _combine_kernel(y_ptr, res_ptr, out_ptr, norm_w_ptr, normed_ptr, eps, H: tl.constexpr,
+                        SLOT_K: tl.constexpr, BLOCK_H: tl.constexpr, HAS_RES: tl.constexpr, NORM: tl.constexpr):
+        # out[t] = residual[t] + sum_j y[t*SLOT_K + j]: float accumulation, one bf16 rounding. With NORM (one
+        # program holds the whole row) also normed[t] = rms_norm(out[t]) * norm_w: the next layer's input norm.
         t = tl.program_id(0).to(tl.int64)
         offs = tl.program_id(1) * BLOCK_H + tl.arange(0, BLOCK_H)
         m = offs < H
@@ -132,7 +143,13 @@ if triton is not None:
             acc += tl.load(res_ptr + t * H + offs, mask=m, other=0.0).to(tl.float32)
         for j in tl.static_range(SLOT_K):
             acc += tl.load(y_ptr + (t * SLOT_K + j) * H + offs, mask=m, other=0.0).to(tl.float32)
-        tl.store(out_ptr + t * H + offs, acc.to(out_ptr.dtype.element_ty), mask=m)
+        o = acc.to(out_ptr.dtype.element_ty)
+        tl.store(out_ptr + t * H + offs, o, mask=m)
+        if NORM:
+            of = tl.where(m, o.to(tl.float32), 0.0)
+            rstd = 1.0 / tl.sqrt(tl.sum(of * of, 0) / H + eps)
+            w = tl.load(norm_w_ptr + offs, mask=m, other=0.0).to(tl.float32)
+            tl.store(normed_ptr + t * H + offs, (of * rstd * w).to(normed_ptr.dtype.element_ty), mask=m)
 
     @triton.jit
     def _row_block(counts_ptr, pid_m, E: tl.constexpr, E_POW2: tl.constexpr, BLOCK_M: tl.constexpr):
@@ -237,42 +254,86 @@ def routing_plan(topk_ids: torch.Tensor, num_routed: int, num_shared: int = 0,
     slot_k = k + num_shared
     n_slots = n * slot_k
     dev = topk_ids.device
-    if n_slots > MAX_FUSED_SLOTS or e > MAX_FUSED_EXPERTS:
-        ids = topk_ids
+    if n_slots > MAX_FUSED_SLOTS or e > MAX_FUSED_EXPERTS or FALLBACKS.get("routing_plan"):
+        return _torch_plan(topk_ids, num_routed, num_shared, router_logits)
+    try:
+        return _fused_plan(topk_ids, num_routed, num_shared, router_logits)
+    except Exception as exc:  # noqa: BLE001 - a build failure on this GPU/Triton: torch computes the same plan
+        if dev.type == "cuda" and torch.cuda.is_current_stream_capturing():
+            raise
+        FALLBACKS["routing_plan"] = f"{type(exc).__name__}: {str(exc)[:200]}"
+        return _torch_plan(topk_ids, num_routed, num_shared, router_logits)
+
+
+def _torch_plan(topk_ids, num_routed: int, num_shared: int, router_logits):
+    """routing_plan with torch ops (argsort, index_add, softmax): the path past MAX_FUSED_* and the fallback."""
+    n, k = topk_ids.shape
+    e, dev = num_routed + num_shared, topk_ids.device
+    ids = topk_ids
+    if num_shared:
+        extra = torch.arange(num_routed, e, device=dev, dtype=ids.dtype).expand(n, num_shared)
+        ids = torch.cat([ids, extra], 1)
+    order, counts, offsets = sort_by_expert(ids, e)
+    rw = None
+    if router_logits is not None:
+        rw = torch.softmax(router_logits.float().gather(1, topk_ids.long()), -1)
         if num_shared:
-            extra = torch.arange(num_routed, e, device=dev, dtype=ids.dtype).expand(n, num_shared)
-            ids = torch.cat([ids, extra], 1)
-        order, counts, offsets = sort_by_expert(ids, e)
-        rw = None
-        if router_logits is not None:
-            rw = torch.softmax(router_logits.float().gather(1, topk_ids.long()), -1)
-            if num_shared:
-                rw = torch.cat([rw, rw.new_ones(n, num_shared)], 1)
-            rw = rw.reshape(-1).contiguous()
-        return order, counts, offsets, rw
+            rw = torch.cat([rw, rw.new_ones(n, num_shared)], 1)
+        rw = rw.reshape(-1).contiguous()
+    return order, counts, offsets, rw
+
+
+def _fused_plan(topk_ids, num_routed: int, num_shared: int, router_logits):
+    n, k = topk_ids.shape
+    e, slot_k, dev = num_routed + num_shared, k + num_shared, topk_ids.device
+    n_slots = n * slot_k
     order = torch.empty(n_slots, dtype=torch.int64, device=dev)
     counts = torch.empty(e, dtype=torch.int32, device=dev)
     offsets = torch.empty(e, dtype=torch.int32, device=dev)
     has_logits = router_logits is not None
     rw = torch.empty(n_slots, dtype=torch.float32, device=dev) if has_logits else None
     logits = router_logits.contiguous() if has_logits else order  # unused pointer when HAS_LOGITS is off
-    grid = (triton.cdiv(n_slots, _RANK_BLOCK),)
+    rank_progs = triton.cdiv(n_slots, _RANK_BLOCK)
+    grid = (rank_progs + triton.cdiv(e, _RANK_BLOCK),)
     _routing_metadata_kernel[grid](topk_ids.contiguous().reshape(-1), order, counts, offsets, logits,
-                                   rw if has_logits else order, n_slots, E=e, E_R=num_routed, K=k, SLOT_K=slot_k,
-                                   HAS_LOGITS=has_logits, E_BINS=max(16, _pow2(e + 1)), BLOCK_S=_RANK_BLOCK,
-                                   CHUNK=_RANK_CHUNK, SLOTS_CAP=max(_RANK_CHUNK, _pow2(n_slots)), num_warps=4)
+                                   rw if has_logits else order, n_slots, rank_progs, E=e, E_R=num_routed, K=k,
+                                   SLOT_K=slot_k, K_POW2=max(2, _pow2(k)), HAS_LOGITS=has_logits, BLOCK_S=_RANK_BLOCK, CHUNK=_RANK_CHUNK,
+                                   SLOTS_CAP=max(_RANK_CHUNK, _pow2(n_slots)), num_warps=4)
     return order, counts, offsets, rw
 
 
-def combine_rows(y: torch.Tensor, slot_k: int, residual: torch.Tensor | None = None) -> torch.Tensor:
-    """[N*slot_k, H] weighted expert rows -> [N, H] = residual + their per-token sum (one launch)."""
+def combine_rows(y: torch.Tensor, slot_k: int, residual: torch.Tensor | None = None,
+                 norm_weight: torch.Tensor | None = None):
+    """[N*slot_k, H] weighted expert rows -> [N, H] = residual + their per-token sum (one launch).
+
+    With norm_weight also returns rms_norm(out) * norm_weight (eps as F.rms_norm's default: the dtype's eps).
+    """
+    n, h = y.shape[0] // slot_k, y.shape[1]
+    if norm_weight is not None and FALLBACKS.get("combine_norm"):
+        out = combine_rows(y, slot_k, residual)
+        return out, F.rms_norm(out, (h,), norm_weight)
+    if norm_weight is not None:
+        try:
+            return _combine(y, slot_k, residual, norm_weight)
+        except Exception as exc:  # noqa: BLE001 - a build failure: the plain combine and torch's norm instead
+            if y.device.type == "cuda" and torch.cuda.is_current_stream_capturing():
+                raise
+            FALLBACKS["combine_norm"] = f"{type(exc).__name__}: {str(exc)[:200]}"
+            return combine_rows(y, slot_k, residual, norm_weight)
+    return _combine(y, slot_k, residual, None)
+
+
+def _combine(y: torch.Tensor, slot_k: int, residual, norm_weight):
     n, h = y.shape[0] // slot_k, y.shape[1]
     out = torch.empty(n, h, dtype=y.dtype, device=y.device)
-    block = min(1024, _pow2(h))
-    _combine_kernel[(n, triton.cdiv(h, block))](y, residual if residual is not None else y, out, H=h,
-                                               SLOT_K=slot_k, BLOCK_H=block, HAS_RES=residual is not None,
-                                               num_warps=4)
-    return out
+    norm = norm_weight is not None
+    normed = torch.empty_like(out) if norm else out
+    block = _pow2(h) if norm else min(1024, _pow2(h))
+    _combine_kernel[(n, triton.cdiv(h, block))](y, residual if residual is not None else y, out,
+                                               norm_weight if norm else y, normed, torch.finfo(y.dtype).eps,
+                                               H=h, SLOT_K=slot_k, BLOCK_H=block, HAS_RES=residual is not None,
+                                               NORM=norm, num_warps=8 if block >= 2048 else 4)
+    return (out, normed) if norm else out
 
 
 def max_row_blocks(n_slots: int, num_experts: int, block_m: int) -> int:
@@ -331,16 +392,20 @@ class TritonGroupedEngine(MoEEngine):
         y = self._experts(x, order, counts, topk_weights.reshape(-1).float().contiguous(), k, e)
         return combine_rows(y, k)
 
-    def forward_step(self, x, topk_ids, router_logits, residual=None):
-        """residual + routed experts (softmax of router_logits [N, E] at topk_ids) + shared experts: 4 launches."""
+    def forward_step(self, x, topk_ids, router_logits, residual=None, norm_weight=None):
+        """residual + routed experts (softmax of router_logits [N, E] at topk_ids) + shared experts: 4 launches.
+
+        With norm_weight returns (out, rms_norm(out) * norm_weight): the next layer's normed input, same launch.
+        """
         k = topk_ids.shape[1]
         e, s = self.weights.num_experts, self.num_shared
         order, counts, _, route_w = routing_plan(topk_ids, e, s, router_logits)
         y = self._experts(x, order, counts, route_w, k + s, e + s)
-        return combine_rows(y, k + s, residual)
+        return combine_rows(y, k + s, residual, norm_weight)
 
     def info(self):
         d = {**super().info(), "triton": triton.__version__, "shared_experts_fused": self.num_shared,
+             "fallbacks": dict(FALLBACKS),
              "schedule": "flat (expert row-block x output tile) grid; tiles autotuned per N*k bucket"}
         for name, kern in (("gate_up", _gate_up_kernel), ("down", _down_kernel)):
             best = getattr(kern, "best_config", None)

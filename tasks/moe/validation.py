@@ -63,6 +63,16 @@ def load_published(path: Path | None = None, conf_dir: Path | None = None) -> li
     return out
 
 
+def load_reference(path: Path | None = None, conf_dir: Path | None = None) -> str | None:
+    """The file's ``reference`` line (the paper the published points come from), or None."""
+    path = Path(path) if path else Path(conf_dir or DEFAULT_CONF_DIR) / DEFAULT_FILE
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return None
+    return str(data["reference"]) if isinstance(data, dict) and data.get("reference") else None
+
+
 def modelled_unique(model: str, block: int, routing: str = "calibrated", routing_params: dict | None = None,
                     steps: int = 16, seed: int = 0, conf_dir: Path | None = None) -> float:
     """The routing model's mean unique experts per MoE layer when ``block`` tokens are routed together."""

@@ -6,6 +6,7 @@ bundle's records (never typed by hand), so the tribunal can parse the tag back a
 from __future__ import annotations
 
 import math
+import re
 
 from tasks.provenance import Figure, Provenance
 from tasks.tribunal.bundle import EvidenceBundle, SensitivityRow, TokenLatencyRow, hardware_family
@@ -37,7 +38,8 @@ def hw_words(bundle: EvidenceBundle, hardware: str) -> str:
     q = bundle.asked
     base, _, count = hardware.partition(" x")
     name = q.hardware_name if base == q.hardware else base
-    return f"{count} × {name}" if count else (f"one {name}" if base == q.hardware else name)
+    words = {"2": "two", "3": "three", "4": "four", "5": "five", "6": "six", "8": "eight"}
+    return f"{words.get(count, count)} × {name}" if count else (f"one {name}" if base == q.hardware else name)
 
 
 def _table(header: list[str], rows: list[list[object]]) -> str:
@@ -68,6 +70,19 @@ def _central_model(bundle: EvidenceBundle) -> str | None:
     return (measured or models or [None])[0]
 
 
+def decoding_prov(t: TokenLatencyRow) -> Provenance:
+    """The published source of the tokens committed per step (the decoding setups' own ``source``)."""
+    from tasks.moe.step_model import load_decoding_setup
+
+    sources = []
+    for name in (d.strip() for d in t.decoding.split(",")):
+        try:
+            sources.append(load_decoding_setup(name).source)
+        except ValueError:
+            continue
+    return Provenance(kind="published", source="; ".join(dict.fromkeys(sources)) or t.decoding)
+
+
 def _per_token(t: TokenLatencyRow) -> str:
     return fig(t.per_token_ms, "ms", prov(t.provenance), t.per_token_ms_low, t.per_token_ms_high)
 
@@ -96,16 +111,18 @@ def abstract(bundle: EvidenceBundle) -> str:
     bands = [(n, _sens(bundle, m, n, True) or _sens(bundle, m, n, False)) for n in ns]
     bands = [(n, s) for n, s in bands if s]
     if bands:
-        parts = [f"{_band_text(s)} at N={n} (i.i.d. upper bound {num(s.hypotheses.get('iid'), 3)})" for n, s in bands]
+        iid = Provenance(kind="modelled", source="i.i.d. routing")
+        parts = [f"{_band_text(s)} at N={n} (i.i.d. upper bound {fig(s.hypotheses['iid'], 'experts', iid)})" for n, s in bands]
         out.append(f"For {_name(bundle, m)} the number of distinct routed experts a decoding step reads per MoE layer is "
                    + " and ".join(parts) + "; the central value is one block of N tokens, the band runs to ⌈N/32⌉ independent "
                    "blocks of 32 (the routing model is validated only up to block 32).")
     val = [v for v in bundle.validation if not v.used_for_fit]
     if val:
         worst = max(val, key=lambda v: abs(v.error_pct))
-        out.append(f"Fitted at block 32, the routing model reproduces the published counts at blocks "
-                   f"{', '.join(str(v.n_tokens) for v in val)} within {num(abs(worst.error_pct), 2)}% "
-                   f"{Provenance(kind='published', source=worst.citation).tag()}.")
+        out.append(f"Fitted at B=32, the routing model reproduces the published counts "
+                   f"{Provenance(kind='published', source=worst.citation).tag()} at "
+                   f"{', '.join(f'B={v.n_tokens}' for v in val)} within "
+                   f"{num(abs(worst.error_pct), 2)}% {Provenance(kind='modelled', source=ROUTING_SOURCE + ' vs published').tag()}.")
     tl = _t(bundle)
     meas = _measured_rows([t for t in bundle.token_latency if t.model == m])
     base_meas = _measured_rows([t for t in bundle.token_latency if t.model == q.baseline])
@@ -113,10 +130,10 @@ def abstract(bundle: EvidenceBundle) -> str:
         gpu = meas[0].hardware
         per = [f"{_per_token(t)} at N={t.n_tokens}" for t in meas if t.n_tokens in ns]
         s = (f"Per committed token (step time ÷ {num(meas[0].tokens_per_step_low, 3)}–{num(meas[0].tokens_per_step_high, 3)} "
-             f"tokens committed per step, the published LLaDA2.0 setups) one {_name(bundle, m)} step on {gpu} costs " + " and ".join(per))
+             f"tokens committed per step {decoding_prov(meas[0]).tag()}) one {_name(bundle, m)} step on {gpu} costs " + " and ".join(per))
         b = next((t for t in base_meas if t.hardware == gpu), None)
         if b:
-            s += (f", against {_per_token(b)} per token for {q.baseline_name}'s batch-1 autoregressive decode "
+            s += (f", against {_per_token(b)} per token for {q.baseline_name}'s autoregressive decode at batch size one "
                   f"(one token per step)")
         out.append(s + ".")
     target = [t for t in bundle.token_latency if hardware_family(t.hardware) == hardware_family(q.hardware)]
@@ -124,7 +141,9 @@ def abstract(bundle: EvidenceBundle) -> str:
     bt = next((t for t in target if t.model == q.baseline), None)
     if mt:
         rule = prov(mt[0].provenance).source
-        s = (f"On {q.hardware_name} (the answer: {rule}) that is "
+        how = ("the measured step scaled by the datasheet bandwidth ratio" if mt[0].provenance.startswith("projected")
+               else "the datasheet roofline")
+        s = (f"On {q.hardware_name} — one answer: {how}, the rule in its tag — that is "
              + " and ".join(f"{_per_token(t)} per token at N={t.n_tokens}" for t in mt))
         sb = [x for x in (_sens(bundle, m, n, True) for n in ns) if x and x.per_token_ms_high]
         if sb:
@@ -136,9 +155,12 @@ def abstract(bundle: EvidenceBundle) -> str:
     need = [f for f in bundle.feasibility if hardware_family(f.hardware) == hardware_family(q.hardware)]
     if need:
         p = Provenance(kind="modelled", source=FEAS_SOURCE)
-        words = [f"{_name(bundle, f.model)} ({num(f.weights_gb, 3)} GB) {'fits on one' if f.fits else f'needs {f.gpus_needed}'}"
+        gb = Provenance(kind="modelled", source="weights + KV cache")
+        words = [f"{_name(bundle, f.model)} needs {fig(f.weights_gb + f.kv_cache_gb, 'GB', gb)} and "
+                 + ("fits on one" if f.fits else f"so needs {fig(float(f.gpus_needed), f'{q.hardware_name}s', p)}")
                  for f in need]
-        out.append(f"Memory ({q.hardware_name}, {num(need[0].gpu_memory_gb, 3)} GB each): " + "; ".join(words) + f" {p.tag()}.")
+        out.append(f"Memory, against {fig(need[0].gpu_memory_gb, 'GB', Provenance(kind='published', source=q.hardware_name + ' datasheet'))} "
+                   f"per {q.hardware_name}: " + "; ".join(words) + ".")
     util = [r for r in bundle.rows(m, measured=True) if r.n_tokens in ns and r.bandwidth_utilisation]
     if util:
         p = util[0].step_provenance
@@ -316,3 +338,42 @@ def conclusion(bundle: EvidenceBundle) -> str:
                      + " and ".join(f"{num(100 * r.bandwidth_utilisation, 3)}% {r.step_provenance.tag()}" for r in util)
                      + f" at N={', '.join(str(r.n_tokens) for r in util)}.")
     return " ".join(words) or "Not enough numbers to answer the question directly."
+
+
+_ARXIV = re.compile(r"\b(\d{4}\.\d{4,5})\b")
+
+
+def source_references(bundle: EvidenceBundle) -> list[str]:
+    """The papers our model specs, decoding setups and validation points come from (conf/ data, each with its arXiv id),
+    minus those already among the kept papers: '- arXiv id: authors, title (year). <link>'."""
+    from tasks.moe.specs import load_model_spec
+    from tasks.moe.step_model import load_decoding_setup
+
+    models = sorted({r.model for r in bundle.rows()} | {t.model for t in bundle.token_latency})
+    entries: dict[str, str] = {}
+    decodings = {d.strip() for t in bundle.token_latency for d in t.decoding.split(",") if d.strip()}
+    for m in models:
+        try:
+            spec = load_model_spec(m)
+        except ValueError:
+            continue
+        paper = spec.sources.get("paper", "")
+        if (hit := _ARXIV.search(paper)):
+            entries.setdefault(hit.group(1), paper)
+        if getattr(spec, "decoding", None):
+            decodings.add(spec.decoding)
+    for d in sorted(decodings):
+        try:
+            src = load_decoding_setup(d).source
+        except ValueError:
+            continue
+        for pid in _ARXIV.findall(src):
+            entries.setdefault(pid, f"arXiv {pid}: {src}")
+    if bundle.validation:
+        from tasks.moe.validation import load_reference
+
+        ref = load_reference()
+        if ref and (hit := _ARXIV.search(ref)):
+            entries.setdefault(hit.group(1), ref)
+    kept = {p.arxiv_id for p in bundle.papers}
+    return [f"- {cell_safe(text)}. <https://arxiv.org/abs/{pid}>" for pid, text in entries.items() if pid not in kept]

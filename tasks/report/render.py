@@ -50,6 +50,10 @@ def _arxiv(paper_id: str | None) -> str:
 
 
 def _title(bundle: EvidenceBundle) -> str:
+    if bundle.asked is None:  # a literature review (issue 11): tasks/report/literature.py
+        from tasks.report.literature import literature_title
+
+        return literature_title(bundle)
     q = bundle.asked
     return (f"{q.phenomenon.capitalize()} in MoE diffusion LLMs: {' vs '.join(map(str, q.parallel_tokens))} parallel tokens "
             f"on {q.hardware_name}, against {q.baseline_name}")
@@ -80,7 +84,8 @@ def _methodology(bundle: EvidenceBundle) -> str:
     snap = "local arXiv snapshot" if "snapshot" in bundle.retrieval_sources else None
     src = " and ".join(s for s in (live, snap) if s) or "unknown"
     parts = [f"### Retrieval\n\nPapers came from the **{src}** (sources: {', '.join(bundle.retrieval_sources) or '-'}): "
-             f"{bundle.papers_retrieved} retrieved, {bundle.papers_kept} kept after the TF-IDF filter and semantic re-ranking."]
+             f"{bundle.papers_retrieved} retrieved, {bundle.papers_kept} kept by the relevance stage (each paper's scores and "
+             "decision are in papers.jsonl)."]
     card = bundle.index_card
     if card:
         parts.append("### Index card\n\n" + _table(["embedder", "dimension", "vectors", "index", "metric", "chunking", "paper ids sha256"],
@@ -229,7 +234,11 @@ def _references(bundle: EvidenceBundle) -> str:
         authors = ", ".join(p.authors[:3]) + (" et al." if len(p.authors) > 3 else "")
         refs.append(f"{i}. {cell(authors) + '. ' if authors else ''}*{cell(p.title)}*. arXiv:{p.arxiv_id} "
                     f"({(p.published or '')[:4] or 'n.d.'}). <https://arxiv.org/abs/{p.arxiv_id}>")
-    return "\n".join(refs) or "No papers were kept."
+    text = "\n".join(refs) or "No papers were kept."
+    sources = flagship.source_references(bundle) if bundle.asked is not None else []
+    if sources:
+        text += "\n\nSources of the model specifications, decoding setups and published validation points (conf/):\n\n" + "\n".join(sources)
+    return text
 
 
 def render_markdown(bundle: EvidenceBundle, outcome: TribunalOutcome, figures: dict[str, str] | None = None) -> str:
@@ -240,6 +249,10 @@ def render_markdown(bundle: EvidenceBundle, outcome: TribunalOutcome, figures: d
         outcome: the tribunal outcome (answer, rounds, policy).
         figures: figure key ('unique', 'step', 'bytes') -> relative path of its PNG.
     """
+    if bundle.asked is None:  # no structured block: the literature-review report (tasks/report/literature.py)
+        from tasks.report.literature import render_literature_markdown
+
+        return render_literature_markdown(bundle, outcome)
     figures = figures or {}
     body = {
         "Abstract": _abstract(bundle, outcome), "Introduction": _introduction(bundle),
@@ -275,7 +288,7 @@ def write_report_files(bundle: EvidenceBundle, outcome: TribunalOutcome, out_dir
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    written = sweep_figures(bundle.sweep, out / "figures", bundle.asked.baseline)
+    written = sweep_figures(bundle.sweep, out / "figures", bundle.asked.baseline) if bundle.asked else []
     names = {v: k for k, v in FIGURES.items()}
     rel = {names[p.name]: f"figures/{p.name}" for p in written}
     md = render_markdown(bundle, outcome, rel)

@@ -108,3 +108,31 @@ def _initials_match(parts: list[str], letters: list[str]) -> bool:
         elif part not in ("of", "and", "the", "for", "to", "a", "in", "on"):
             return False
     return i == len(letters)
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def name_keys(names: list[str]) -> list[str]:
+    """Match keys for versioned names: the leading parts up to the first one with a digit, squashed.
+
+    'Llama-2-70B' -> 'llama2', 'H100-class' -> 'h100', 'LLaDA2.0-mini' -> 'llada2'. Names without a digit
+    (GPU, MoE) give no key: they name a field, not one model or chip. Keys shorter than 4 characters are dropped.
+    """
+    keys = []
+    for name in names:
+        parts = [p for p in re.split(r"[-.\s_/]", name) if p]
+        for i, part in enumerate(parts):
+            if any(ch.isdigit() for ch in part):
+                key = _squash("".join(parts[: i + 1]))
+                if len(key) >= 4 and key not in keys:
+                    keys.append(key)
+                break
+    return keys
+
+
+def named_in_title(title: str, keys: list[str]) -> list[str]:
+    """The keys (see ``name_keys``) that the title names."""
+    squashed = _squash(title)
+    return [k for k in keys if k in squashed]

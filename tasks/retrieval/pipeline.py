@@ -43,8 +43,17 @@ def decide(method: str, question: QuestionSettings, queries: list[Query], papers
     if method == "hybrid":
         if embedder is None:
             raise ValueError("relevance=hybrid needs an embedder (embedder=minilm works offline)")
-        return hybrid_filter(question.text, [q.text for q in queries], papers, embedder, min_keep)
+        return hybrid_filter(question.text, [q.text for q in queries], papers, embedder, min_keep, question_names(question))
     raise ValueError(f"unknown relevance method {method!r}; allowed values: {', '.join(METHODS)}")
+
+
+def question_names(question: QuestionSettings) -> list[str]:
+    """Named things of the question: from its text, and the structured block's model, baseline and hardware names."""
+    from tasks.retrieval.phrases import named_things
+
+    s = question.structured
+    extra = [*s.model_names, s.baseline_name, s.hardware_name] if s else []
+    return named_things(question.text) + [n for n in extra if n]
 
 
 def snapshot_search(path: Path, top_k: int) -> Search:

@@ -34,7 +34,15 @@ class SnapshotError(RuntimeError):
 
 
 def tokenize(text: str) -> list[str]:
-    return [t for t in _TOKEN.findall(text.lower()) if t not in _STOP]
+    """Lower-case word tokens without stop words; a compound ('llama-2-70b', 'kv-cache') also yields its parts."""
+    out = []
+    for token in _TOKEN.findall(text.lower()):
+        if token in _STOP:
+            continue
+        out.append(token)
+        if "-" in token or "." in token:
+            out.extend(p for p in re.split(r"[-.]", token) if p and p not in _STOP)
+    return out
 
 
 def _iso(rfc2822: str | None) -> str | None:

@@ -161,7 +161,7 @@ class SweepRow(Record):
             pairs = {"unique_experts_mean": self.unique_experts_mean, "unique_experts_p90": self.unique_experts_p90,
                      "activated_fraction": self.activated_fraction, "bytes_per_step": self.bytes_per_step,
                      f"roofline_ms_{hw}": self.step_ms, f"tokens_per_s_{hw}": self.tokens_per_s,
-                     f"bandwidth_util_projected_{hw}": self.bandwidth_utilisation}
+                     f"bandwidth_util_modelled_{hw}": self.bandwidth_utilisation}
         return {k: float(v) for k, v in pairs.items() if v is not None}
 
 

@@ -26,9 +26,31 @@ def rubric_ruling(role: str, bundle: EvidenceBundle, settings: TribunalSettings,
     """The deterministic ruling of ``role`` (no network); ``report``: the written report, when reviewing a finished run."""
     if role not in RUBRICS:
         raise ValueError(f"unknown tribunal role {role!r}; allowed: {', '.join(ROLES)}")
+    if bundle.asked is None:  # no structured block: a literature review's own rubric (issue 11), plus the substance checks
+        from tasks.tribunal.literature import LITERATURE_RUBRICS
+
+        return with_substance(LITERATURE_RUBRICS[role](bundle, settings), bundle, settings, report)
     if role == "synthesizer":
         return RUBRICS[role](bundle, settings)
     return RUBRICS[role](bundle, settings, report)
+
+
+
+def with_substance(ruling: Ruling, bundle: EvidenceBundle, settings: TribunalSettings, report: ReportText | None) -> Ruling:
+    """Add the role's substance checks to a ruling from another rubric; disclosure items earn no credit."""
+    from tasks.tribunal.checks.claims import counted_as_verified, independent
+    from tasks.tribunal.common import rubric_score
+    from tasks.tribunal.records import Revision
+    from tasks.tribunal.substance import substance_items
+
+    items, findings, revisions = substance_items(ruling.role, bundle, settings, report) if ruling.role != "synthesizer" else ([], [], [])
+    items += [i.model_copy(update={"weight": 0.0}) if i.key.startswith("disclosed_") else i for i in ruling.items]
+    selfish = [c.claim.claim_id for c in bundle.claims if counted_as_verified(c) and not independent(c)]
+    if ruling.role == "skeptic" and selfish:
+        revisions.append(Revision(kind="soften_claims", claim_ids=selfish, raised_by="skeptic",
+                                  text=f"mark {len(selfish)} claims supported only by their own paper as unverified"))
+    return ruling.model_copy(update={"items": items, "score": rubric_score(items), "findings": findings + ruling.findings,
+                                     "revisions": revisions + ruling.revisions})
 
 
 def rule(role: str, bundle: EvidenceBundle, settings: TribunalSettings, chat_model: Any = None,

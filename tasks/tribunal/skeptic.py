@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from tasks.tribunal.bundle import EvidenceBundle, hardware_family
 from tasks.tribunal.checks import ReportText
-from tasks.tribunal.checks.claims import independent
+from tasks.tribunal.checks.claims import counted_as_verified, independent
 from tasks.tribunal.common import asked_rows, moe_rows, num, rubric_score
 from tasks.tribunal.records import RubricItem, Revision, Ruling
 from tasks.tribunal.settings import TribunalSettings
@@ -144,7 +144,7 @@ def _literature_threats(bundle: EvidenceBundle, settings: TribunalSettings, item
     contradicted = [c for c in bundle.claims if c.label == "CONTRADICTED" and c.disposition != "dropped"]
     # self-supported: SUPPORTED only by the claim's own paper is no verification (tasks/tribunal/checks/claims.py)
     unverified = [c for c in bundle.claims if c.disposition == "stated"
-                  and (c.label == "NOT_ENOUGH_INFO" or (c.label == "SUPPORTED" and not independent(c)))]
+                  and (c.label == "NOT_ENOUGH_INFO" or (counted_as_verified(c) and not independent(c)))]
     items.append(RubricItem(
         key="no_contradicted_claims_in_text", question="is every contradicted claim out of the text?",
         passed=not contradicted, weight=2.0, critical=True,

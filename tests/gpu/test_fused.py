@@ -44,12 +44,12 @@ for name in ("llada2_mini", "llada_moe_7b"):
     outs = {}
     for eng in ("grouped", "grouped_triton"):
         stack.set_engine(eng)
-        for fused in (False, True):
-            stack.fused = fused
+        for fused, router in ((False, False), (True, False), (True, True)):
+            stack.fused, stack.fused_router, stack.residual_epilogue = fused, router, router
             for a, b in zip(stack.k_cache + stack.v_cache, kc + vc):
                 a.copy_(b)
-            outs[(eng, fused)] = stack.forward(torch.arange(n), routing).float()
-    ref = outs[("grouped", False)]
+            outs[(eng, fused, router)] = stack.forward(torch.arange(n), routing).float()
+    ref = outs[("grouped", False, False)]
     for key, out in outs.items():
         err = float((out - ref).norm() / ref.norm())
         assert err < 1e-4, (name, key, err)
@@ -102,3 +102,23 @@ def test_gpu_fused_step_matches_float32_reference_at_real_dims(model, n):
         ref = stack.forward(None, routing, x=x).float()
     err = float((out - ref).norm() / ref.norm())
     assert err < 2e-2, err
+
+
+def test_a_fused_op_that_cannot_run_falls_back_to_torch_and_says_so():
+    """On CPU without Triton's interpreter the RoPE/KV kernel cannot launch: the step falls back to torch,
+    gives the plain step's logits, and engine_info names the op that fell back."""
+    from tasks.gpu import measure
+    from tasks.gpu.harness import DiffusionStack, layer_kinds_of
+    from tests.gpu.helpers import tiny_spec
+    if os.environ.get("TRITON_INTERPRET") == "1":
+        pytest.skip("the interpreter runs the kernel")
+    spec = tiny_spec()
+    stack = DiffusionStack(spec, layer_kinds_of(spec), True, prefix_len=8, device="cpu", dtype=torch.float32)
+    stack.set_engine("grouped")
+    stack.prepare(4)
+    routing = torch.from_numpy(measure.sample_routing(spec, "calibrated", 4, 1, 0)[0])
+    plain = stack.forward(torch.arange(4), routing)
+    stack.fused = True
+    fused = stack.forward(torch.arange(4), routing)
+    assert torch.allclose(plain, fused, atol=1e-5)
+    assert "rope_qkv_write" in stack.engine_info()["fused_fallbacks"]

@@ -43,8 +43,12 @@ def test_numbers_traced(clean):
     t64 = next(t for t in b.token_latency if t.model == "llada2_mini" and t.n_tokens == 64)
     doubled = text.replace(f"{t64.per_token_ms:.4g} ms", f"{2 * t64.per_token_ms:.4g} ms", 1)
     assert "untraced_number" in kinds(check("numbers_traced", b, doubled))
-    untagged = text.replace("[modelled: weights vs memory]", "", 1).replace(" [modelled: roofline on h100_sxm datasheet]", "", 1)
-    assert "untagged_number" in kinds(check("numbers_traced", b, untagged))
+    measured = b.model_copy(update={"token_latency": [t.model_copy(update={"provenance": "measured: NVIDIA H200"})
+                                                      for t in b.token_latency]})
+    tagged = text.replace("[modelled: roofline on h100_sxm datasheet]", "[measured: NVIDIA H200]")
+    assert check("numbers_traced", measured, tagged).passed
+    untagged = tagged.replace(" [measured: NVIDIA H200]", "", 1)
+    assert "untagged_number" in kinds(check("numbers_traced", measured, untagged))
 
 
 def test_provenance_labels(clean):
@@ -119,8 +123,17 @@ def test_claims_independent(clean):
     selfish = row.model_copy(update={"verdict": row.verdict.model_copy(update={"evidence": [own]})})
     res = check("claims_independent", b.model_copy(update={"claims": [selfish] + b.claims[1:]}))
     assert "self_supported_claim" in kinds(res)
-    counted = text.replace("## Conclusion\n", "## Conclusion\n\nOf 3 claims, 3 supported.\n")
+    counted = text.replace("## Conclusion\n", "## Conclusion\n\nOf the 3 claims, 3 verified.\n")
     assert "self_supported_claim" in kinds(check("claims_independent", b, counted))
+    faithful = row.verdict.model_copy(update={"evidence": [own], "faithful": True, "corroborated": False})
+    attributed = b.model_copy(update={"claims": [row.model_copy(update={"verdict": faithful})] + b.claims[1:]})
+    assert check("claims_independent", attributed).passed  # its own paper says so: attributed, not counted as verified
+    lying = row.verdict.model_copy(update={"evidence": [own], "faithful": False, "corroborated": True,
+                                           "rationale": f"support ({row.claim.source_id}#0)"})
+    assert "self_supported_claim" in kinds(check("claims_independent", b.model_copy(
+        update={"claims": [row.model_copy(update={"verdict": lying})] + b.claims[1:]})))
+    labels = text.replace("## Conclusion\n", "## Conclusion\n\nThe verifier found 3 supported.\n")
+    assert check("claims_independent", b, labels).passed  # the verifier's label count is not a claim of verification
     cited_own = row.verdict.model_copy(update={"rationale": f"'2x' matches '2x' ({row.claim.source_id}#1)"})
     assert "self_supported_claim" in kinds(check("claims_independent", b.model_copy(
         update={"claims": [row.model_copy(update={"verdict": cited_own})] + b.claims[1:]})))
@@ -162,3 +175,23 @@ def test_disabled_checks_are_left_out():
     settings = TribunalSettings(substance={"disabled": ["numbers_traced"]})
     keys = {i.key for i in rubric_ruling("validator", B.substantive(), settings).items}
     assert "substance:numbers_traced" not in keys and "substance:feasible_hardware" in keys
+
+
+def test_a_literature_rubric_gets_the_substance_checks_and_no_disclosure_credit(monkeypatch):
+    from tasks.tribunal import engine
+    from tasks.tribunal.records import RubricItem, Ruling
+
+    def lit(role):
+        return lambda b, s: Ruling(role=role, score=10, items=[RubricItem(key="disclosed_few_papers", question="q", passed=True,
+                                                                          evidence="stated", weight=0.5)])
+
+    monkeypatch.setattr(engine, "_literature_rubrics", lambda: {r: lit(r) for r in ("skeptic", "validator", "synthesizer")})
+    q = B.question().model_copy(update={"structured": None})
+    row = B.claim_rows(("SUPPORTED",))[0]
+    own = row.verdict.evidence[0].model_copy(update={"paper_id": row.claim.source_id, "is_claim_source": True})
+    selfish = row.model_copy(update={"verdict": row.verdict.model_copy(update={"evidence": [own]})})
+    b = B.literature_only(question=q, claims=[selfish])
+    skeptic, validator = (engine.rubric_ruling(r, b, S) for r in ("skeptic", "validator"))
+    assert all(i.weight == 0 for i in skeptic.items if i.key.startswith("disclosed_"))
+    assert any(i.key == "substance:claims_independent" and not i.passed for i in validator.items)
+    assert any(r.kind == "soften_claims" and selfish.claim.claim_id in r.claim_ids for r in skeptic.revisions)

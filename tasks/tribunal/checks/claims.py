@@ -12,22 +12,45 @@ CITED_CHUNK = re.compile(r"\(([^()\s#]+)#\d+\)")
 PROSE = ("Abstract", "Introduction", "Discussion", "Conclusion")
 
 
-def independent(row: ClaimRow) -> bool:
-    """SUPPORTED by our measurement or published value, or by a paper other than the claim's own.
+def _other_paper_support(row: ClaimRow) -> bool:
+    """Does the verdict's deciding evidence include a paper other than the claim's own?
 
-    The decisive spans are the chunks the verdict's rationale cites (``(paper#n)``) when it cites any,
-    else all its evidence spans; a span from the claim's own paper never counts.
+    The deciding spans are the chunks the rationale cites (``(paper#n)``) when it cites any, else all its spans.
     """
+    v, own = row.verdict, row.claim.source_id
+    cited = set(CITED_CHUNK.findall(v.rationale or ""))
+    if cited:
+        return any(pid != own for pid in cited)
+    return any(not e.is_claim_source and e.paper_id != own for e in v.evidence)
+
+
+def legacy(row: ClaimRow) -> bool:
+    """A textual verdict that does not say whose evidence decided it (verifiers before ``faithful``/``corroborated``)."""
+    v = row.verdict
+    return v is not None and not v.metric and getattr(v, "faithful", None) is None and not getattr(v, "corroborated", False) \
+        and row.claim.source_id is not None
+
+
+def independent(row: ClaimRow) -> bool:
+    """SUPPORTED by our measurement, or corroborated by a paper other than the claim's own (its evidence agreeing)."""
     v = row.verdict
     if v is None or v.label != "SUPPORTED":
         return False
     if v.metric:
         return v.source == "measured"
-    own = row.claim.source_id
-    cited = set(CITED_CHUNK.findall(v.rationale or ""))
-    if cited:
-        return any(pid != own for pid in cited)
-    return any(not e.is_claim_source and e.paper_id != own for e in v.evidence)
+    if getattr(v, "corroborated", False) or legacy(row):
+        return _other_paper_support(row)
+    return False
+
+
+def counted_as_verified(row: ClaimRow) -> bool:
+    """Does the draft count this claim as verified? A verdict flagged corroborated, or a legacy SUPPORTED verdict
+    (which the flow counted as verified), stated as fact. A claim its own paper supports (``faithful``) is attributed,
+    not verified, and may be reported as what that paper says."""
+    v = row.verdict
+    if v is None or v.label != "SUPPORTED" or row.disposition != "stated" or v.metric:
+        return False
+    return bool(getattr(v, "corroborated", False)) or legacy(row)
 
 
 def counted_verified(ctx: CheckContext) -> list[tuple[int, str]]:
@@ -46,9 +69,9 @@ def claims_independent(ctx: CheckContext) -> CheckResult:
     if not claims:
         return not_applicable("claims_independent", "no claims")
     indep = [c for c in claims if independent(c)]
-    self_only = [c for c in claims if c.label == "SUPPORTED" and not independent(c) and c.disposition == "stated"]
+    self_only = [c for c in claims if counted_as_verified(c) and not independent(c)]
     findings = [Finding(kind="self_supported_claim", where="bundle.claims",
-                        message=f"{c.claim.claim_id} is SUPPORTED only by its own paper and stated as fact") for c in self_only[:8]]
+                        message=f"{c.claim.claim_id} is counted as verified but only its own paper supports it") for c in self_only[:8]]
     if len(self_only) > 8:
         findings.append(Finding(kind="self_supported_claim", where="bundle.claims", message=f"... and {len(self_only) - 8} more"))
     for count, text in counted_verified(ctx):
@@ -56,7 +79,7 @@ def claims_independent(ctx: CheckContext) -> CheckResult:
             findings.append(Finding(kind="self_supported_claim", where="report",
                                     message=f"the draft counts '{text}' but only {len(indep)} claims have independent evidence"))
     return result("claims_independent", findings, f"{len(indep)}/{len(claims)} claims independently supported; "
-                  f"{len(self_only)} self-supported stated as fact")
+                  f"{len(self_only)} self-supported counted as verified")
 
 
 def _words(text: str) -> str:

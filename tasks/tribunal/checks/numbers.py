@@ -29,6 +29,15 @@ def _short(n: Number) -> str:
     return f"'{n.text}{'%' if n.percent else ''}' in \"{n.sentence[:110]}\""
 
 
+def _needs_tag(n: Number, found: list[Value]) -> bool:
+    """An untagged number is a defect when it may be a measurement or a projection (not a count, a datasheet or paper
+    figure); a bare integer is let go when a model value also explains it ('needs 4' GPUs)."""
+    kinds = {v.kind for v in found}
+    if not kinds & {"measured", "projected"} or kinds & {"count", "published"}:
+        return False
+    return n.decimals > 0 or "modelled" not in kinds
+
+
 @register("numbers_traced", "validator", "does every number in the abstract and conclusion trace to a run, a paper or the "
           "model, with a provenance tag?")
 def numbers_traced(ctx: CheckContext) -> CheckResult:
@@ -42,7 +51,7 @@ def numbers_traced(ctx: CheckContext) -> CheckResult:
         if not found:
             findings.append(Finding(kind="untraced_number", where=section,
                                     message=f"{_short(n)} matches no number of the run, the papers or the model"))
-        elif n.tag is None and not any(v.kind in ("count", "published") for v in found):
+        elif n.tag is None and _needs_tag(n, found):
             findings.append(Finding(kind="untagged_number", where=section,
                                     message=f"{_short(n)} has no provenance tag [measured|modelled|published|projected: source] "
                                             f"(it is {found[0].kind}: {found[0].what})"))

@@ -3,7 +3,7 @@
 A number's provenance tag is the first ``[kind: source]`` tag after it in the same
 sentence, unless a comparison word comes between them (tasks/provenance.py renders
 ``value unit [kind: source]``; a band ``95 (95–121) experts [modelled: ...]`` shares one tag;
-in ``X ms against Y ms [tag]`` only Y is tagged). Numbers that are settings
+in ``X ms against Y ms [tag]`` and ``X ms at N=64 and Y ms [tag]`` only Y is tagged). Numbers that are settings
 rather than results (``N=64``, ``E=256``, ``block 32``), parts of names
 (``H100``, ``Llama-2-70B``, ``arXiv:2401.04088``), run ids and links are not results
 and are skipped; ratios (``×1.28``) are marked as derived.
@@ -12,7 +12,7 @@ and are skipped; ratios (``×1.28``) are marked as derived.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from tasks.provenance import TAG_RE
 
@@ -20,11 +20,15 @@ HEADING_RE = re.compile(r"^(#{2,3})\s+(.+?)\s*$", re.M)
 NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*(?:\.\d+)?")
 # Text that holds no reported number: code spans (run ids), links, autolinks, image tags.
 STRIP_RES = (re.compile(r"`[^`]*`"), re.compile(r"!\[[^\]]*\]\([^)]*\)"), re.compile(r"\]\([^)]*\)"), re.compile(r"<https?://[^>]*>"))
-SETTING_BEFORE = re.compile(r"(?:\b[NEBkK]\s*=\s*|\bN\s*=\s*\d+\s*(?:and|vs|,)\s*|\bblock(?:s| size| length)?\s*(?:of\s*)?|"
+# Settings, not results: "N=64", "E=256", "block 32", "top-8", "arXiv 2401.04088", "Table 4", "4.8/3.35".
+SETTING_BEFORE = re.compile(r"(?:\b[NEBkK]\s*=\s*|\bblock(?:s| size| length)?\s*(?:of\s*)?|"
                             r"\btop-|\bthreshold\s*|\barXiv[: ]\s*|\bTable\s*|\bFigure\s*|\bFig\.\s*|\bsection\s*|\bround\s*|"
                             r"\bstep\s*|\bv|\bN\s*∈\s*\{?|\bN\s*≥\s*|/)$", re.I)
+# ... and the rest of a list of settings: "N=64 and 128", "blocks 8, 16, 24" (integers only).
+SETTING_LIST_BEFORE = re.compile(r"\b(?:N|B|blocks?|block sizes?)\s*=?\s*(?:\d+\s*(?:,|and|or|vs\.?)\s*)+$", re.I)
 # A label written before the tag format existed: "(calibrated routing, measured:NVIDIA H200)".
 LEGACY_RE = re.compile(r"\b(measured|projected|modelled|published):\s?([A-Z][\w .-]*\w)")
+BAND_PAREN = re.compile(r"\(\s*\d[\d.]*\s*[–-]\s*\d[\d.]*\s*\)")
 COMPARISON = re.compile(r"\b(?:against|vs\.?|versus|compared|whereas|while|than|but)\b", re.I)
 SENTENCE_END = re.compile(r"[.!?](?:\s+(?=[A-Z0-9*(\[])|\s*$)|\n\s*\n|\n-\s")
 
@@ -90,16 +94,19 @@ def numbers(text: str) -> list[Number]:
     for pat in STRIP_RES:
         clean = _blank(clean, pat)
     ends = [m.end() for m in SENTENCE_END.finditer(clean)] + [len(clean)]
+    parens = BAND_PAREN.sub(lambda m: " " * len(m.group(0)), clean)  # a band "(95–121)" belongs to the number before it
     found: list[Number] = []
+    tag_at: list[int | None] = []
     for m in NUMBER_RE.finditer(clean):
         s, e = m.start(), m.end()
         before, after = clean[max(0, s - 2):s], clean[e:e + 2]
         if (before[-1:].isalnum() or before[-1:] in "._:#@$") or (after[:1].isalpha() and after[:1] not in "x×") \
-                or (after[:1] in "." and after[1:2].isalnum()):
+                or (after[:1] in "." and after[1:2].isalnum()) or (after[:1] == "/" and after[1:2].isdigit()):
             continue
         if before[-1:] == "-" and not before[:1].isdigit() and before[:1] not in " (":
             continue  # Llama-2-70B, top-8
-        if SETTING_BEFORE.search(clean[max(0, s - 24):s]):
+        if SETTING_BEFORE.search(clean[max(0, s - 24):s]) or \
+                (m.group(0).isdigit() and SETTING_LIST_BEFORE.search(clean[max(0, s - 40):s])):
             continue
         raw = m.group(0).replace(",", "")
         try:
@@ -111,7 +118,10 @@ def numbers(text: str) -> list[Number]:
         sent_start = max([x for x in ends if x <= s] or [0])
         ts_tag = next(((ts, t) for ts, _te, t in tags if e <= ts < sent_end), None)
         # a tag labels the numbers before it up to a comparison word: "X ms against Y ms [tag]" tags Y only
-        tag = ts_tag[1] if ts_tag and not COMPARISON.search(clean[e:ts_tag[0]]) else None
+        # ... and a number inside a parenthetical is not labelled by a tag after the parenthesis closes
+        between = parens[e:ts_tag[0]] if ts_tag else ""
+        closes = between.count(")") > between.count("(")
+        tag = ts_tag[1] if ts_tag and not COMPARISON.search(clean[e:ts_tag[0]]) and not closes else None
         legacy = None
         if tag is None:
             lm = [m2 for m2 in LEGACY_RE.finditer(clean[sent_start:s])]
@@ -119,4 +129,10 @@ def numbers(text: str) -> list[Number]:
         ratio = clean[max(0, s - 1):s] in ("×", "x") or after[:1] in "×x"
         found.append(Number(value=value, decimals=decimals, text=raw, start=s, percent=after[:1] == "%", ratio=ratio,
                             tag=tag, legacy_tag=legacy, sentence=text[sent_start:sent_end].strip(), unit_after=clean[e:e + 40]))
-    return found
+        tag_at.append(ts_tag[0] if tag else None)
+    # a tag belongs to the last result number before it (and that number's band): "1.99 ms at N=64 and 2.38 ms [tag]" tags 2.38 only
+    out = []
+    for i, n in enumerate(found):
+        later = [m for m in found[i + 1:] if tag_at[i] is not None and m.start < tag_at[i] and parens[m.start].isdigit()]
+        out.append(replace(n, tag=None) if later else n)
+    return out

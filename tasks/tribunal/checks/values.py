@@ -52,6 +52,19 @@ def _row_values(r: SweepRow) -> list[Value]:
     return out
 
 
+def _datasheets() -> list[Value]:
+    """GPU datasheet figures (conf/hardware): memory in GB, bandwidth in TB/s, bf16 TFLOP/s, all published."""
+    from tasks.tribunal.checks.lexicon import CONF, conf_yaml
+
+    out = []
+    for path in sorted((CONF / "hardware").glob("*.yaml")):
+        spec = conf_yaml("hardware", path.stem)
+        for key, scale, unit in (("memory_bytes", 1e9, "GB"), ("hbm_bandwidth_bytes_s", 1e12, "TB/s"), ("bf16_flops", 1e12, "TFLOP/s")):
+            if isinstance(spec.get(key), (int, float)):
+                out.append(Value(float(spec[key]) / scale, "published", f"{path.stem} {unit} (datasheet)"))
+    return out
+
+
 def bundle_values(bundle: EvidenceBundle) -> list[Value]:
     """All numbers of ``bundle`` with their class (see module docstring)."""
     vals: list[Value] = []
@@ -92,6 +105,7 @@ def bundle_values(bundle: EvidenceBundle) -> list[Value]:
             vals.append(Value(float(v.our_value), "measured" if v.source == "measured" else "modelled", f"claim {c.claim.claim_id}"))
         vals += [Value(float(q.value), "published", f"claim {c.claim.claim_id} number") for q in c.claim.numbers
                  if getattr(q, "value", None) is not None]
+    vals += _datasheets()
     labels = [c.label for c in bundle.claims]
     counts = [bundle.papers_kept, bundle.papers_retrieved, len(bundle.claims)] + [labels.count(x) for x in set(labels)]
     vals += [Value(float(n), "count", "count") for n in counts]

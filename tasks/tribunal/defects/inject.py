@@ -12,10 +12,9 @@ import re
 from typing import Callable, Optional
 
 from tasks.tribunal.bundle import EvidenceBundle, hardware_family
-from tasks.tribunal.checks.claims import independent
 from tasks.tribunal.checks.citations import required_papers
 from tasks.tribunal.checks.base import CheckContext
-from tasks.tribunal.checks.report_text import HEADING_RE, ReportText, numbers
+from tasks.tribunal.checks.report_text import HEADING_RE, numbers
 from tasks.tribunal.checks.values import bundle_values, trace
 from tasks.provenance import TAG_RE
 
@@ -207,14 +206,14 @@ def self_supported_counted(md: str, b: EvidenceBundle) -> Injected:
         return None
     c = claims[idx]
     own = [e.model_copy(update={"is_claim_source": True, "paper_id": c.claim.source_id}) for e in c.verdict.evidence[:1]]
-    verdict = c.verdict.model_copy(update={"label": "SUPPORTED", "evidence": own, "confidence": 0.9,
+    verdict = c.verdict.model_copy(update={"label": "SUPPORTED", "evidence": own, "confidence": 0.9, "corroborated": True,
                                            "rationale": f"content coverage 1.00 ({c.claim.source_id}#0)"})
     claims[idx] = c.model_copy(update={"verdict": verdict, "disposition": "stated"})
     return md, b.model_copy(update={"claims": claims}), f"{c.claim.claim_id} supported by its own paper, stated as verified"
 
 
-_FLIPS = (("faster than", "slower than"), ("slower than", "faster than"), ("lower latency", "higher latency"),
-          ("grows", "stays constant"), ("grow ", "stay constant "), ("increases", "stays constant"))
+_FLIPS = (("faster than", "slower than"), ("slower than", "faster than"), ("lower latency", "higher latency"), ("ahead", "behind"),
+          ("is real", "is absent"), ("grows", "stays constant"), ("grow ", "stay constant "), ("increases", "stays constant"))
 
 
 @injector("conclusion_contradicts", "conclusion_contradicts_results")
@@ -235,7 +234,3 @@ def conclusion_removed(md: str, b: EvidenceBundle) -> Injected:
     if span is None:
         return None
     return md[:span[0]] + md[span[1]:], b, "conclusion removed"
-
-
-def report_of(md: str) -> ReportText:
-    return ReportText.parse(md)
