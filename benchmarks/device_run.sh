@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
-# The one batched H200 run behind results/h200/: DeepSpeed-v2 builds (background), the flagship sweep,
-# the MoE layer benchmark and the GPU tests. Usage (repo root, wheels in .whl/): bash benchmarks/device_run.sh SHA
+# The one batched H200 run (kind nvidia-h200-x2) behind results/h200/<date>_<sha>_*. GPU 0: benchmarks/step_bench.py
+# (the one table: MoE layer + full step, every engine, both references, profiles). GPU 1: the flagship sweep, then
+# the GPU tests. Usage (repo root; deepspeed + its pure-Python deps as wheels in .whl/): bash benchmarks/device_run.sh SHA
 set -u
 SHA=${1:-unknown}
 OUT=${OUT:-/tmp/out}
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/base/*.whl .whl/v2/*.whl || exit 1
-export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 SOVEREIGN_GIT_SHA=$SHA TORCH_CUDA_ARCH_LIST=9.0
-nvidia-smi --query-gpu=name,driver_version,memory.total,memory.used,clocks.sm,clocks.mem --format=csv
-MAX_JOBS=8 python3 benchmarks/build_ds_v2.py ${DS_V2_OPS:-InferenceCutlassBuilder} > $OUT/ds_v2_build.log 2>&1 &
-timeout 330 python3 -m tasks.gpu.measure --models llada2_mini llada_moe_7b llama2_70b \
-  --tokens 1 8 16 32 64 128 256 --engines grouped_triton grouped deepspeed loop --eager-tokens 64 128 \
-  --routing calibrated --validate-per-layer llada2_mini --validate-tokens 64 128 --time-budget-s 260 \
-  --git-sha $SHA --out $OUT/h200_sweep.json 2>&1 | grep -v "real_accelerator" > $OUT/sweep.log
-echo "sweep exit ${PIPESTATUS[0]}"; tail -45 $OUT/sweep.log
+mkdir -p $OUT
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl >/dev/null 2>&1 \
+  || echo "wheels not installed: deepspeed points will be recorded as failed"
+export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 TORCH_CUDA_ARCH_LIST=9.0 NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
+nvidia-smi --query-gpu=index,name,driver_version,memory.total,clocks.sm,clocks.mem --format=csv | tee $OUT/gpus.txt
+( export CUDA_VISIBLE_DEVICES=1
+  timeout 200 python3 -m tasks.gpu.measure --models llada2_mini llada_moe_7b llama2_70b --tokens 1 8 16 32 64 128 256 \
+    --engines grouped_triton grouped --routing calibrated --time-budget-s 175 --git-sha $SHA --out $OUT/sweep.json \
+    2>&1 | grep -v real_accelerator > $OUT/sweep.log
+  echo "sweep exit ${PIPESTATUS[0]}" >> $OUT/sweep.log
+  timeout 125 python3 -m pytest tests/gpu -m gpu -p no:cacheprovider --confcutdir=tests/gpu -q -rs > $OUT/pytest.log 2>&1
+  echo "pytest exit $?" >> $OUT/pytest.log ) &
+CUDA_VISIBLE_DEVICES=0 timeout 325 python3 benchmarks/step_bench.py --git-sha $SHA --out $OUT/step_bench.json \
+  --table $OUT/step_bench.txt --eager-step-models llada2_mini \
+  --step-engines grouped_triton grouped_triton+unfused grouped_triton+normrouter grouped_triton+epilogue \
+  grouped_triton+torchsdpa grouped deepspeed loop \
+  2>&1 | grep -v real_accelerator > $OUT/bench.log
+echo "bench exit ${PIPESTATUS[0]}"
 wait
-timeout 140 python3 benchmarks/moe_layer.py --git-sha $SHA --out $OUT/moe_layer.json --table $OUT/moe_layer.txt \
-  2>&1 | grep -v "real_accelerator" > $OUT/bench.log
-echo "bench exit ${PIPESTATUS[0]}"; cat $OUT/moe_layer.txt; tail -3 $OUT/ds_v2_build.log
-timeout 240 python3 -m pytest tests/gpu -p no:cacheprovider --confcutdir=tests/gpu -q -rs > $OUT/pytest.log 2>&1
-echo "pytest exit $?"; tail -15 $OUT/pytest.log
+tail -3 $OUT/sweep.log; tail -4 $OUT/pytest.log
+grep -v "^\[" $OUT/bench.log | grep -v "^  " | tail -40

@@ -17,12 +17,12 @@ from flows.progress import StageTimer
 from flows.safety import atomic_write
 from tasks.claims.empirical import verify_empirically
 from tasks.claims.evaluate import paper_chunk_lookup
-from tasks.claims.extract import extract_from_papers
+from tasks.claims.extract import extract_from_papers, rank_by_question
 from tasks.claims.independence import headline
 from tasks.claims.records import Claim, EmpiricalFact, Verdict
 from tasks.claims.settings import VerifierSettings
 from tasks.claims.verifiers import make_verifier
-from tasks.index.embedder import load_embedder
+from tasks.index.embedder import MemoEmbedder, load_embedder
 from tasks.index.faiss_store import IndexStore
 from tasks.llm.settings import LLMSettings
 from tasks.moe.specs import load_model_spec
@@ -55,6 +55,26 @@ def _without(lookup, source: str | None):
     return narrowed
 
 
+def _planned_queries(claims: list[Claim], checker) -> list[str]:
+    """The texts the verifier will embed, found by a dry pass whose retrieve records the text and finds nothing.
+
+    The deterministic verifiers derive their queries from the claim text alone; a query that depends on what
+    was found is simply embedded when it is asked for.
+    """
+    asked: list[str] = []
+
+    def record(text: str, k: int) -> list:
+        asked.append(text)
+        return []
+
+    for claim in claims:
+        try:
+            checker.verify(claim, record, claim.source_id)
+        except Exception:  # noqa: BLE001 - the real pass reports a verifier failure, not this dry one
+            continue
+    return asked
+
+
 @task(name="verify-claims", cache_key_fn=_verify_key, cache_expiration=timedelta(days=30), persist_result=True)
 def verify_claims(claims: list[Claim], index_dir: str, verifier: VerifierSettings, embedder: EmbedderSettings,
                   llm: LLMSettings | None) -> tuple[list[Verdict], list[Verdict]]:
@@ -64,13 +84,15 @@ def verify_claims(claims: list[Claim], index_dir: str, verifier: VerifierSetting
     for the deterministic verifiers; for verifier=llm it is skipped (it would double the model calls).
     """
     store = IndexStore(Path(index_dir))
-    model = load_embedder(embedder.kind, embedder.model, embedder.dimension, embedder.api_key_env)
+    model = MemoEmbedder(load_embedder(embedder.kind, embedder.model, embedder.dimension, embedder.api_key_env))
     chat_model = None
     if verifier.name == "llm":
         from tasks.llm.factory import build_chat_model
 
         chat_model = build_chat_model(llm) if llm else None
     lookup = paper_chunk_lookup(store.chunks)
+    if verifier.name != "llm":  # embed every query both passes will ask for in one batch, not one call each
+        model.prefetch(_planned_queries(claims, make_verifier(verifier, paper_chunks=lookup)))
     checker = make_verifier(verifier, chat_model=chat_model, paper_chunks=lookup)
     verdicts = [checker.verify(claim, lambda text, k: store.query(text, model, k), claim.source_id) for claim in claims]
     if verifier.name == "llm":
@@ -85,10 +107,11 @@ def verify_claims(claims: list[Claim], index_dir: str, verifier: VerifierSetting
 
 
 def empirical_facts(sweep, settings: Settings) -> list[EmpiricalFact]:
-    """Our own numbers, one fact per (MoE point, metric), measured where a GPU result exists, else projected."""
+    """Our own numbers, one fact per (MoE point, metric), each with its own class: step time and bandwidth measured where
+    a GPU result exists, else modelled (roofline); unique experts always modelled (synthetic routing); bound modelled."""
     if sweep is None:
         return []
-    target = settings.question.structured.hardware
+    target = settings.question.structured.hardware if settings.question.structured else settings.hardware.name
     facts: list[EmpiricalFact] = []
     for point in sweep.points:
         p = point.projected
@@ -96,11 +119,11 @@ def empirical_facts(sweep, settings: Settings) -> list[EmpiricalFact]:
             continue
         name = load_model_spec(p.model).display_name
         m = point.measurement
-        source = m.source if m else "projected"
+        source = m.source if m else "modelled"
         common = dict(model=name, n_tokens=p.n_tokens, source=source, run_id=point.run_id, run_link=f"runs:/{point.run_id}")
         if p.stats:
             unique = m.point.unique_experts_mean if m and m.point.unique_experts_mean is not None else p.stats["unique_mean"]
-            facts.append(EmpiricalFact(metric="unique_experts_mean", value=unique, unit="experts", **common))
+            facts.append(EmpiricalFact(metric="unique_experts_mean", value=unique, unit="experts", **(common | {"source": "modelled"})))
         roof = p.roofline.get(target) or next(iter(p.roofline.values()), None)
         step = m.point.step_ms if m else (roof or {}).get("time_ms")
         util = m.point.util_copy if m else (roof or {}).get("bandwidth_utilisation_projected")
@@ -110,7 +133,7 @@ def empirical_facts(sweep, settings: Settings) -> list[EmpiricalFact]:
             facts.append(EmpiricalFact(metric="bandwidth_utilisation", value=util, unit="fraction", **common))
         if p.stats and roof and roof.get("bound"):
             facts.append(EmpiricalFact(metric="memory_bound", value=float(roof["bound"] == "memory"), unit="bool",
-                                       **(common | {"source": "projected"})))
+                                       **(common | {"source": "modelled"})))
     return facts
 
 
@@ -164,7 +187,9 @@ def _write_table(out_dir: Path, claims: list[Claim], verdicts: list[Verdict], em
 def run_claims(ctx, settings: Settings, papers: list[Paper], index_dir: str, sweep, timer: StageTimer) -> ClaimsOutcome:
     """Extract, verify against the index, then check the empirical ones against the sweep."""
     with timer.stage("claims", f"({settings.verifier.name} verifier)") as note:
-        claims = _extract(papers, settings)
+        claims, off_topic = rank_by_question(
+            _extract(papers, settings), settings.question.text, {p.arxiv_id: p.title for p in papers},
+            load_embedder(settings.embedder.kind, settings.embedder.model, settings.embedder.dimension, settings.embedder.api_key_env))
         verdicts, independent = verify_claims(claims, index_dir, settings.verifier, settings.embedder, settings.llm) if claims else ([], [])
         facts = empirical_facts(sweep, settings)
         empirical = [v for c in claims if (v := verify_empirically(c, facts)) is not None] if facts else []
@@ -175,7 +200,8 @@ def run_claims(ctx, settings: Settings, papers: list[Paper], index_dir: str, swe
         labels = [v.label for v in verdicts]
         metrics = {
             **headline(verdicts, independent, empirical),  # claims_verified: other papers and our measurements only
-            "claims_extracted": len(claims),
+            "claims_extracted": len(claims) + len(off_topic),
+            "claims_off_topic": len(off_topic),
             "claims_supported": labels.count("SUPPORTED"),
             "claims_contradicted": labels.count("CONTRADICTED"),
             "claims_not_enough_info": labels.count("NOT_ENOUGH_INFO"),

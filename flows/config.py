@@ -9,6 +9,7 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.errors import ConfigCompositionException, HydraException, MissingConfigException, OverrideParseException
 from omegaconf import DictConfig, OmegaConf
 
+from tasks.retrieval.question import normalise_question_override as _normalise_question
 from tasks.settings import PROJECT_ROOT, Settings, SettingsError, settings_from_dict
 
 CONF_DIR = PROJECT_ROOT / "conf"
@@ -57,6 +58,19 @@ def _compose(overrides: list[str]) -> DictConfig:
         return compose(config_name="config", overrides=list(overrides))
 
 
+def normalise_question_override(argv: list[str]) -> list[str]:
+    """Quote ``question.text=<any text>`` / ``--question <text>`` for Hydra and select ``question=ask`` for a typed
+    question (see tasks/retrieval/question.py). Idempotent; every entry point calls it before composing.
+
+    Raises:
+        SettingsError: ``--question`` without its text.
+    """
+    try:
+        return _normalise_question(list(argv))
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+
+
 def load_settings(overrides: list[str] | None = None) -> tuple[Settings, dict]:
     """Compose ``conf/config.yaml`` with ``overrides`` and validate it.
 
@@ -65,7 +79,7 @@ def load_settings(overrides: list[str] | None = None) -> tuple[Settings, dict]:
     Raises:
         SettingsError: with a message naming the bad key and what it accepts.
     """
-    overrides = list(overrides or [])
+    overrides = normalise_question_override(list(overrides or []))
     try:
         cfg = _compose(overrides)
         resolved = OmegaConf.to_container(cfg, resolve=True)
@@ -75,7 +89,15 @@ def load_settings(overrides: list[str] | None = None) -> tuple[Settings, dict]:
         raise SettingsError(f"config error: {type(exc).__name__}: {exc}") from None
     finally:
         GlobalHydra.instance().clear()
-    return settings_from_dict(resolved), resolved
+    settings = settings_from_dict(resolved)
+    from flows.safety import EndpointOverrideError, PathEscapeError, confine_settings_paths, reject_endpoint_overrides
+
+    try:  # writes stay inside the store; an endpoint that gets a key is not set at run time
+        reject_endpoint_overrides(overrides)
+        confine_settings_paths(settings)
+    except (EndpointOverrideError, PathEscapeError) as exc:
+        raise SettingsError(f"invalid configuration:\n  {exc}") from None
+    return settings, resolved
 
 
 def _group_dirs() -> set[str]:

@@ -18,7 +18,7 @@ import socket
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -30,7 +30,8 @@ apply_defaults()
 
 from prefect import flow, get_run_logger  # noqa: E402
 
-from flows.forms import Embedder, Hardware, ModelName, Retrieval, Routing, cli_command, research_overrides, sweep_overrides  # noqa: E402
+from flows.forms import DEFAULTS, Embedder, Hardware, ModelName, Retrieval, Routing, cli_command, research_overrides, sweep_overrides  # noqa: E402
+from flows.prefect_ui import job_run_name  # noqa: E402
 from flows.safety import reject_secret_overrides  # noqa: E402
 
 GPU_LIMIT = "gpu"  # global concurrency limit: one slot per GPU, held by the GPU stage
@@ -47,50 +48,50 @@ def _launch(overrides: list[str]) -> dict:
     return research(overrides=overrides)
 
 
-@flow(name="research-job", log_prints=True)
+@flow(name="research-job", log_prints=True, flow_run_name=job_run_name)
 def research_job(
-    retrieval: Optional[Retrieval] = None,
-    embedder: Optional[Embedder] = None,
-    run_name: Optional[str] = None,
+    retrieval: Retrieval = DEFAULTS["retrieval"],
+    embedder: Embedder = DEFAULTS["embedder"],
+    run_name: str = "",
     smoke: bool = False,
-    overrides: Optional[list[str]] = None,
+    overrides: list[str] = [],  # noqa: B006 - Prefect copies parameters; the form shows an empty list
 ) -> dict:
-    """Run the research flow from a UI form; blank fields keep the config defaults.
+    """Run the research flow from a UI form; fields left at their defaults keep the config defaults.
 
     Args:
         retrieval: arXiv live (falls back to the snapshot) or the offline snapshot only.
         embedder: minilm (offline) or nim (needs NVIDIA_API_KEY in the worker's environment).
-        run_name: the MLflow run name; default "<question>-<timestamp>".
+        run_name: names the Prefect flow run and the MLflow run; blank: "<question>-<timestamp>".
         smoke: CI smoke mode (fewer queries and papers, same code path).
         overrides: further Hydra overrides, exactly as on the command line; they win.
     """
-    return _launch(research_overrides(retrieval, embedder, run_name, smoke, overrides))
+    return _launch(research_overrides(retrieval, embedder, run_name or None, smoke, overrides))
 
 
-@flow(name="sweep-tokens-job", log_prints=True)
+@flow(name="sweep-tokens-job", log_prints=True, flow_run_name=job_run_name)
 def sweep_tokens_job(
-    tokens: Optional[list[int]] = None,
-    models: Optional[list[ModelName]] = None,
-    routing: Optional[Routing] = None,
-    hardware: Optional[Hardware] = None,
-    retrieval: Optional[Retrieval] = None,
-    run_name: Optional[str] = None,
+    tokens: list[int] = DEFAULTS["tokens"],  # noqa: B006
+    models: list[ModelName] = DEFAULTS["models"],  # noqa: B006
+    routing: Routing = DEFAULTS["routing"],
+    hardware: Hardware = DEFAULTS["hardware"],
+    retrieval: Retrieval = DEFAULTS["retrieval"],
+    run_name: str = "",
     smoke: bool = False,
-    overrides: Optional[list[str]] = None,
+    overrides: list[str] = [],  # noqa: B006
 ) -> dict:
     """Run research with the parallel-token sweep (``+sweep=tokens``) from a UI form.
 
     Args:
-        tokens: parallel-token counts N; blank: conf/sweep/tokens.yaml (1 ... 256).
-        models: conf/model keys; blank: the flagship models.
-        routing: the routing model; blank: calibrated.
-        hardware: the target hardware; blank: h100_sxm.
+        tokens: parallel-token counts N (default: conf/sweep/tokens.yaml).
+        models: conf/model keys (default: the flagship models and the dense baseline).
+        routing: the routing model.
+        hardware: the target hardware.
         retrieval: as in the research form.
-        run_name: the MLflow run name.
+        run_name: names the Prefect flow run and the MLflow run.
         smoke: CI smoke mode.
         overrides: further Hydra overrides, exactly as on the command line; they win.
     """
-    return _launch(sweep_overrides(tokens, models, routing, hardware, retrieval, run_name, smoke, overrides))
+    return _launch(sweep_overrides(tokens, models, routing, hardware, retrieval, run_name or None, smoke, overrides))
 
 
 @contextmanager
@@ -201,6 +202,15 @@ def server_command(host: str | None = None, port: int = 4200) -> list[str]:
     return [sys.executable, "-m", "prefect", "server", "start", "--host", host or os.environ.get("SOVEREIGN_BIND_HOST", LOOPBACK), "--port", str(port)]
 
 
+def server_env(host: str | None = None, port: int = 4200) -> dict[str, str]:
+    """The server's environment: the UI's API URL follows the port (the UI in the browser calls it), unless set."""
+    env = dict(os.environ)
+    bind = host or os.environ.get("SOVEREIGN_BIND_HOST", LOOPBACK)
+    shown = LOOPBACK if bind in ("0.0.0.0", "::") else bind
+    env.setdefault("PREFECT_UI_API_URL", f"http://{shown}:{port}/api")
+    return env
+
+
 def worker_command(pool: str, gpu: int | None = None, limit: int | None = None) -> tuple[list[str], dict[str, str]]:
     """The ``prefect worker start`` command and env for a worker on ``pool``; a GPU worker owns one GPU."""
     env = dict(os.environ)
@@ -248,7 +258,7 @@ def main(argv: list[str]) -> int:
         os.execve(cmd[0], cmd, env)
     elif args.command == "server":
         cmd = server_command(port=args.port)
-        os.execv(cmd[0], cmd)
+        os.execve(cmd[0], cmd, server_env(port=args.port))
     elif args.command == "overrides":
         print(cli_command(sweep_overrides(tokens=args.tokens, models=args.models, overrides=args.extra)))
     return 0

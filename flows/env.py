@@ -11,10 +11,17 @@ _DEFAULTS = {
     "PREFECT_LOCAL_STORAGE_PATH": str(PROJECT_ROOT / "mlruns" / ".prefect" / "storage"),
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
-    "PREFECT_LOGGING_LEVEL": "WARNING",
+    # INFO reaches the run's Logs tab in the Prefect UI (stage progress, the answer); the terminal shows
+    # warnings only, since flows/progress.py already prints each stage there.
+    "PREFECT_LOGGING_LEVEL": "INFO",
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",
     "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
     "DO_NOT_TRACK": "1",
+    # Prefect's temporary server gives up after 20 s by default; on a busy 2-core machine it needs longer.
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
     "MLFLOW_DISABLE_TELEMETRY": "true",
+    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
+    "MLFLOW_LOGGING_LEVEL": "WARNING",  # no "Creating initial MLflow database tables" / "Started monitoring" lines  # no "View run ..." line per run against a tracking server
     "HF_HUB_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1",
     "TOKENIZERS_PARALLELISM": "false",

@@ -21,8 +21,8 @@ from tasks.index.faiss_store import build_index, load_or_none, paper_ids_digest
 from tasks.records import IndexCard, Paper, Query, RelevanceDecision, SearchResult
 from tasks.retrieval.arxiv_live import ArxivUnavailable, search_live
 from tasks.retrieval.merge import merge_dedupe
-from tasks.retrieval.queries import expand_queries
-from tasks.retrieval.relevance import semantic_rerank, tfidf_filter
+from tasks.retrieval.pipeline import question_names, two_round_queries
+from tasks.retrieval.relevance import hybrid_filter, semantic_rerank, tfidf_filter
 from tasks.retrieval.snapshot import search_snapshot
 from tasks.settings import EmbedderSettings, IndexSettings, RetrievalSettings, Settings, project_path
 
@@ -42,8 +42,12 @@ def _snapshot_fingerprint(path: str) -> str:
 LIVE_ANSWER_TTL = timedelta(days=1)  # arXiv asks clients not to repeat a query; its index changes daily
 
 
+SEARCH_VERSION = 2  # bump when the snapshot search's scoring changes (2: compounds also yield their parts)
+
+
 def _search_cache_file(cache_dir: str, kind: str, *parts: object) -> Path:
-    return project_path(cache_dir) / "search" / f"{kind}-{_digest(*parts)}.json"
+    version = (SEARCH_VERSION,) if kind == "snapshot" else ()
+    return project_path(cache_dir) / "search" / f"{kind}-{_digest(*parts, *version)}.json"
 
 
 def _read_cached(path: Path, ttl: timedelta | None) -> SearchResult | None:
@@ -79,7 +83,7 @@ def search_arxiv(query: Query, retrieval: RetrievalSettings, cache_dir: str) -> 
         papers = search_live(query, retrieval.max_results_per_query, retrieval.timeout_s, retrieval.retries, retrieval.backoff_s, retrieval.api_url)
     except ArxivUnavailable as exc:
         error = str(exc).split("(Caused by")[0].strip()[:160]
-        log.warning("arXiv unreachable for %r (%s): FALLING BACK to the local snapshot", query.text, error)
+        log.info("arXiv unreachable for %r (%s): FALLING BACK to the local snapshot", query.text, error)
         return error
     result = SearchResult(query=query, papers=papers, source="arxiv", seconds=time.perf_counter() - started)
     _store(live_file, result)
@@ -174,13 +178,56 @@ class Literature:
         return sorted({r.source for r in self.results})
 
 
+def _searcher(retrieval: RetrievalSettings, cache_dir: str, results: list[SearchResult]):
+    """A ``Search`` for tasks.retrieval.pipeline over the flow's cached live-or-snapshot search; keeps every answer."""
+    def search(queries: list[Query]) -> dict[str, list[Paper]]:
+        answers = search_all(queries, retrieval, cache_dir)
+        results.extend(answers)
+        return {a.query.text: a.papers for a in answers}
+    return search
+
+
+def _llm_queries(settings: Settings) -> list[Query]:
+    """Extra queries from the llm group's chat model when ``retrieval.llm_expansion`` is on and its key is set, else []."""
+    import os
+
+    llm = settings.llm
+    if not settings.retrieval.llm_expansion or llm is None or (llm.api_key_env and not os.environ.get(llm.api_key_env)):
+        if settings.retrieval.llm_expansion:
+            log.warning("retrieval.llm_expansion=true but no usable llm group/key: the question's own queries only")
+        return []
+    from tasks.llm.factory import build_chat_model
+    from tasks.retrieval.llm_expand import llm_queries
+
+    return llm_queries(settings.question.text, build_chat_model(llm))
+
+
+def select_papers(settings: Settings, queries: list[Query], merged: list[Paper]) -> tuple[list[RelevanceDecision], list[Paper]]:
+    """The relevance method of ``settings.relevance`` over the retrieved papers: every decision, and the kept papers
+    best first (at most ``retrieval.max_papers``)."""
+    r, rel = settings.retrieval, settings.relevance
+    if rel.method == "tfidf_seed":
+        decisions = tfidf_filter(settings.question.text, merged, r.relevance_threshold, r.ngram_max)
+        survivors = [d.paper for d in decisions if d.kept]
+        return decisions, (rerank(settings.question.text, survivors, settings.embedder)[: r.max_papers] if survivors else [])
+    e = settings.embedder
+    model = load_embedder(e.kind, e.model, e.dimension, e.api_key_env)
+    decisions = hybrid_filter(settings.question.text, [q.text for q in queries], merged, model, rel.min_keep,
+                              question_names(settings.question), rel.neighbours, rel.neighbour_weight)
+    kept = sorted((d.paper for d in decisions if d.kept), key=lambda p: (-(p.relevance or 0.0), p.arxiv_id))
+    return decisions, kept[: r.max_papers]
+
+
 def run_literature(settings: Settings, timer: StageTimer) -> Literature:
     """Run retrieval, filtering and indexing for ``settings.question``."""
     r = settings.retrieval
     with timer.stage("retrieval", f"({r.backend})") as note:
         max_queries = 4 if settings.run.smoke else r.max_queries
-        queries = expand_queries(settings.question, max_queries)
-        results = search_all(queries, r, settings.run.cache_dir)
+        answers: list[SearchResult] = []
+        queries, _ = two_round_queries(settings.question, max_queries, _searcher(r, settings.run.cache_dir, answers),
+                                       extra=_llm_queries(settings))
+        by_text = {a.query.text: a for a in answers}
+        results = [by_text[q.text].model_copy(update={"query": q}) for q in queries]
         sources = sorted({x.source for x in results})
         fell_back = [x for x in results if x.source == "snapshot" and r.backend == "arxiv"]
         if fell_back:
@@ -191,27 +238,29 @@ def run_literature(settings: Settings, timer: StageTimer) -> Literature:
         merged = merge_dedupe([x.papers for x in results])
         note["summary"] = f"{len(queries)} queries → {len(merged)} unique papers (source: {', '.join(sources)})"
     with timer.stage("relevance") as note:
-        decisions = tfidf_filter(settings.question.text, merged, r.relevance_threshold, r.ngram_max)
-        survivors = [d.paper for d in decisions if d.kept]
-        kept = rerank(settings.question.text, survivors, settings.embedder)[: r.max_papers] if survivors else []
-        note["summary"] = f"kept {len(kept)} / dropped {len(decisions) - len(survivors)} of {len(decisions)} (TF-IDF ≥ {r.relevance_threshold})"
+        decisions, kept = select_papers(settings, queries, merged)
+        dropped = sum(not d.kept for d in decisions)
+        how = (f"TF-IDF ≥ {r.relevance_threshold}" if settings.relevance.method == "tfidf_seed"
+               else "hybrid: BM25 + embedding, cut within this set")
+        note["summary"] = f"kept {len(kept)} / dropped {dropped} of {len(decisions)} ({how})"
         for d in sorted(decisions, key=lambda d: -(d.paper.relevance or 0)):
-            log.info("%s %.3f %s", "KEEP" if d.kept else "DROP", d.paper.relevance or 0, d.paper.title[:80])
+            log.info("%s %.3f %s (%s)", "KEEP" if d.kept else "DROP", d.paper.relevance or 0, d.paper.title[:80], d.reason)
     if not kept:
         raise RuntimeError(
-            f"no paper passed the relevance filter (threshold {r.relevance_threshold}); "
-            "lower retrieval.relevance_threshold or check retrieval.snapshot_path"
+            f"no paper passed the relevance filter (relevance={settings.relevance.method}, threshold {r.relevance_threshold}); "
+            "use relevance=hybrid, lower retrieval.relevance_threshold or check retrieval.snapshot_path"
         )
     with timer.stage("index") as note:
         index_dir, card, reused = index_papers(kept, settings.embedder, settings.index, settings.run.cache_dir)
         note["summary"] = f"{card.vectors} vectors, dim {card.dimension} ({'reused' if reused else 'built'})"
+    cut = next((d.scores.get("cut") for d in decisions if "cut" in d.scores), None)
     metrics = {
         "queries": len(queries),
         "papers_retrieved": len(merged),
         "papers_kept": len(kept),
-        "papers_dropped": len(decisions) - len(survivors),
+        "papers_dropped": dropped,
         "chunks": card.vectors,
         "vectors": card.vectors,
         "snapshot_fallback_queries": len(fell_back),
-    }
+    } | ({"relevance_cut": cut} if cut is not None else {})
     return Literature(queries, results, decisions, kept, index_dir, card, reused, metrics)

@@ -1,9 +1,19 @@
-"""Entry point: ``python flows/main.py [hydra overrides...]``, e.g. ``+sweep=tokens``."""
+"""Entry point with Hydra's command line: ``python flows/main.py [--cfg job] [-m] [OVERRIDE ...]``.
+
+    python flows/main.py +sweep=tokens                               # the main job
+    python flows/main.py --cfg job +sweep=tokens                     # print the composed config, run nothing
+    python flows/main.py --help                                      # config groups and their options
+    python flows/main.py -m +sweep=tokens 'sweep.tokens=[64],[128]'  # multirun: one job (one MLflow parent) per value
+
+Every job's overrides are checked before anything runs, so a bad key stops with a message naming the fix.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import threading
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -12,38 +22,165 @@ from flows.env import apply_defaults  # noqa: E402
 
 apply_defaults()
 
-from flows.config import check_credentials, load_settings  # noqa: E402
+import hydra  # noqa: E402
+from hydra._internal.utils import get_args_parser  # noqa: E402  (hydra.main's own parser)
+from hydra.errors import HydraException  # noqa: E402
+
+from flows import config as config_module  # noqa: E402
+from flows import store  # noqa: E402
+from flows.config import CONF_DIR, check_credentials, load_settings  # noqa: E402
 from flows.progress import console  # noqa: E402
+from flows.reaper import start_reaper  # noqa: E402
 from flows.safety import DiskFullError, SecretInOverrideError, reject_secret_overrides  # noqa: E402
 from tasks.settings import SettingsError  # noqa: E402
 
-USAGE = """usage: python flows/main.py [OVERRIDE ...]
-  Hydra overrides, e.g.  +sweep=tokens  retrieval=snapshot  sweep.tokens=[64,128]
-  Config groups live in conf/; `python flows/main.py --help` prints this."""
+# Hydra's own settings for this app, passed as overrides so conf/config.yaml stays the research config:
+# no log files or .hydra/ folders, no chdir, job folders beside the run outputs. A user's own hydra.* wins.
+HYDRA_DEFAULTS = [
+    "hydra/job_logging=none",
+    "hydra/hydra_logging=none",
+    "hydra.output_subdir=null",
+    "hydra.job.chdir=false",
+    "hydra.run.dir=${run.output_dir}/hydra/${now:%Y-%m-%d_%H-%M-%S}",
+    "hydra.sweep.dir=${run.output_dir}/hydra/multirun-${now:%Y-%m-%d_%H-%M-%S}",
+    "hydra.help.app_name='python flows/main.py'",
+    "hydra.help.header='Sovereign: answer the configured research question (Prefect flow, MLflow runs). "
+    "Usage: python flows/main.py [--cfg job] [-m] [OVERRIDE ...], e.g. +sweep=tokens'",
+]
+_RESULT = {"code": 0, "runs": []}
 
 
-def main(argv: list[str]) -> int:
-    if any(a in ("-h", "--help") for a in argv):
-        print(USAGE)
-        return 0
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "httpcore", "alembic", "mlflow", "urllib3"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+def _app_overrides(overrides: list[str]) -> list[str]:
+    return [o for o in overrides if not o.lstrip("+~").startswith(("hydra.", "hydra/"))]
+
+
+def expand_jobs(overrides: list[str], multirun: bool) -> list[list[str]]:
+    """The override list of every job Hydra will launch: one for a run, the cartesian product for ``-m``."""
+    app = _app_overrides(overrides)
+    if not multirun:
+        return [app]
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
     try:
-        reject_secret_overrides(argv)
-        check_credentials(load_settings(argv)[0])  # fail fast, before Prefect starts its server
-    except (SettingsError, SecretInOverrideError) as exc:
-        console.print(f"[bold red]error:[/] {exc}")
-        return 2
+        parsed = OverridesParser.create().parse_overrides(app)
+        return BasicSweeper.split_arguments(parsed, None)[0]
+    except HydraException as exc:
+        raise SettingsError(f"bad multirun override: {str(exc).splitlines()[0]}") from None
+
+
+def warm_prefect_api() -> threading.Thread | None:
+    """Without PREFECT_API_URL, Prefect starts a temporary server on its first API call (about 10 s here); start it
+    now, in the background, so that it boots while this process imports the stages. Join before the flow runs."""
+    if os.environ.get("PREFECT_API_URL"):
+        return None
+
+    def start() -> None:
+        try:
+            from prefect.server.api.server import SubprocessASGIServer
+
+            SubprocessASGIServer().start()
+        except Exception:  # noqa: BLE001 - the flow's own first call starts (or reports) it as before
+            pass
+
+    thread = threading.Thread(target=start, name="prefect-api-warmup", daemon=True)
+    thread.start()
+    return thread
+
+
+def run_job(overrides: list[str]) -> int:
+    """One research run; returns the exit status."""
+    from hydra.core.global_hydra import GlobalHydra
+
     from flows.research import research
+    from flows.signals import terminate_promptly
 
+    if _RESULT.get("warmup") is not None:
+        _RESULT.pop("warmup").join()
+
+    store_dir = load_settings(overrides)[0].tracking.store_dir
+    hydra_app = GlobalHydra.instance().hydra if GlobalHydra.instance().is_initialized() else None
     try:
-        summary = research(overrides=argv)
+        with terminate_promptly():  # SIGTERM: the run is marked FAILED and the process exits
+            summary = research(overrides=overrides)
     except DiskFullError as exc:
         console.print(f"[bold red]error:[/] {exc}")
         return 1
-    console.print(f"MLflow run {summary['run_id']} · report {summary['report']}")
+    except Exception as exc:
+        if (cause := store.named_cause(exc, store_dir)) is None:
+            raise
+        console.print(f"[bold red]error:[/] {cause}")
+        return 1
+    finally:  # the flow composes the config itself (as a UI run does); give Hydra its app back for the next job
+        if hydra_app is not None:
+            GlobalHydra.instance().clear()
+            GlobalHydra.instance().initialize(hydra_app)
+    _RESULT["runs"].append(summary)  # the flow printed the answer, the report paths and the MLflow run
     return 0
+
+
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
+def _hydra_job(cfg) -> None:  # noqa: ANN001 - Hydra's DictConfig; the flow recomposes it from the overrides
+    from hydra.core.hydra_config import HydraConfig
+
+    overrides = list(HydraConfig.get().overrides.task)
+    _RESULT["code"] = max(_RESULT["code"], run_job(overrides))
+
+
+def _hydra_argv(args, overrides: list[str]) -> list[str]:
+    """Flags first, then our Hydra defaults (unless the user set the same key), then the user's overrides."""
+    flags = []
+    for flag, value in (("--cfg", args.cfg), ("--package", args.package)):
+        if value:
+            flags += [flag, value]
+    flags += [f for f, on in (("--resolve", args.resolve), ("--multirun", args.multirun), ("--help", args.help),
+                               ("--hydra-help", args.hydra_help), ("--shell-completion", args.shell_completion)) if on]
+    taken = {o.lstrip("+~").split("=")[0] for o in overrides}
+    defaults = [d for d in HYDRA_DEFAULTS if d.split("=")[0] not in taken]
+    tail = ["--info", args.info] if args.info else []
+    return flags + defaults + overrides + tail
+
+
+def main(argv: list[str]) -> int:
+    try:  # question.text=<free text> / --question <text> become a Hydra-safe override (issue 11)
+        argv = list(config_module.normalise_question_override(list(argv)))
+    except SettingsError as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        return 2
+    args = get_args_parser().parse_args(argv)
+    overrides = list(args.overrides)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:  # INFO records of loggers set to INFO (prefect's, for the run's logs) stay off the terminal
+        handler.setLevel(logging.WARNING)
+    for noisy in ("httpx", "httpcore", "alembic", "mlflow", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    if not (args.help or args.hydra_help or args.info or args.shell_completion):
+        multirun = args.multirun or "hydra.mode=MULTIRUN" in overrides
+        try:
+            checked = []
+            for job in expand_jobs(overrides, multirun):  # every job of a multirun, before any of them touches a store
+                reject_secret_overrides(job)
+                checked.append(load_settings(job)[0])
+                if not args.cfg:
+                    check_credentials(checked[-1])  # fail fast, before Prefect or MLflow start
+            for settings in checked if not args.cfg else []:
+                store.prepare(settings)  # named causes for a broken store; schemas created once, under a lock
+        except (SettingsError, SecretInOverrideError) as exc:
+            console.print(f"[bold red]error:[/] {exc}")
+            return 2
+    _RESULT.update(code=0, runs=[])
+    if not (args.help or args.hydra_help or args.info or args.shell_completion or args.cfg):
+        start_reaper()  # stops the temporary Prefect server if this process is SIGKILLed
+        _RESULT["warmup"] = warm_prefect_api()
+    saved = sys.argv
+    sys.argv = [str(Path(__file__).resolve()), *_hydra_argv(args, overrides)]
+    try:
+        _hydra_job()
+    except SystemExit as exc:  # Hydra reports an exception in a job and exits 1
+        return exc.code if isinstance(exc.code, int) else 1
+    finally:
+        sys.argv = saved
+    return _RESULT["code"]
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from rich.panel import Panel
 from flows import tracking
 from flows.progress import console as default_console
 from flows.safety import disk_full_guard
+from tasks.report import flagship
 from tasks.report.plots import sweep_figures
 from tasks.report.render import write_report_files
 from tasks.tribunal.bundle import EvidenceBundle, SweepRow
@@ -50,8 +51,12 @@ def print_summary(outcome: TribunalOutcome, report_path: Path, console: Console 
     p = outcome.policy
     colour = "green" if p.decision == "ACCEPT" else "yellow"
     scores = " → ".join(f"{rd.aggregate:.2f}" for rd in outcome.rounds)
-    body = (f"{escape(outcome.answer)}\n\n[bold]Tribunal[/] ({outcome.backend}): {scores} / 10 (threshold {p.threshold:g}, "
+    bundle = outcome.bundle
+    answer = flagship.abstract(bundle) if bundle is not None and bundle.token_latency else outcome.answer
+    body = (f"{escape(answer)}\n\n[bold]Tribunal[/] ({outcome.backend}): {scores} / 10 (threshold {p.threshold:g}, "
             f"{outcome.revisions_applied} revisions in {p.rounds} round(s))\n[bold {colour}]Policy: {p.decision}[/]\n"
-            + "\n".join(f"  • {escape(r)}" for r in p.reasons)
-            + f"\n\n[bold]Report:[/] {Path(report_path).resolve()}\n         {Path(report_path).with_name('report.md').resolve()}")
+            + "\n".join(f"  • {escape(r)}" for r in p.reasons))
     out.print(Panel(body, title=f"[bold]{p.banner}[/]", border_style=colour, expand=False))
+    # Outside the panel and never wrapped, so a path can be copied whole from any terminal width.
+    for path in (Path(report_path).resolve(), Path(report_path).with_name("report.md").resolve()):
+        out.print(f"report: {path}", soft_wrap=True, markup=False, highlight=False)

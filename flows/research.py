@@ -12,14 +12,14 @@ from pathlib import Path
 import yaml
 from prefect import flow
 
-from flows import tracking
+from flows import prefect_ui, store, tracking
 from flows.config import load_settings
 from flows.literature import Literature, run_literature
 from flows.progress import StageTimer, console
 from flows.safety import atomic_write
 from flows.claims import run_claims
 from flows.report import log_sweep_figures, print_summary, write_report
-from flows.review import run_review
+from flows.review import review_written_report, run_review
 from flows.sweep import make_add_points, print_sweep_table, refresh_summary, run_sweep
 from tasks.tribunal.build import build_bundle
 from tasks.settings import Settings, project_path
@@ -36,6 +36,7 @@ class RunContext:
     experiment_id: str
     run_id: str
     out_dir: Path
+    resumed: bool = False  # a fresh parent run has no children to look up before logging one
 
 
 def _open_run(settings: Settings, resolved: dict, overrides: list[str]) -> RunContext:
@@ -44,19 +45,20 @@ def _open_run(settings: Settings, resolved: dict, overrides: list[str]) -> RunCo
     exp_id = tracking.experiment_id(client, f"{settings.tracking.experiment_prefix}-{settings.question.slug}", settings.tracking)
     config_hash = hashlib.sha256(json.dumps(resolved, sort_keys=True, default=str).encode()).hexdigest()[:16]
     run_id = tracking.find_orphaned_run(client, exp_id, config_hash)
+    resumed = run_id is not None
     if run_id:
         console.print(f"[yellow]Resuming MLflow run {run_id}: an earlier process with the same config died before finishing.[/]")
         tracking.set_tags(client, run_id, {"sovereign.resumed": "true", **tracking.owner_tags()})
     else:
         name = settings.run.name or f"{settings.question.slug}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}"
         tags = {"sovereign.overrides": json.dumps(overrides), "sovereign.question": settings.question.slug, "sovereign.config_hash": config_hash}
-        run_id = tracking.start_run(client, exp_id, name, tags=tags | tracking.owner_tags())
+        run_id = tracking.start_run(client, exp_id, name, tags=tags | tracking.owner_tags() | tracking.source_tags(*prefect_ui.run_source()))
         tracking.log_params(client, run_id, tracking.flatten(resolved))
     out_dir = project_path(settings.run.output_dir) / run_id
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write(out_dir / "config.yaml", yaml.safe_dump(resolved, sort_keys=False), what="resolved config")
     tracking.log_artifacts(client, run_id, [out_dir / "config.yaml"])
-    return RunContext(settings, client, exp_id, run_id, out_dir)
+    return RunContext(settings, client, exp_id, run_id, out_dir, resumed=resumed)
 
 
 def _record_literature(ctx: RunContext, lit: Literature) -> None:
@@ -65,11 +67,14 @@ def _record_literature(ctx: RunContext, lit: Literature) -> None:
     for d in sorted(lit.decisions, key=lambda d: -(d.paper.relevance or 0)):
         kept = next((p for p in lit.papers if p.arxiv_id == d.paper.arxiv_id), None)
         row = json.loads((kept or d.paper).model_dump_json())
-        row.update(kept=kept is not None, reason=d.reason if kept or not d.kept else "beyond retrieval.max_papers")
+        row.update(kept=kept is not None, reason=d.reason if kept or not d.kept else "beyond retrieval.max_papers",
+                   method=d.method, scores=d.scores)
         lines.append(json.dumps(row) + "\n")
     atomic_write(papers_file, "".join(lines), what="papers.jsonl")
     tracking.log_metrics(ctx.client, ctx.run_id, lit.metrics)
-    tracking.set_tags(ctx.client, ctx.run_id, {"sovereign.retrieval_source": ",".join(lit.sources), "sovereign.index_reused": lit.index_reused})
+    tracking.set_tags(ctx.client, ctx.run_id, {"sovereign.retrieval_source": ",".join(lit.sources), "sovereign.index_reused": lit.index_reused,
+                                               "sovereign.relevance_method": ctx.settings.relevance.method,
+                                               "sovereign.report_kind": "experiment" if ctx.settings.question.structured else "literature"})
     tracking.log_artifacts(ctx.client, ctx.run_id, [papers_file])
     tracking.log_artifacts(ctx.client, ctx.run_id, [Path(lit.index_dir)], artifact_path="index")
 
@@ -95,7 +100,8 @@ def _run_stages(ctx: RunContext, settings: Settings, timer: StageTimer) -> dict:
         mlflow_run_id=ctx.run_id, mlflow_uri=tracking.tracking_uri(settings.tracking),
     )
     if sweep is not None:
-        log_sweep_figures(ctx, bundle.sweep, baseline=settings.question.structured.baseline)
+        structured = settings.question.structured
+        log_sweep_figures(ctx, bundle.sweep, baseline=structured.baseline if structured else None)
     swept = len(sweep.points) if sweep else 0
     outcome = run_review(ctx, bundle, settings.tribunal, timer, add_points=make_add_points(ctx, settings, sweep))
     if sweep is not None and (refreshed := refresh_summary(ctx, sweep)):
@@ -116,12 +122,12 @@ def _run_stages(ctx: RunContext, settings: Settings, timer: StageTimer) -> dict:
         "score": round(outcome.final.aggregate, 2),
         "policy": outcome.policy.decision,
         "report": str(report_path),
-    }
+    } | review_written_report(ctx)
     print_summary(outcome, report_path)
     return summary
 
 
-@flow(name="research", log_prints=True)
+@flow(name="research", log_prints=True, flow_run_name=prefect_ui.research_run_name)
 def research(overrides: list[str] | None = None) -> dict:
     """Answer the configured research question; returns a summary with the MLflow run id.
 
@@ -130,15 +136,21 @@ def research(overrides: list[str] | None = None) -> dict:
     """
     overrides = list(overrides or [])
     settings, resolved = load_settings(overrides)
+    store.prepare_tracking_store(settings.tracking)  # UI runs too: named causes, schema created under a lock
     ctx = _open_run(settings, resolved, overrides)
+    store.fail_orphans(ctx.client, keep=ctx.run_id)  # runs a killed process left RUNNING, whatever their config
+    store.remove_stale_partials(project_path(settings.run.cache_dir), project_path(settings.run.output_dir))
     timer = StageTimer()
     failed = True
     try:
-        with tracking.heartbeat(ctx.client, ctx.run_id):
+        with tracking.heartbeat(ctx.client, ctx.run_id), tracking.system_metrics(settings.tracking, ctx.run_id):
             summary = _run_stages(ctx, settings, timer)
         failed = False
+        prefect_ui.publish(summary, tracking.tracking_uri(settings.tracking))
         return summary
     finally:
         tracking.log_metrics(ctx.client, ctx.run_id, timer.seconds)
+        if failed:
+            store.fail_children(ctx.client, ctx.experiment_id, ctx.run_id)
         tracking.end_run(ctx.client, ctx.run_id, failed=failed)
-        console.print(f"MLflow run {ctx.run_id} ({'FAILED' if failed else 'FINISHED'}) in {tracking.tracking_uri(settings.tracking)}")
+        console.print(f"MLflow run {ctx.run_id} ({'FAILED' if failed else 'FINISHED'}) in {tracking.tracking_uri(settings.tracking)}", soft_wrap=True)

@@ -92,3 +92,26 @@ def _record(ctx, outcome: TribunalOutcome) -> None:
     tracking.log_artifacts(ctx.client, ctx.run_id, [path, folder / "bundle.json"], artifact_path="tribunal")
     for warning in outcome.warnings:
         log.warning("tribunal: %s", warning)
+
+
+def review_written_report(ctx) -> dict:
+    """Review the report as written (text checks included) and keep review.json / review.md beside it, logged under 'report'.
+
+    The in-flow rounds judge the bundle before the report exists; this second look is what
+    ``python -m tasks.tribunal review <out_dir>`` prints, so the run starts with the owner's view of it.
+    """
+    from tasks.tribunal.review_run import ReviewInputError, review_run
+
+    try:  # the rubric backend: deterministic and offline (an LLM tribunal already ruled in the rounds)
+        result = review_run(ctx.out_dir, backend="rubric")
+    except (ReviewInputError, OSError, ValueError) as exc:  # never lose a finished run over its second review
+        log.warning("review of the written report skipped: %s", exc)
+        return {}
+    folder = ctx.out_dir / "report"
+    tracking.log_artifacts(ctx.client, ctx.run_id, [folder / "review.json", folder / "review.md"], artifact_path="report")
+    tracking.log_metrics(ctx.client, ctx.run_id, {"review.aggregate": result.aggregate,
+                                                   "review.accepted": float(result.policy.decision == "ACCEPT")})
+    tracking.set_tags(ctx.client, ctx.run_id, {"sovereign.review_policy": result.policy.decision})
+    console.print(f"  review of the written report: {', '.join(f'{k} {v:.2f}' for k, v in result.scores().items())} → "
+                  f"{result.aggregate:.2f}, {result.policy.decision} ({folder / 'review.md'})")
+    return {"review_aggregate": result.aggregate, "review_policy": result.policy.decision}

@@ -12,7 +12,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from tasks.redaction import SECRET_KEY, SECRET_VALUE
+from tasks.redaction import ENV_NAME, ENV_NAME_KEY, SECRET_KEY, SECRET_VALUE
+from tasks.settings import PROJECT_ROOT, Settings, project_path
+
+ALLOW_DIRS_ENV = "SOVEREIGN_ALLOW_DIRS"  # extra folders (os.pathsep-separated) config paths may point into
+ALLOWED_ENDPOINTS_ENV = "SOVEREIGN_ALLOWED_ENDPOINTS"  # comma-separated endpoints an override may set
+_ENDPOINT_KEY = ("base_url", "endpoint", "api_base")
 
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
 # Values that look like credentials: OpenAI/NVIDIA keys, bearer tokens, GitHub and HF tokens.
@@ -29,6 +34,10 @@ class DiskFullError(OSError):
 
 class SecretInOverrideError(ValueError):
     """A Hydra override carries what looks like an API key; keys belong in the environment."""
+
+
+class EndpointOverrideError(ValueError):
+    """A run-time override points an endpoint that may receive a key somewhere not on the allow-list."""
 
 
 def confine(path: str | Path, root: str | Path, key: str = "path") -> Path:
@@ -175,9 +184,57 @@ def reject_secret_overrides(overrides: Iterable[str]) -> None:
     """
     for item in overrides:
         key, _, value = item.lstrip("+~").partition("=")
-        if SECRET_VALUE.search(value) or (value and SECRET_KEY.search(key)):
+        env_name_slot = bool(ENV_NAME_KEY.search(key)) and bool(value) and not ENV_NAME.fullmatch(value)
+        if SECRET_VALUE.search(value) or (value and SECRET_KEY.search(key)) or env_name_slot:
             raise SecretInOverrideError(
                 f"override '{key}=…' looks like a credential; do not pass keys as overrides (they are stored as run "
                 f"parameters). Export it instead, e.g. NVIDIA_API_KEY or OPENAI_API_KEY, and name the variable "
                 f"with the config's '*_env' key (e.g. embedder.api_key_env)"
+            )
+
+
+def writable_roots() -> list[Path]:
+    """Folders that config paths may point into: the project's store ``mlruns/`` and those named in $SOVEREIGN_ALLOW_DIRS."""
+    extra = [Path(p).expanduser() for p in os.environ.get(ALLOW_DIRS_ENV, "").split(os.pathsep) if p.strip()]
+    return [PROJECT_ROOT / "mlruns"] + [p for p in extra if p.is_absolute()]
+
+
+def confine_to_store(path: str | Path, key: str) -> Path:
+    """``confine`` against every writable root; the first that holds ``path`` wins.
+
+    Raises:
+        PathEscapeError: naming ``key``, where it resolves, the roots and the environment variable that adds one.
+    """
+    absolute = project_path(path)
+    for root in writable_roots():
+        try:
+            return confine(absolute, root, key)
+        except PathEscapeError:
+            continue
+    roots = ", ".join(str(r) for r in writable_roots())
+    raise PathEscapeError(
+        f"{key}={str(path)!r} resolves to {absolute.resolve()}, outside the store ({roots}); use a path under mlruns/, "
+        f"or name the folder explicitly in the environment: export {ALLOW_DIRS_ENV}=/that/folder"
+    )
+
+
+def confine_settings_paths(settings: Settings) -> None:
+    """Every folder a run writes to (outputs, caches, the tracking store) lies inside a writable root."""
+    for key, value in (("run.output_dir", settings.run.output_dir), ("run.cache_dir", settings.run.cache_dir),
+                       ("tracking.store_dir", settings.tracking.store_dir)):
+        confine_to_store(value, key)
+
+
+def reject_endpoint_overrides(overrides: Iterable[str]) -> None:
+    """Refuse a run-time override of an endpoint (e.g. ``llm.base_url``) unless $SOVEREIGN_ALLOWED_ENDPOINTS lists it.
+
+    Such an endpoint receives the provider's API key; it comes from conf/ files, or from an operator's allow-list.
+    """
+    allowed = {u.strip().rstrip("/") for u in os.environ.get(ALLOWED_ENDPOINTS_ENV, "").split(",") if u.strip()}
+    for item in overrides:
+        key, _, value = item.lstrip("+~").partition("=")
+        if key.rsplit(".", 1)[-1].lower() in _ENDPOINT_KEY and value.strip().rstrip("/") not in allowed | {"", "null"}:
+            raise EndpointOverrideError(
+                f"override '{key}=…' changes an endpoint that receives the API key; set it in conf/ (e.g. conf/llm/*.yaml) "
+                f"or allow it explicitly: export {ALLOWED_ENDPOINTS_ENV}=<url>[,<url>...]"
             )

@@ -19,9 +19,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from flows import tracking
 from flows.progress import StageTimer, console
 from flows.safety import atomic_write
-from tasks.experiments.measured import Measurement, RecordedResults, load_recorded, match_measurement
+from tasks.experiments.measured import Measurement, RecordedResults, consistent_runs, load_recorded, match_measurement
 from tasks.moe.sweep import PointResult, SweepPointSpec, format_table, growth_fits, run_point, summary_table, sweep_points
 from tasks.settings import PROJECT_ROOT, Settings, project_path
+from tasks.tribunal.build import experts_provenance
 
 log = logging.getLogger("sovereign.sweep")
 _MOE_SOURCES = sorted((PROJECT_ROOT / "tasks" / "moe").glob("*.py"))
@@ -85,7 +86,8 @@ class SweepPoint:
 
     @property
     def source(self) -> str:
-        return self.measurement.source if self.measurement else "projected"
+        """Class of the point's step time: 'measured:<gpu>' or 'modelled' (roofline); experts are always modelled."""
+        return self.measurement.source if self.measurement else "modelled"
 
 
 @dataclass
@@ -95,6 +97,7 @@ class SweepOutcome:
     rows: list[dict]
     recorded: RecordedResults
     files: list[Path] = field(default_factory=list)
+    runs: dict = field(default_factory=dict)  # (model, routing) -> the one results file its measurements come from
 
     @property
     def failed(self) -> list[SweepPoint]:
@@ -102,7 +105,7 @@ class SweepOutcome:
 
 
 def _child_metrics(result: PointResult, measurement: Measurement | None) -> dict[str, float]:
-    metrics: dict[str, float] = {"failed": float(result.failed)}
+    metrics: dict[str, float] = {}  # a failed point is a FAILED run with a sovereign.error tag, not a 0/1 metric
     if result.failed:
         return metrics
     stats, b = result.stats, result.bytes
@@ -120,7 +123,6 @@ def _child_metrics(result: PointResult, measurement: Measurement | None) -> dict
         metrics |= {
             f"roofline_ms_{hw}": rf["time_ms"],
             f"tokens_per_s_{hw}": rf["tokens_per_s"],
-            f"bandwidth_util_projected_{hw}": rf["bandwidth_utilisation_projected"],
         }
     if measurement:
         metrics |= measurement.metrics()
@@ -130,22 +132,29 @@ def _child_metrics(result: PointResult, measurement: Measurement | None) -> dict
 def _log_child(ctx, result: PointResult, measurement: Measurement | None, origin: str = "sweep") -> str:
     """Create (or, on a resumed run, reuse) the point's child run and log it; ``origin`` says who asked for it."""
     name = result.label
-    run_id = tracking.find_child(ctx.client, ctx.experiment_id, ctx.run_id, name)
+    fresh = origin == "sweep" and getattr(ctx, "resumed", True) is False  # a new parent has no such child yet
+    run_id = None if fresh else tracking.find_child(ctx.client, ctx.experiment_id, ctx.run_id, name)
     if run_id is None:
         tags = {"sovereign.kind": "sweep-point", "sovereign.origin": origin}
         run_id = tracking.start_run(ctx.client, ctx.experiment_id, name, parent_id=ctx.run_id, tags=tags)
-    source = measurement.source if measurement else "projected"
+    source = measurement.source if measurement else "modelled"
+    experts = experts_provenance(result.routing)
     params = {"model": result.model, "routing": result.routing, "N": result.n_tokens, "hardware": ",".join(result.hardware),
-              "source": source, "prefix_len": result.prefix_len, "decoding": result.decoding, "steps": result.steps}
+              "source": source, "prefix_len": result.prefix_len, "decoding": result.decoding, "steps": result.steps,
+              "provenance.step_ms": measurement.source if measurement else "modelled: roofline on datasheet",
+              "provenance.unique_experts": experts, "provenance.roofline_ms": "modelled: roofline on datasheet"}
     if measurement:
+        params["provenance.h100_projected_from_measured_ms"] = "projected: measured x H200/H100 datasheet bandwidth (4.8/3.35 TB/s)"
         params |= {"engine": measurement.point.engine, "results_file": Path(measurement.results_file).name,
                    "gpu": measurement.provenance.get("gpu_name"), "measured_git_sha": measurement.provenance.get("git_sha")}
+    # The roofline's (modelled) utilisation is 1.0 whenever the step is memory-bound: a setting of the model, not a measurement.
+    params |= {f"bandwidth_util_modelled_{hw}": round(rf["bandwidth_utilisation_projected"], 4) for hw, rf in result.roofline.items()}
     if result.routing_params.get("fit"):
         params["calibrated_block_logit_scale"] = result.routing_params["fit"]["value"]
-    tracking.log_params(ctx.client, run_id, params)
-    tracking.log_metrics(ctx.client, run_id, _child_metrics(result, measurement))
+    tags = {"sovereign.provenance.step_ms": source.split(":")[0], "sovereign.provenance.unique_experts": experts.split(":")[0]}
     if result.failed:
-        tracking.set_tags(ctx.client, run_id, {"sovereign.error": result.error})
+        tags["sovereign.error"] = result.error
+    tracking.log_record(ctx.client, run_id, params, _child_metrics(result, measurement), tags)  # one transaction per child
     tracking.end_run(ctx.client, run_id, failed=result.failed)
     return run_id
 
@@ -173,7 +182,9 @@ def _write_summary(out_dir: Path, rows: list[dict], points: list[SweepPoint], fi
     fits_file = atomic_write(out_dir / "growth_fits.json", json.dumps(fits, indent=1), what="growth fits")
     points = [p.projected.to_dict() | {"source": p.source, "run_id": p.run_id} for p in points]
     points_file = atomic_write(out_dir / "sweep_points.json", json.dumps(points, indent=1, default=str), what="sweep points")
-    return [summary, fits_file, points_file]
+    table = [c for c in columns if c not in ("error", "run_id")]
+    table_file = atomic_write(out_dir / "sweep_table.txt", format_table(rows, table) + "\n", what="sweep table")  # every column
+    return [summary, fits_file, points_file, table_file]
 
 
 def run_sweep(ctx, settings: Settings, timer: StageTimer) -> SweepOutcome:
@@ -192,14 +203,15 @@ def run_sweep(ctx, settings: Settings, timer: StageTimer) -> SweepOutcome:
         console.print(f"[bold yellow]⚠ recorded GPU results {path} rejected: {reason}. Projections are used and labelled.[/]")
     if not recorded.runs:
         console.print("[yellow]No recorded GPU measurements found: every number in this sweep is a roofline PROJECTION.[/]")
+    runs = consistent_runs(recorded, points, settings.sweep.engine)
     done: dict[str, SweepPoint] = {}
     with timer.stage("sweep", f"{len(points)} points") as note:
         futures = evaluate_point.map(points)
-        with Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True) as bar:
+        with Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=getattr(console, "rich", console), transient=True) as bar:
             job = bar.add_task("points", total=len(points))
             for future in as_completed(futures):
                 result = future.result()
-                measurement = None if result.failed else match_measurement(result, recorded, settings.sweep.engine)
+                measurement = None if result.failed else match_measurement(result, recorded, settings.sweep.engine, runs)
                 done[result.label] = SweepPoint(result, measurement, _log_child(ctx, result, measurement))
                 bar.advance(job)
         ordered = [done[p.label] for p in points if p.label in done]
@@ -211,7 +223,7 @@ def run_sweep(ctx, settings: Settings, timer: StageTimer) -> SweepOutcome:
     for p in ordered:
         if p.projected.failed:
             console.print(f"[red]✗ {p.projected.label}: {p.projected.error}[/]")
-    return SweepOutcome(ordered, fits, rows, recorded, files)
+    return SweepOutcome(ordered, fits, rows, recorded, files, runs)
 
 
 def refresh_summary(ctx, outcome: SweepOutcome) -> list[Path]:
@@ -225,13 +237,35 @@ def refresh_summary(ctx, outcome: SweepOutcome) -> list[Path]:
 
 
 def print_sweep_table(outcome: SweepOutcome, settings: Settings) -> None:
-    """The flagship table: N vs unique experts per model and routing, roofline step time vs the dense baseline."""
-    cols = ["model", "routing", "N", "source", "unique_mean", "unique_p90", "iid_unique", "MB_per_step"]
-    for hw in settings.sweep.hardware:
-        cols += [f"{hw}_ms"] + sorted({k for row in outcome.rows for k in row if k.startswith(f"{hw}_vs_")})
-    if any(p.measurement for p in outcome.points):
-        cols += ["measured_step_ms", "measured_util_copy"]
-    console.print(format_table(outcome.rows, cols), markup=False, highlight=False, soft_wrap=True)
+    """The flagship table in 100 columns: N vs unique experts and roofline step time vs the dense baseline on the
+    question's hardware; every column and hardware is in the parent run's ``sweep/sweep_table.txt``."""
+    from rich import box
+    from rich.table import Table
+
+    hw = settings.sweep.hardware[0]
+    vs = next((k for row in outcome.rows for k in row if k.startswith(f"{hw}_vs_")), None)
+    measured = any(p.measurement for p in outcome.points)
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, pad_edge=False, show_edge=False, title_justify="left",
+                  title=f"sweep on {hw} (full table: MLflow artifact sweep/sweep_table.txt)")
+    cols = [("model", "model"), ("routing", "routing"), ("N", "N"), ("source", "source"), ("unique_mean", "experts"),
+            ("MB_per_step", "MB/step"), (f"{hw}_ms", "ms")]
+    cols += [(vs, "×dense")] if vs else []
+    cols += [("measured_step_ms", "H200 ms"), ("measured_util_copy", "util")] if measured else []
+    for _, header in cols:
+        table.add_column(header, justify="left" if header in ("model", "routing", "source") else "right", no_wrap=True)
+    for row in outcome.rows:
+        cells = [_cell(row.get(key)) for key, _ in cols]
+        cells[3] = cells[3].replace("measured:NVIDIA ", "measured:")
+        table.add_row(*cells)
+    console.print(table, width=min(100, console.width) if console.is_terminal else 100)  # logs and pipes: 100
+
+
+def _cell(value) -> str:
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    return str(value)
 
 
 def make_add_points(ctx, settings: Settings, outcome: SweepOutcome | None):
@@ -247,9 +281,10 @@ def make_add_points(ctx, settings: Settings, outcome: SweepOutcome | None):
                                 routing_params=tuple(sorted(settings.routing.params.items())) if r.routing == settings.routing.kind else ())
                  for r in requests]
         added = []
+        outcome.runs = {**consistent_runs(outcome.recorded, specs, s.engine), **outcome.runs}
         for future in evaluate_point.map(specs):
             result = future.result()
-            measurement = None if result.failed else match_measurement(result, outcome.recorded, s.engine)
+            measurement = None if result.failed else match_measurement(result, outcome.recorded, s.engine, outcome.runs)
             point = SweepPoint(result, measurement, _log_child(ctx, result, measurement, origin="tribunal"))
             outcome.points.append(point)
             added.append(point)

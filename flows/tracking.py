@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import re
 import socket
 import threading
@@ -20,13 +21,24 @@ from typing import Any, Iterable
 import psutil
 from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.tracking import MlflowClient
-from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
+from mlflow.utils.mlflow_tags import (
+    MLFLOW_GIT_BRANCH,
+    MLFLOW_GIT_COMMIT,
+    MLFLOW_GIT_REPO_URL,
+    MLFLOW_PARENT_RUN_ID,
+    MLFLOW_RUN_NAME,
+    MLFLOW_SOURCE_NAME,
+    MLFLOW_SOURCE_TYPE,
+    MLFLOW_USER,
+)
 
 from flows.safety import disk_full_guard
 from tasks.redaction import SECRET_KEY, SECRET_VALUE
-from tasks.settings import TrackingSettings, project_path
+from tasks.settings import PROJECT_ROOT, TrackingSettings, project_path
 
 _BATCH = 100
+# MLflow 3 opens an experiment without this tag on the GenAI page; ours are classic ML runs (params, metrics, children).
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 
 
 def tracking_uri(settings: TrackingSettings) -> str:
@@ -46,9 +58,75 @@ def experiment_id(client: MlflowClient, name: str, settings: TrackingSettings) -
     """Get or create the experiment; local stores keep artifacts under ``mlruns/artifacts``."""
     found = client.get_experiment_by_name(name)
     if found:
+        if not all(found.tags.get(k) == v for k, v in EXPERIMENT_KIND.items()):  # made before the tag existed
+            for key, value in EXPERIMENT_KIND.items():
+                client.set_experiment_tag(found.experiment_id, key, value)
         return found.experiment_id
     location = None if settings.uri else (project_path(settings.store_dir) / "artifacts" / name).as_uri()
-    return client.create_experiment(name, artifact_location=location)
+    return client.create_experiment(name, artifact_location=location, tags=EXPERIMENT_KIND)
+
+
+def _git(*args: str) -> str | None:
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "-C", str(PROJECT_ROOT), *args], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def source_tags(entry_point: str | None = None, source_type: str = "LOCAL") -> dict[str, str]:
+    """MLflow's standard source tags: user, entry point, source type and the checkout's git commit, branch and remote.
+
+    Args:
+        entry_point: what started the run, e.g. ``flows/main.py`` or ``flows/deployments.py:research_job``;
+            default: the running script relative to the project root.
+        source_type: ``LOCAL`` from a shell, ``JOB`` from a Prefect deployment.
+    """
+    import getpass
+
+    if entry_point is None:
+        script = Path(os.path.abspath(sys.argv[0])) if sys.argv and sys.argv[0] else None
+        entry_point = str(script.relative_to(PROJECT_ROOT)) if script and script.is_relative_to(PROJECT_ROOT) else (script.name if script else "python")
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
+    tags = {MLFLOW_USER: user, MLFLOW_SOURCE_NAME: entry_point, MLFLOW_SOURCE_TYPE: source_type}
+    commit = _git("rev-parse", "HEAD")
+    if commit:
+        tags[MLFLOW_GIT_COMMIT] = commit
+        if _git("status", "--porcelain", "--untracked-files=no"):
+            tags["sovereign.git_dirty"] = "true"  # the commit alone does not reproduce this run
+    for key, args in ((MLFLOW_GIT_BRANCH, ("rev-parse", "--abbrev-ref", "HEAD")), (MLFLOW_GIT_REPO_URL, ("remote", "get-url", "origin"))):
+        if value := _git(*args):
+            tags[key] = value
+    return tags
+
+
+@contextmanager
+def system_metrics(settings: TrackingSettings, run_id: str, every_s: float = 5.0):
+    """MLflow's own monitor (``system/*`` metrics: CPU, memory, disk, network; GPU where NVML sees one) while the block runs."""
+    try:
+        from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
+
+        monitor = SystemMetricsMonitor(run_id, sampling_interval=every_s, samples_before_logging=1, tracking_uri=tracking_uri(settings))
+        monitor.start()
+    except Exception:  # noqa: BLE001 - no monitor is no reason to stop a run
+        monitor = None
+    try:
+        yield
+    finally:
+        if monitor is not None:
+            try:  # MLflow's loop drops the samples of its last, unfinished interval: publish them, then flush
+                monitor._shutdown_event.set()
+                monitor._process.join(timeout=10)
+                monitor.collect_metrics()
+                monitor.publish_metrics(monitor.aggregate_metrics())
+                monitor.finish()
+            except Exception:  # noqa: BLE001 - a lost sample is no reason to fail a finished run
+                pass
 
 
 def redact(value: Any) -> str:
@@ -92,6 +170,24 @@ def log_metrics(client: MlflowClient, run_id: str, metrics: dict[str, float], st
     ]
     for i in range(0, len(items), _BATCH):
         client.log_batch(run_id, metrics=items[i : i + _BATCH])
+
+
+def log_record(client: MlflowClient, run_id: str, params: dict[str, Any], metrics: dict[str, float], tags: dict[str, Any] | None = None) -> None:
+    """Params, metrics and tags of a small run in one ``log_batch`` (one store transaction, not three)."""
+    now = int(time.time() * 1000)
+    items = {
+        "params": [Param(k, v) for k, v in safe_params(params).items()],
+        "metrics": [Metric(k, float(v), now, 0) for k, v in metrics.items()
+                    if v is not None and isinstance(v, (int, float)) and math.isfinite(float(v))],
+        "tags": [RunTag(k, redact(v)[:5000]) for k, v in (tags or {}).items()],
+    }
+    if sum(len(v) for v in items.values()) <= 1000 and len(items["params"]) <= _BATCH:  # MLflow's log_batch limits
+        client.log_batch(run_id, **items)
+        return
+    log_params(client, run_id, params)
+    log_metrics(client, run_id, metrics)
+    if tags:
+        set_tags(client, run_id, tags)
 
 
 def set_tags(client: MlflowClient, run_id: str, tags: dict[str, Any]) -> None:

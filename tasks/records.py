@@ -46,7 +46,7 @@ class Paper(Record):
     source: Source = "snapshot"
     search_score: float = Field(default=0.0, description="score from the search backend")
     matched_queries: list[str] = Field(default_factory=list)
-    relevance: float | None = Field(default=None, description="TF-IDF cosine to the question")
+    relevance: float | None = Field(default=None, description="the relevance method's score (tfidf_seed: TF-IDF cosine to the question)")
     semantic: float | None = Field(default=None, description="embedding cosine to the question")
 
     @property
@@ -74,6 +74,8 @@ class RelevanceDecision(Record):
     paper: Paper
     kept: bool
     reason: str
+    method: str = Field(default="tfidf_seed", description="the relevance method that decided (conf/relevance)")
+    scores: dict[str, float] = Field(default_factory=dict, description="every signal the method computed for this paper")
 
 
 class Chunk(Record):

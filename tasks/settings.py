@@ -6,12 +6,13 @@ typo in an override fails loudly with the allowed keys, instead of being ignored
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
-from tasks.redaction import SECRET_KEY
+from tasks.redaction import shown_value
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,12 +31,13 @@ class StructuredQuestion(Strict):
     phenomenon: str
     models: list[str] = Field(description="conf/model keys of the MoE diffusion models of interest")
     model_names: list[str]
-    parallel_tokens: list[int]
+    parallel_tokens: list[StrictInt]
     hardware: str = Field(description="conf/hardware key of the target GPU")
     hardware_name: str
     baseline: str = Field(description="conf/model key of the dense baseline")
     baseline_name: str
     metrics: list[Literal["unique_experts", "latency", "memory_bandwidth_utilisation"]]
+    queries: list[str] = Field(default_factory=list, description="extra search queries; they only add to the text's own")
 
     @field_validator("parallel_tokens")
     @classmethod
@@ -45,15 +47,46 @@ class StructuredQuestion(Strict):
         return values
 
 
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$"  # becomes part of folder and experiment names: no '/', no leading '.'
+
+
 class QuestionSettings(Strict):
-    slug: str
+    """A research question: its text (required), a slug (derived from the text when empty) and an optional
+    structured block that names models to sweep (the flagship's experiment); without it the run is a literature review."""
+
+    slug: str = Field("", description="letters, digits, '_', '.', '-' (it names folders and experiments); derived when empty")
     text: str
-    structured: StructuredQuestion
+    structured: StructuredQuestion | None = None
+    queries: list[str] = Field(default_factory=list, description="extra search queries; they only add to the text's own")
+
+    @field_validator("text")
+    @classmethod
+    def _has_words(cls, text: str) -> str:
+        text = " ".join(str(text).split())
+        if not text:
+            raise ValueError("question.text is empty; give the research question, e.g. question.text='How does ...?'")
+        if not any(ch.isalnum() for ch in text):
+            raise ValueError("question.text must contain words, e.g. question.text='How do KV caches speed up diffusion LLMs?'")
+        return text
+
+    def model_post_init(self, _context) -> None:
+        if not self.slug:
+            from tasks.retrieval.question import slug_for
+
+            object.__setattr__(self, "slug", slug_for(self.text))
+
+    @field_validator("slug")
+    @classmethod
+    def _safe_slug(cls, slug: str) -> str:
+        if slug and not re.fullmatch(_NAME, slug):
+            raise ValueError("question.slug may hold only letters, digits, '_', '.' and '-' (no '/', not starting "
+                             "with '.'), at most 80 characters; it names folders and MLflow experiments")
+        return slug
 
 
 class RetrievalSettings(Strict):
     backend: Literal["arxiv", "snapshot"] = "arxiv"
-    max_queries: int = Field(8, ge=4)
+    max_queries: int = Field(12, ge=4)
     max_results_per_query: int = Field(25, gt=0, le=200)
     timeout_s: float = Field(5.0, gt=0)
     retries: int = Field(2, ge=0, le=10)
@@ -63,6 +96,7 @@ class RetrievalSettings(Strict):
     relevance_threshold: float = Field(0.15, ge=0, le=1)
     ngram_max: int = Field(2, ge=1, le=3)
     max_papers: int = Field(40, gt=0)
+    llm_expansion: bool = Field(False, description="ask the llm group's chat model for up to 3 extra queries (needs its key)")
 
     @field_validator("api_url")
     @classmethod
@@ -88,7 +122,7 @@ class IndexSettings(Strict):
 class TrackingSettings(Strict):
     uri: str | None = Field(None, description="MLflow tracking URI; None -> SQLite in mlruns/")
     store_dir: str = "mlruns"
-    experiment_prefix: str = "sovereign"
+    experiment_prefix: str = Field("sovereign", pattern=_NAME)
 
 
 class RunSettings(Strict):
@@ -125,14 +159,14 @@ class HardwareSettings(Strict):
 class SweepSettings(Strict):
     name: str = "tokens"
     models: list[str]
-    tokens: list[int]
+    tokens: list[StrictInt] = Field(description="N values: integers (true/false or 1.5 are refused, not coerced)")
     routings: list[str] | None = Field(None, description="None: the routing group's kind plus iid")
     hardware: list[str] | None = Field(None, description="None: the hardware group plus h200")
     prefix_len: int = Field(512, ge=0)
     steps: int = Field(16, gt=0)
     decoding: str = "llada2_block32_t095"
     engine: str | None = Field(None, description="preferred engine among recorded GPU results; None: best available")
-    results_dir: str = "results"
+    results_dir: str = "results/h200"
     live_gpu: bool = Field(True, description="measure on the GPU when CUDA is present")
 
     @field_validator("tokens")
@@ -156,6 +190,7 @@ class SweepSettings(Strict):
 
 
 from tasks.claims.settings import VerifierSettings  # noqa: E402
+from tasks.retrieval.settings import RelevanceSettings  # noqa: E402
 from tasks.llm.settings import LLMSettings  # noqa: E402
 from tasks.tribunal.settings import TribunalSettings  # noqa: E402
 
@@ -163,6 +198,7 @@ from tasks.tribunal.settings import TribunalSettings  # noqa: E402
 class Settings(Strict):
     question: QuestionSettings
     retrieval: RetrievalSettings
+    relevance: RelevanceSettings = RelevanceSettings()
     embedder: EmbedderSettings
     index: IndexSettings
     tracking: TrackingSettings
@@ -199,7 +235,7 @@ def explain(error: ValidationError, root: type[BaseModel] = Settings) -> str:
             allowed = ", ".join(_allowed_keys(root, item["loc"]))
             lines.append(f"  {key}: unknown key; allowed keys here: {allowed}")
         else:
-            shown = "[REDACTED]" if SECRET_KEY.search(key) else repr(item.get("input"))
+            shown = shown_value(key, item.get("input"))
             lines.append(f"  {key}: {item['msg']} (got {shown})")
     return "invalid configuration:\n" + "\n".join(lines)
 
@@ -213,7 +249,65 @@ def settings_from_dict(data: dict[str, Any]) -> Settings:
         settings = Settings.model_validate(typed)
     except ValidationError as exc:
         raise SettingsError(explain(exc)) from None
+    _check_inputs(settings)
     return _fill_sweep_defaults(settings)
+
+
+def _check_inputs(settings: Settings) -> None:
+    """Input files a run cannot do without are checked here, before any MLflow run or Prefect server exists."""
+    snapshot = project_path(settings.retrieval.snapshot_path)
+    # The snapshot backend needs the file; the arXiv backend falls back to it, so there only a wrong one is refused.
+    if settings.retrieval.backend == "snapshot" or snapshot.exists():
+        from tasks.retrieval.snapshot import SnapshotError, check_snapshot
+
+        try:
+            check_snapshot(snapshot)
+        except SnapshotError as exc:
+            raise SettingsError(f"invalid configuration:\n  {exc}") from None
+
+
+def host_available_bytes() -> int:
+    """Host memory a new allocation may use now (MemAvailable; free pages where /proc is absent)."""
+    import os
+
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def sweep_point_bytes(spec: Any, n_tokens: int, prefix_len: int, steps: int) -> int:
+    """Peak bytes of one projected sweep point: its routing samples, int32 (steps x MoE layers x tokens x top-k),
+    held twice while the steps are stacked. Prefix tokens count too (decodings without a KV cache route them)."""
+    if spec.family != "moe":
+        return 0
+    return 2 * steps * len(spec.moe_layer_indices) * (n_tokens + prefix_len) * spec.top_k * 4
+
+
+MEMORY_SHARE = 0.5  # one sweep point may take at most this share of the host memory available at start
+
+
+def _check_sweep_size(sweep: SweepSettings) -> None:
+    """Refuse N (and prefix_len, steps) whose sweep points would not fit in host memory, naming the largest N that does."""
+    from tasks.moe.specs import load_model_spec
+
+    budget = int(host_available_bytes() * MEMORY_SHARE)
+    for model in sweep.models:
+        spec = load_model_spec(model)
+        per_token = sweep_point_bytes(spec, 1, 0, sweep.steps)
+        for n in sorted(set(sweep.tokens), reverse=True):
+            need = sweep_point_bytes(spec, n, sweep.prefix_len, sweep.steps)
+            if need > budget:
+                largest = max((budget // per_token) - sweep.prefix_len, 0) if per_token else 0
+                raise SettingsError(
+                    f"invalid configuration:\n  sweep.tokens: N={n} for {model} needs about {need / 1e9:.1f} GB of routing "
+                    f"samples (2 x steps {sweep.steps} x MoE layers x (N + prefix_len {sweep.prefix_len}) x top-k x 4 B), "
+                    f"more than {MEMORY_SHARE:.0%} of the {budget / MEMORY_SHARE / 1e9:.1f} GB available; use N <= {largest}, "
+                    "or fewer sweep.steps"
+                )
 
 
 def _fill_sweep_defaults(settings: Settings) -> Settings:
@@ -221,6 +315,7 @@ def _fill_sweep_defaults(settings: Settings) -> Settings:
     sweep = settings.sweep
     if sweep is None:
         return settings
+    _check_sweep_size(sweep)
     routings = sweep.routings or list(dict.fromkeys([settings.routing.kind, "iid"]))
     hardware = sweep.hardware or list(dict.fromkeys([settings.hardware.name, "h200"]))
     from tasks.moe.routing import ROUTING_KINDS

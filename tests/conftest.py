@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# Tests write their stores and outputs under the temp folder; config paths are confined to the store or to
+# folders named in $SOVEREIGN_ALLOW_DIRS (flows/safety.py), so name it explicitly, as an operator would.
+os.environ.setdefault("SOVEREIGN_ALLOW_DIRS", tempfile.gettempdir())
 sys.path.insert(0, str(ROOT))
 SNAPSHOT = ROOT / "tasks" / "retrieval" / "data" / "arxiv-snapshot.jsonl"
 

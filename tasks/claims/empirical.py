@@ -7,7 +7,13 @@ Definitions (stated so that a verdict can be audited):
   doubling the tokens multiplies the unique experts by at least 2**0.8 = 1.74.
   b < CLEARLY_SUBLINEAR (0.6) with a good fit contradicts "nearly linear"; anything between is unsettled.
 - A claimed number agrees with ours when within REL_TOL (10%) relative difference (our numbers are
-  measured on other hardware or projected from a model, so tighter tolerances would be false precision).
+  measured on other hardware or computed by a model, so tighter tolerances would be false precision).
+- Growth fits exclude N=1, where the count is k by definition (a trivial point that drags the slope).
+- Honesty about the basis: a verdict resting on ``modelled`` numbers (the synthetic router, the roofline; legacy
+  ``projected`` facts are read as modelled) says so in its rationale and has lower confidence than one resting on a
+  measurement. CONTRADICTED needs measured (or published) evidence: on modelled evidence alone a disagreement
+  becomes NOT_ENOUGH_INFO, with the reason ("qualified: our model disagrees ...").
+- The N a claim is about is read from "64 tokens", "64-token", "at 64 parallel tokens", "N=64", "N = 128".
 """
 
 from __future__ import annotations
@@ -38,15 +44,26 @@ _METRIC_FOR = {"experts": GROWTH_METRIC, "latency": "step_ms", "bandwidth": "ban
                "utilisation": "bandwidth_utilisation"}
 
 
+CONFIDENCE = {"measured": 0.8, "published": 0.8, "projected": 0.6, "modelled": 0.55}
+
+
 def _source(facts: list[EmpiricalFact]) -> str:
     kinds = {f.source for f in facts}
-    return kinds.pop() if len(kinds) == 1 else "projected"  # a mix is only as good as its weakest part
+    if len(kinds) == 1:
+        return kinds.pop()
+    return "modelled"  # a mix is only as good as its weakest part
+
+
+def _basis_ok(source: str) -> bool:
+    """Evidence that may contradict a published claim: a measurement (or a published number)."""
+    return source.startswith("measured") or source.startswith("published")
 
 
 def fit_growth_law(facts: list[EmpiricalFact], metric: str = GROWTH_METRIC, model: str | None = None) -> GrowthFit | None:
     """Fit U(n) = a * n**b to ``metric`` against ``n_tokens`` (mean per n); None with fewer than two n."""
     points = [f for f in facts if f.metric == metric and f.n_tokens and f.value > 0
-              and (model is None or names_match(f.model, model))]
+              and (model is None or names_match(f.model, model))
+              and (metric != GROWTH_METRIC or f.n_tokens > 1)]  # N=1 gives k experts by definition: not evidence of growth
     if model is None and len({f.model for f in points}) > 1:  # never fit across models: take the best-covered one
         # ties go to the model listed first (the sweep's order): iterating a set here made runs disagree
         in_order = list(dict.fromkeys(f.model for f in points))
@@ -71,11 +88,22 @@ def fit_growth_law(facts: list[EmpiricalFact], metric: str = GROWTH_METRIC, mode
 
 
 def _origin(source: str) -> str:
-    return "projected" if source == "projected" else "measured"
+    if source.startswith("measured"):
+        return "measured"
+    return "published" if source.startswith("published") else ("projected" if source == "projected" else "modelled")
 
 
 def _verdict(claim: Claim, label: str, confidence: float, rationale: str, metric: str, value: float,
              source: str, run_id: str, run_link: str | None) -> Verdict:
+    """A verdict that states its basis; CONTRADICTED on modelled evidence alone is qualified to NOT_ENOUGH_INFO."""
+    basis = _origin(source)
+    if not _basis_ok(basis):
+        confidence = min(confidence, CONFIDENCE[basis])
+        if label == "CONTRADICTED":
+            label = "NOT_ENOUGH_INFO"
+            rationale = (f"qualified: our {basis} numbers disagree, but a model is not evidence enough to contradict a "
+                         f"claim (needs a measurement); {rationale}")
+    rationale = f"basis: {basis}; {rationale}"
     return Verdict(claim_id=claim.claim_id, claim_text=claim.text, label=label, confidence=confidence,
                    verifier="empirical", rationale=rationale, metric=metric, our_value=round(value, 6),
                    source=_origin(source), run_id=run_id, run_link=run_link)
@@ -101,8 +129,20 @@ def check_growth_claim(claim: Claim, fit: GrowthFit) -> Verdict:
                     f"{fit.metric}.exponent", fit.exponent, fit.source, fit.run_id, fit.run_link)
 
 
+_TOKEN_COUNT = re.compile(r"\b(\d{1,5})(?:-token|\s+(?:parallel\s+)?tokens)\b|\bN\s*=\s*(\d{1,5})\b")
+
+
+def _token_count_spans(claim_text: str) -> list[tuple[int, tuple[int, int]]]:
+    """(N, span of the number) for "64 tokens", "64-token", "64 parallel tokens", "N=64", "N = 128"."""
+    out = []
+    for m in _TOKEN_COUNT.finditer(claim_text):
+        g = 1 if m.group(1) else 2
+        out.append((int(m.group(g)), m.span(g)))
+    return out
+
+
 def _token_counts(claim_text: str) -> list[int]:
-    return [int(m.group(1)) for m in re.finditer(r"\b(\d{1,5})(?:-token|\s+(?:parallel\s+)?tokens)\b", claim_text)]
+    return [n for n, _ in _token_count_spans(claim_text)]
 
 
 def _ours(q: Quantity, metric: str) -> float:
@@ -120,8 +160,8 @@ def check_number_claim(claim: Claim, facts: list[EmpiricalFact], rel_tol: float 
     if not counts:
         return None
     for q in analyse_sentence(claim.text).numbers:
-        if any(q.span[0] <= m.start() < q.span[1] for m in re.finditer(r"\d+(?=-token|\s+tokens)", claim.text)):
-            continue  # "128-token block" is the setting, not the claimed value
+        if any(q.span[0] < end and start < q.span[1] for _, (start, end) in _token_count_spans(claim.text)):
+            continue  # "128-token block" / "N=64" is the setting, not the claimed value
         metric = next((_METRIC_FOR[m] for m in q.metrics if m in _METRIC_FOR), None)
         if metric is None:
             continue
@@ -144,7 +184,7 @@ def check_number_claim(claim: Claim, facts: list[EmpiricalFact], rel_tol: float 
         src = _source(pool)
         rationale = (f"claim {q.text} vs ours {ours:.4g} ({what}, {src}, run {pool[0].run_id}); "
                      f"tolerance {rel_tol:.0%} relative")
-        return _verdict(claim, "SUPPORTED" if agree else "CONTRADICTED", 0.8 if src != "projected" else 0.65,
+        return _verdict(claim, "SUPPORTED" if agree else "CONTRADICTED", CONFIDENCE.get(_origin(src), 0.55),
                         rationale, metric, ours, src, pool[0].run_id, pool[0].run_link)
     return None
 

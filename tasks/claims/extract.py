@@ -88,3 +88,33 @@ def claim_from_text(text: str, claim_id: str = "claim", source_id: str | None = 
     ctype = classify(text, bool(facts.numbers), bool(facts.hardware)) or "qualitative"
     return Claim(claim_id=claim_id, text=text, source_id=source_id, type=ctype,
                  entities=list(facts.entities), numbers=list(facts.numbers), extractor="given")
+
+
+def rank_by_question(claims: list[Claim], question: str, titles: dict[str, str] | None = None,
+                     embedder=None, tail: float = 1.0) -> tuple[list[Claim], list[Claim]]:
+    """Order claims by their relevance to the question and split off the off-topic ones.
+
+    Relevance: BM25 (words and word pairs, fitted on these claims, each read with its paper's title since a sentence
+    often leaves its subject implicit) to the question and each of its key phrases, plus, with an ``embedder``, the
+    embedding cosine of the sentence to the question; each as a within-set robust standard score, averaged. A claim
+    is off-topic when it lies more than ``tail`` robust standard deviations below this set's median: a relative cut,
+    so it carries to any question. ("DeepSeek-V2 was pretrained on 8.1T tokens" has no place in a report on decoding
+    latency.)
+
+    Returns:
+        (on-topic claims, most relevant first; off-topic claims, most relevant first).
+    """
+    if len(claims) < 4:
+        return list(claims), []
+    from tasks.retrieval.phrases import key_phrases
+    from tasks.retrieval.scoring import bm25_matrix, facet_mean, standardise
+
+    titles = titles or {}
+    asked = [question] + key_phrases(question)
+    signals = [standardise(facet_mean(bm25_matrix(asked, [f"{titles.get(c.source_id or '', '')}. {c.text}" for c in claims])))]
+    if embedder is not None:
+        vectors = embedder.embed([c.text for c in claims])
+        signals.append(standardise(vectors @ embedder.embed([question])[0]))
+    scores = sum(signals) / len(signals)
+    order = sorted(range(len(claims)), key=lambda i: (-scores[i], i))
+    return [claims[i] for i in order if scores[i] >= -tail], [claims[i] for i in order if scores[i] < -tail]

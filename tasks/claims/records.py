@@ -85,7 +85,7 @@ class Verdict(Record):
     # Empirical verdicts only: which of our numbers settled it.
     metric: str | None = None
     our_value: float | None = None
-    source: Literal["measured", "projected"] | None = None
+    source: Literal["measured", "projected", "modelled", "published"] | None = None
     run_id: str | None = None
     run_link: str | None = None
 
@@ -101,20 +101,20 @@ class EmpiricalFact(Record):
     n_tokens: int | None = Field(default=None, description="tokens decoded in parallel at this point")
     value: float
     unit: str = ""
-    source: str = Field(description="'measured:<gpu>' or 'projected'")
+    source: str = Field(description="'measured:<gpu>', 'modelled' (routing/roofline model) or 'projected' (legacy: read as modelled)")
     run_id: str
     run_link: str | None = None
 
     @field_validator("source")
     @classmethod
     def _source_is_known(cls, value: str) -> str:
-        if value != "projected" and not value.startswith("measured:"):
-            raise ValueError("EmpiricalFact.source must be 'projected' or 'measured:<gpu>'")
+        if value not in ("projected", "modelled") and not value.startswith("measured:"):
+            raise ValueError("EmpiricalFact.source must be 'modelled', 'projected' or 'measured:<gpu>'")
         return value
 
     @property
-    def origin(self) -> Literal["measured", "projected"]:
-        return "projected" if self.source == "projected" else "measured"
+    def origin(self) -> Literal["measured", "projected", "modelled"]:
+        return "measured" if self.source.startswith("measured:") else self.source  # type: ignore[return-value]
 
 
 class GrowthFit(Record):

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tasks.gpu.results import MeasurementRun, PointResult as MeasuredPoint, load_results
+from tasks.gpu.results import MeasurementRun, PointResult as MeasuredPoint, gpu_count, load_results
 from tasks.moe.sweep import DENSE_ROUTING, PointResult
 
 log = logging.getLogger(__name__)
@@ -33,12 +33,17 @@ def load_recorded(results_dir: Path) -> RecordedResults:
     if not results_dir.is_dir():
         return recorded
     for path in sorted(results_dir.rglob("*.json")):
+        if "reports" in path.relative_to(results_dir).parts:
+            continue  # results/reports/ holds generated reports (growth_fits.json), not GPU measurements
         try:
             recorded.runs.append((path, load_results(path)))
         except ValueError as exc:
             recorded.rejected.append((path, str(exc)))
-            log.warning("ignoring recorded GPU results %s: %s (projections are used instead)", path, exc)
+            log.debug("ignoring recorded GPU results %s: %s (projections are used instead)", path, exc)
     recorded.runs.sort(key=lambda item: item[1].provenance.date, reverse=True)
+    # One-GPU runs first: a sharded run (results/h200x2, gpu_name '2xNVIDIA H200') answers only for models no
+    # single GPU was measured on (LLaDA2.0-flash), and its points keep the source 'measured:2xNVIDIA H200'.
+    recorded.runs.sort(key=lambda item: gpu_count(item[1].provenance))
     return recorded
 
 
@@ -64,16 +69,54 @@ class Measurement:
             "measured_peak_memory_GB": p.peak_memory_bytes / 1e9,
         }
         if p.unique_experts_mean is not None:
-            out["measured_unique_experts_mean"] = p.unique_experts_mean
+            # counted by the GPU harness on the synthetic router's routing: modelled, not measured, whatever ran it
+            out["harness_unique_experts_mean_modelled"] = p.unique_experts_mean
         if p.h100_projected_ms is not None:
             out["h100_projected_from_measured_ms"] = p.h100_projected_ms
         return out
 
 
-def match_measurement(point: PointResult, recorded: RecordedResults, engine: str | None = None) -> Measurement | None:
-    """The newest recorded step measurement for this point's (model, routing, N, prefix), best engine first."""
+def _step_candidates(run: MeasurementRun, model: str, routing: str, n_tokens: int, prefix_len: int, engine: str | None):
+    routing_key = None if routing == DENSE_ROUTING else routing
+    found = [p for p in run.find(model, routing_key, n_tokens, kind="step") if p.prefix_len == prefix_len]
+    return [p for p in found if p.engine == engine] if engine else found
+
+
+def consistent_runs(recorded: RecordedResults, points, engine: str | None = None) -> dict[tuple[str, str], Path]:
+    """One results file per (model, routing): the one that measured most of the sweep's N for it (newest on a tie).
+
+    Steps of one model compared across N must come from one harness run: mixing a newer, faster harness at some N
+    with an older one at others would fake (or hide) the growth with N.
+    """
+    wanted: dict[tuple[str, str, int], set[int]] = {}
+    for p in points:
+        wanted.setdefault((p.model, p.routing, p.prefix_len), set()).add(p.n_tokens)
+    chosen: dict[tuple[str, str], Path] = {}
+    for (model, routing, prefix), ns in wanted.items():
+        best, best_cov = None, 0
+        for path, run in recorded.runs:  # newest first: a strictly larger coverage is needed to replace
+            cov = sum(bool(_step_candidates(run, model, routing, n, prefix, engine)) for n in ns)
+            if cov > best_cov:
+                best, best_cov = path, cov
+        if best is not None:
+            chosen[(model, routing)] = best
+    return chosen
+
+
+def match_measurement(point: PointResult, recorded: RecordedResults, engine: str | None = None,
+                      runs: dict[tuple[str, str], Path] | None = None) -> Measurement | None:
+    """The recorded step measurement for this point's (model, routing, N, prefix), best engine first.
+
+    With ``runs`` (from :func:`consistent_runs`) only the file chosen for the point's model and routing is used;
+    without it, the newest file that has the point.
+    """
     routing = None if point.routing == DENSE_ROUTING else point.routing
+    only = (runs or {}).get((point.model, point.routing)) if runs is not None else None
+    if runs is not None and only is None:
+        return None
     for path, run in recorded.runs:
+        if only is not None and path != only:
+            continue
         candidates = [p for p in run.find(point.model, routing, point.n_tokens, kind="step") if p.prefix_len == point.prefix_len]
         if engine:
             candidates = [p for p in candidates if p.engine == engine]

@@ -153,8 +153,12 @@ class DeepSpeedV2Engine(MoEEngine):
         os.environ.setdefault("TORCH_CUDA_ARCH_LIST", f"{major}.{minor}")
         dtype = weights.w_gate_up.dtype
         # JIT-builds cutlass_ops and links libdeepspeedft from the deepspeed-kernels wheel.
-        self._mlp_1 = MoEGEMM(fp_dtype=DtypeEnum(dtype), act_fn=ActivationType.IDENTITY)
-        self._mlp_2 = MoEGEMM(fp_dtype=DtypeEnum(dtype), act_fn=ActivationType.IDENTITY)
+        try:
+            self._mlp_1 = MoEGEMM(fp_dtype=DtypeEnum(dtype), act_fn=ActivationType.IDENTITY)
+            self._mlp_2 = MoEGEMM(fp_dtype=DtypeEnum(dtype), act_fn=ActivationType.IDENTITY)
+        except ImportError as exc:  # e.g. 'dskernels' (the deepspeed-kernels wheel) not installed on this machine
+            raise RuntimeError(f"engine 'deepspeed_v2' unavailable: its cutlass_ops cannot be built here ({exc}); "
+                               "install the deepspeed-kernels wheel") from None
         e, two_i, h = weights.w_gate_up.shape
         i = two_i // 2
         # FastGen layout: [E, in, out]; gated MLP columns interleaved (gate, up, gate, up, ...).

@@ -10,12 +10,17 @@ counts ('per_layer_x_L') when the model does not fit.
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
 from tasks.gpu.engines import MoEWeights, make_engine
+from tasks.gpu.fused_ops import norm_router, rope_qkv_write
+from tasks.gpu.fused_ops import triton as _triton
+
+_HAS_TRITON = _triton is not None
 
 
 def _randn(shape, scale, gen, device, dtype):
@@ -36,6 +41,7 @@ class LayerWeights:
     w2: torch.Tensor | None = None  # [H, I]
     router: torch.Tensor | None = None  # [E, H]
     experts: MoEWeights | None = None
+    shared: MoEWeights | None = None  # the shared expert as one more expert right after the routed ones
 
 
 def stack_weight_bytes(spec, layer_kinds: list[str], with_head: bool) -> int:
@@ -91,9 +97,14 @@ class DiffusionStack:
             lw = LayerWeights(ones(), r((qw + 2 * kvw, h), h), r((h, qw), qw), ones(), kind)
             if kind == "moe":
                 lw.router = r((spec.num_experts, h), h)
-                lw.experts = MoEWeights(r((spec.num_experts, 2 * spec.expert_inter, h), h),
-                                        r((spec.num_experts, h, spec.expert_inter), spec.expert_inter))
-                if spec.num_shared_experts:
+                e, ie = spec.num_experts, spec.expert_inter
+                fold = bool(spec.num_shared_experts) and spec.shared_expert_inter == ie
+                gu, dn = r((e + fold, 2 * ie, h), h), r((e + fold, h, ie), ie)  # shared expert last, adjacent
+                lw.experts = MoEWeights(gu[:e], dn[:e])
+                if fold:
+                    lw.shared = MoEWeights(gu[e:], dn[e:])
+                    lw.w13, lw.w2 = gu[e], dn[e]
+                elif spec.num_shared_experts:
                     lw.w13 = r((2 * spec.shared_expert_inter, h), h)
                     lw.w2 = r((h, spec.shared_expert_inter), spec.shared_expert_inter)
             else:
@@ -113,6 +124,19 @@ class DiffusionStack:
         self.n_prepared = 0
         self.engines: list = []
         self.engine_name = None
+        # fused: Triton RoPE + KV write, residual adds in the GEMM epilogues, and for engines with forward_step
+        # (grouped_triton) router softmax, shared expert and residual inside the MoE launches. False keeps the
+        # plain torch path (the 'before' of benchmarks/step_bench.py; CPU runs).
+        self.fused_default = str(device).startswith("cuda") and _HAS_TRITON
+        self.fused = self.fused_default
+        # Measured on the H200 (results/h200/2026-11-30_77292a6_step_bench.txt): flash attention beat torch's own
+        # choice (cuDNN) at 8 <= N <= 128 by 1-4% of the step and lost 2% at N=1, so 'auto' = flash from N=8 on.
+        self.sdpa_backend: str | None = "auto"  # 'auto' | None (torch's) | 'flash' | 'cudnn' | 'efficient' | 'math'
+        # The fused norm_router launch was slower than RMSNorm + cuBLAS router at every N in that run: off by default.
+        # Residuals in the GEMM epilogue (addmm): off by default; Llama-2-70B decode lost 4.5% with it on.
+        self.residual_epilogue = False
+        self.fused_fallbacks: dict[str, str] = {}  # fused op -> why it fell back to torch (see _fallible)
+        self.fused_router = False  # the FFN RMSNorm + router GEMM as one Triton launch (fused_ops.norm_router)
 
     def activation_bytes_estimate(self, n_tokens: int) -> int:
         """Rough upper bound of the live activations of one N-token step (float32 logits included)."""
@@ -154,12 +178,14 @@ class DiffusionStack:
         torch.cuda.empty_cache() if torch.cuda.is_available() else None
         for i, lw in enumerate(self.layers):
             if lw.kind == "moe":
-                self.engines[i] = make_engine(name, lw.experts, self.spec.top_k, **options)
+                extra = {"shared_experts": lw.shared} if name == "grouped_triton" and lw.shared is not None else {}
+                self.engines[i] = make_engine(name, lw.experts, self.spec.top_k, **extra, **options)
         self.engine_name = name
 
     def engine_info(self) -> dict:
         first = next((e for e in self.engines if e is not None), None)
-        return first.info() if first is not None else {"engine": "dense"}
+        info = first.info() if first is not None else {"engine": "dense"}
+        return {**info, "fused_step": self.fused, "fused_fallbacks": dict(self.fused_fallbacks)}
 
     def _rope(self, t: torch.Tensor, n: int) -> torch.Tensor:
         cos, sin = self._cos[:n, None, :], self._sin[:n, None, :]
@@ -167,10 +193,21 @@ class DiffusionStack:
         rot = torch.cat([-t[..., half:], t[..., :half]], -1)
         return torch.addcmul(t * cos, rot, sin)
 
-    def _attention(self, i: int, x: torch.Tensor) -> torch.Tensor:
+    def _attention(self, i: int, x: torch.Tensor, xn: torch.Tensor | None = None) -> torch.Tensor:
         spec, lw, n = self.spec, self.layers[i], x.shape[0]
         nh, nkv, d, p = spec.num_heads, spec.num_kv_heads, spec.head_dim, self.prefix_len
-        qkv = F.rms_norm(x, (x.shape[-1],), lw.attn_norm) @ lw.wqkv.T
+        xn = F.rms_norm(x, (x.shape[-1],), lw.attn_norm) if xn is None else xn  # xn: normed by the last combine
+        qkv = xn @ lw.wqkv.T
+        q = None
+        if self.fused:
+            q = self._fallible("rope_qkv_write", lambda: rope_qkv_write(qkv, self._cos, self._sin, self.k_cache[i],
+                                                                       self.v_cache[i], p, nh, nkv))
+        if q is not None:
+            kc, vc = self.k_cache[i][:, :, :p + n], self.v_cache[i][:, :, :p + n]
+            with sdpa_backend(self.sdpa_backend, n, q.is_cuda):
+                o = F.scaled_dot_product_attention(q.unsqueeze(0).transpose(1, 2), kc, vc, enable_gqa=nh != nkv)
+            o = o[0].transpose(0, 1).reshape(n, nh * d)
+            return torch.addmm(x, o, lw.wo.T) if self.residual_epilogue else x + o @ lw.wo.T
         qk = self._rope(qkv[:, :(nh + nkv) * d].view(n, nh + nkv, d), n)  # one RoPE pass over q and k
         q, k, v = qk[:, :nh], qk[:, nh:], qkv[:, (nh + nkv) * d:]
         self.k_cache[i][0, :, p:p + n].copy_(k.transpose(0, 1))
@@ -179,17 +216,47 @@ class DiffusionStack:
         o = F.scaled_dot_product_attention(q.transpose(0, 1).unsqueeze(0), kc, vc, enable_gqa=nh != nkv)
         return x + o[0].transpose(0, 1).reshape(n, nh * d) @ lw.wo.T
 
+    def _fallible(self, what: str, fn):
+        """Run a fused Triton op; if it fails (e.g. does not build on this GPU/Triton), record why in
+        fused_fallbacks and use the plain torch path from then on (the first call is an eager warm-up, never
+        inside a graph capture)."""
+        if what in self.fused_fallbacks:
+            return None
+        try:
+            return fn()
+        except Exception as exc:  # noqa: BLE001 - any build/launch failure: the torch path computes the same
+            if torch.cuda.is_available() and torch.cuda.is_current_stream_capturing():
+                raise
+            self.fused_fallbacks[what] = f"{type(exc).__name__}: {str(exc)[:200]}"
+            return None
+
     @staticmethod
-    def _swiglu(x, w13, w2):
+    def _swiglu(x, w13, w2, residual=None):
         h = x @ w13.T
         half = h.shape[-1] // 2
-        return (F.silu(h[:, :half]) * h[:, half:]) @ w2.T
+        a = F.silu(h[:, :half]) * h[:, half:]
+        return a @ w2.T if residual is None else torch.addmm(residual, a, w2.T)
 
-    def _ffn(self, i: int, x: torch.Tensor, topk_ids: torch.Tensor | None) -> torch.Tensor:
+    def _ffn(self, i: int, x: torch.Tensor, topk_ids: torch.Tensor | None, next_norm=None):
+        """x + FFN(norm(x)); with next_norm (fused, grouped_triton) also returns the next norm of the result."""
         lw = self.layers[i]
-        xn = F.rms_norm(x, (x.shape[-1],), lw.ffn_norm)
+        xn = logits = None
+        if self.fused and self.fused_router and lw.kind == "moe" and hasattr(self.engines[i], "forward_step"):
+            xn, logits = self._fallible("norm_router", lambda: norm_router(x, lw.ffn_norm, lw.router)) or (None, None)
+        if xn is None:
+            xn = F.rms_norm(x, (x.shape[-1],), lw.ffn_norm)
         if lw.kind == "dense":
-            return x + self._swiglu(xn, lw.w13, lw.w2)
+            epilogue = self.fused and self.residual_epilogue
+            return self._swiglu(xn, lw.w13, lw.w2, x) if epilogue else x + self._swiglu(xn, lw.w13, lw.w2)
+        if self.fused and hasattr(self.engines[i], "forward_step"):
+            separate_shared = lw.w13 is not None and not getattr(self.engines[i], "num_shared", 0)
+            norm = None if separate_shared else next_norm
+            logits = xn @ lw.router.T if logits is None else logits
+            y = self.engines[i].forward_step(xn, topk_ids, logits, residual=x, norm_weight=norm)
+            if separate_shared:
+                y = (self._swiglu(xn, lw.w13, lw.w2, y) if self.residual_epilogue
+                     else y + self._swiglu(xn, lw.w13, lw.w2))
+            return y
         logits = (xn @ lw.router.T).float()
         topk_w = torch.softmax(logits.gather(1, topk_ids.long()), dim=-1)
         y = self.engines[i](xn, topk_ids, topk_w)
@@ -215,15 +282,20 @@ class DiffusionStack:
         if self.with_head:
             x = self.embedding.index_select(0, token_ids)
         j = 0
+        xn = None  # the next block's normed input when the fused MoE combine produced it
         for i, lw in enumerate(self.layers):
-            x = self._attention(i, x)
+            x = self._attention(i, x, xn)
             ids = None
             if lw.kind == "moe":
                 ids = routing[j]
                 j += 1
-            x = self._ffn(i, x, ids)
+            nxt = (self.layers[i + 1].attn_norm if i + 1 < len(self.layers)
+                   else self.final_norm if self.with_head else None)
+            x = self._ffn(i, x, ids, nxt if self.fused else None)
+            x, xn = x if isinstance(x, tuple) else (x, None)
         if self.with_head:
-            return F.rms_norm(x, (x.shape[-1],), self.final_norm) @ self.lm_head.T
+            xn = F.rms_norm(x, (x.shape[-1],), self.final_norm) if xn is None else xn
+            return xn @ self.lm_head.T
         return x
 
     def free(self) -> None:
@@ -232,6 +304,18 @@ class DiffusionStack:
         for name in ("embedding", "lm_head", "final_norm"):
             if hasattr(self, name):
                 delattr(self, name)
+
+
+def sdpa_backend(name: str | None, n_tokens: int = 0, cuda: bool = True):
+    """Context pinning scaled_dot_product_attention to one backend (None: torch's own choice; 'auto': flash for
+    N >= 8 queries on a GPU, else torch's choice)."""
+    if name == "auto":
+        name = "flash" if cuda and n_tokens >= 8 else None
+    if name is None:
+        return contextlib.nullcontext()
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    return sdpa_kernel({"flash": SDPBackend.FLASH_ATTENTION, "cudnn": SDPBackend.CUDNN_ATTENTION,
+                        "efficient": SDPBackend.EFFICIENT_ATTENTION, "math": SDPBackend.MATH}[name])
 
 
 def layer_kinds_of(spec) -> list[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import shlex
 import sys
 import time
@@ -120,17 +121,55 @@ class PerLayerStacks:
             s.free()
 
 
+CPU_MARGIN_BYTES = 1 << 30  # activations, allocator slack and the interpreter, on top of weights and KV cache
+
+
+def cpu_free_bytes() -> int:
+    """Memory this process may still allocate on the host: MemAvailable, capped by an address-space limit (ulimit -v)."""
+    import resource
+
+    free = 0
+    try:
+        meminfo = Path("/proc/meminfo").read_text()
+        free = next(int(line.split()[1]) * 1024 for line in meminfo.splitlines() if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration, ValueError):
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY:
+        try:
+            used = int(Path("/proc/self/statm").read_text().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, IndexError):
+            used = 0
+        free = min(free, max(soft - used, 0))
+    return free
+
+
+def stack_need_bytes(spec, mode: str, prefix_len: int, max_n: int) -> int:
+    """Estimated bytes of weights plus KV cache of a full stack, or of the head plus one layer of each kind."""
+    kinds = layer_kinds_of(spec) if mode == "full" else sorted(set(layer_kinds_of(spec)))
+    return stack_weight_bytes(spec, kinds, True) + kv_cache_bytes(spec, len(kinds), prefix_len, min(max_n, 256))
+
+
 def fits_full(spec, prefix_len: int, max_n: int, device: str, budget: int | None) -> bool:
-    """Whether all layers, the head, the KV cache and a 4 GB margin fit in free device memory (or the budget)."""
+    """Whether all layers, the head, the KV cache and a margin fit in free device memory (or the budget)."""
     # Weights plus the KV cache of a typical step; a point whose N does not fit fails alone (out of memory).
-    need = stack_weight_bytes(spec, layer_kinds_of(spec), True) + kv_cache_bytes(spec, spec.num_layers, prefix_len,
-                                                                                  min(max_n, 256))
+    need = stack_need_bytes(spec, "full", prefix_len, max_n)
     if budget is not None:
         return need <= budget
     if device == "cpu":
-        return True
+        return need + CPU_MARGIN_BYTES < cpu_free_bytes()
     free, _ = torch.cuda.mem_get_info()
     return need + (4 << 30) < free
+
+
+def refuse_cpu_if_too_big(spec, mode: str, prefix_len: int, max_n: int) -> None:
+    """On the CPU, refuse before allocating when even the chosen stack does not fit in host memory."""
+    need = stack_need_bytes(spec, mode, prefix_len, max_n) + CPU_MARGIN_BYTES
+    free = cpu_free_bytes()
+    if need > free:
+        raise SystemExit(f"{spec.name} needs about {need / 1e9:.1f} GB on the CPU ({mode}, estimated before allocating) "
+                         f"but only {free / 1e9:.1f} GB may be allocated; pick a smaller model, lower --prefix-len, "
+                         "or run on a CUDA GPU")
 
 
 def measure_model(spec, args, ceilings: Ceilings, run: MeasurementRun, deadline: float, log=print) -> None:
@@ -140,6 +179,8 @@ def measure_model(spec, args, ceilings: Ceilings, run: MeasurementRun, deadline:
     mode = args.stack
     if mode == "auto":
         mode = "full" if fits_full(spec, args.prefix_len, max(args.tokens), args.device, budget) else "per_layer_x_L"
+    if args.device == "cpu" and budget is None:
+        refuse_cpu_if_too_big(spec, mode, args.prefix_len, max(args.tokens))
     try:
         stack = (DiffusionStack(spec, layer_kinds_of(spec), True, args.prefix_len, args.device,
                                 memory_budget_bytes=budget) if mode == "full"
@@ -152,7 +193,10 @@ def measure_model(spec, args, ceilings: Ceilings, run: MeasurementRun, deadline:
         torch.cuda.empty_cache() if torch.cuda.is_available() else None
         mode = "per_layer_x_L"
         stack = PerLayerStacks(spec, args.prefix_len, args.device, budget)
-    log(f"[{spec.name}] stack={mode}")
+    if args.unfused:  # the plain torch step around the same kernels (A/B against the fused default)
+        for st in ([stack] if mode == "full" else [stack.head, *stack.layer.values()]):
+            st.fused = False
+    log(f"[{spec.name}] stack={mode}{' (unfused)' if args.unfused else ''}")
     engines = args.engines if spec.family == "moe" else ["dense"]
     routing_name = args.routing if spec.family == "moe" else "none"
     for engine in engines:
@@ -255,9 +299,12 @@ def build_parser() -> argparse.ArgumentParser:
                     help="N values at which loop/deepspeed (no CUDA graph) are timed; default: all")
     ap.add_argument("--validate-per-layer", nargs="*", default=[], help="models whose per-layer estimate is checked")
     ap.add_argument("--validate-tokens", nargs="+", type=int, default=[64])
+    ap.add_argument("--unfused", action="store_true",
+                    help="time the plain torch step (no fused RoPE/KV write, routing plan, shared-expert fold)")
     ap.add_argument("--memory-budget-gb", type=float, default=None, help="fake memory budget (tests)")
     ap.add_argument("--time-budget-s", type=float, default=1e9)
-    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--device", default="cuda", choices=["cuda", "cpu"],
+                    help="cpu: only for models whose size (estimated before allocating) fits in host memory")
     ap.add_argument("--git-sha", default=None)
     ap.add_argument("--out", required=True)
     return ap
@@ -268,6 +315,9 @@ def main(argv: list[str] | None = None) -> MeasurementRun:
     args = build_parser().parse_args(argv)
     if min(args.tokens) <= 0:
         raise SystemExit(f"--tokens must be positive, got {args.tokens}")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("no CUDA GPU is visible, and this CLI measures GPU kernels; run it on a GPU machine, or pass "
+                         "--device cpu to try a model whose size fits in host memory (it is checked before allocating)")
     deadline = time.monotonic() + args.time_budget_s
     specs = [load_model_spec(m) for m in args.models]
     command = "python -m tasks.gpu.measure " + shlex.join(argv)

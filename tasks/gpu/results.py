@@ -234,6 +234,17 @@ def load_results(path: str | Path) -> MeasurementRun:
     return results_from_dict(d, str(path))
 
 
+def gpus_in_name(gpu_name: str | None) -> int:
+    """GPUs a measurement ran on: N for a '<N>x<name>' GPU name (tasks/gpu/measure_parallel.py), else 1."""
+    m = re.match(r"(\d+)x", gpu_name or "")
+    return int(m.group(1)) if m else 1
+
+
+def gpu_count(provenance: Provenance) -> int:
+    """GPUs the run's points ran on (gpus_in_name of its provenance)."""
+    return gpus_in_name(provenance.gpu_name)
+
+
 def find_recorded(results_dir: str | Path, model: str, routing: str | None, n_tokens: int, kind: str = "step",
                   engine: str | None = None) -> list[tuple[Provenance, PointResult]]:
     """All recorded points under results_dir (recursively, *.json) matching (model, routing, N, kind[, engine]).

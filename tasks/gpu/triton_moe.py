@@ -12,9 +12,8 @@ hot expert's rows inside one program, the first version of this kernel, serialis
 the copy roofline at N=256 against 80% at N=64.) Programs past the last block return at once; the grid is sized
 by N*k alone, so a step can be captured in a CUDA graph.
 
-Routing metadata (slot order stably sorted by expert, counts, inclusive offsets) is built by one parallel
-Triton launch when N*k <= MAX_FUSED_SLOTS: each program ranks its slots among the earlier slots of the same
-expert, so no sort is needed and the order equals torch.argsort(stable=True).
+Routing metadata (slot order, counts, routing weights from the router logits, shared-expert slots) and the final
+combine (+ residual, + the next block's RMSNorm) are single launches in tasks/gpu/moe_plan.py.
 """
 from __future__ import annotations
 
@@ -22,7 +21,9 @@ import os
 
 import torch
 
-from tasks.gpu.engines import MoEEngine, MoEWeights, sort_by_expert
+from tasks.gpu.engines import MoEEngine, MoEWeights
+from tasks.gpu.moe_plan import (FALLBACKS, MAX_FUSED_EXPERTS, MAX_FUSED_SLOTS, _pow2, combine_rows,  # noqa: F401
+                                routing_metadata, routing_plan)
 
 try:
     import triton
@@ -32,22 +33,20 @@ except ImportError:  # CPU-only installs: the engine reports itself unavailable
     tl = None
 
 # (BLOCK_M, BLOCK_N, BLOCK_K, num_warps, num_stages) tried by the autotuner, per kernel, keyed on H, I and the
-# power-of-two bucket of N*k: the row block is tuned too (16 suits ~1 token per expert, 64-128 suit N >= 64).
-# H and I are compile-time constants (one build per model shape): loop bounds are known, and Triton's CPU
-# interpreter (older releases cannot loop to a runtime bound) runs the same source.
+# power-of-two bucket of N*k. H and I are compile-time constants (one build per model shape): loop bounds are
+# known, and Triton's CPU interpreter (older releases cannot loop to a runtime bound) runs the same source.
+# The list is short because every config is compiled on first use: the H200 runs of 2026-11-29/30 picked
+# BLOCK_M=16 at every N up to 256 (calibrated routing spreads N*k slots over many experts), so 32/64-row blocks
+# keep only their best tiles. Few rows per expert (N <= 8): narrow tiles and long K steps put more programs,
+# each with more bytes in flight, on the 132 SMs.
 _TILES_UP = [(32, 128, 4, 4), (64, 128, 4, 4), (64, 64, 4, 5), (32, 256, 4, 3), (64, 256, 8, 3)]
-_TILES_DOWN = [(64, 128, 4, 4), (128, 64, 4, 4), (64, 64, 4, 5), (32, 128, 4, 4), (128, 128, 8, 3)]
-_CONFIGS_UP = ([(bm, *t) for bm in (16, 32, 64) for t in _TILES_UP]
-               + [(128, 64, 64, 8, 4), (128, 64, 128, 8, 3), (128, 32, 128, 8, 4)])
-_CONFIGS_DOWN = ([(bm, *t) for bm in (16, 32, 64) for t in _TILES_DOWN]
-                 + [(128, 64, 64, 8, 4), (128, 128, 64, 8, 3), (128, 64, 128, 8, 3)])
-MAX_FUSED_SLOTS = 16384  # N*k up to this: routing metadata in one parallel Triton launch; above, torch sort
-MAX_FUSED_EXPERTS = 1024  # and E up to this (each program holds a [BLOCK_S, E] comparison); the specs go to 256
-_RANK_BLOCK, _RANK_CHUNK = 32, 256  # slots ranked per program, slots compared per loop step
-
-
-def _pow2(n: int) -> int:
-    return 1 << max(0, int(n) - 1).bit_length()
+_TILES_DOWN = [(64, 128, 4, 4), (128, 64, 4, 4), (64, 64, 4, 5), (32, 128, 4, 4), (64, 256, 4, 2)]
+_SMALL_UP = [(16, 256, 2, 4), (32, 256, 4, 3)]
+_SMALL_DOWN = [(32, 256, 4, 3), (128, 64, 4, 4)]
+_CONFIGS_UP = ([(16, *t) for t in _TILES_UP + _SMALL_UP] + [(32, *t) for t in _TILES_UP[:3]]
+               + [(64, 64, 128, 4, 4), (128, 64, 64, 8, 4)])
+_CONFIGS_DOWN = ([(16, *t) for t in _TILES_DOWN + _SMALL_DOWN] + [(32, *t) for t in _TILES_DOWN[:3]]
+                 + [(64, 64, 128, 4, 4), (128, 128, 64, 8, 3)])
 
 
 if triton is not None:
@@ -57,33 +56,6 @@ if triton is not None:
                      for m, n, k, w, s in configs],
             key=["H", "I", "SLOTS"],
             do_bench=lambda fn, quantiles: triton.testing.do_bench(fn, warmup=5, rep=25, quantiles=quantiles))
-
-    @triton.jit
-    def _routing_metadata_kernel(ids_ptr, order_ptr, counts_ptr, offsets_ptr, n_slots, E: tl.constexpr,
-                                 E_BINS: tl.constexpr, BLOCK_S: tl.constexpr, CHUNK: tl.constexpr,
-                                 SLOTS_CAP: tl.constexpr):
-        # Program p ranks slots [p*BLOCK_S, (p+1)*BLOCK_S): position = (slots of lower experts) + (earlier slots of
-        # the same expert). Every program histograms all slots (cheap for N*k <= MAX_FUSED_SLOTS); program 0
-        # writes counts and offsets. Padding lanes carry expert E, which lands in a bin that is never stored.
-        pid = tl.program_id(0)
-        mine = pid * BLOCK_S + tl.arange(0, BLOCK_S)
-        my_valid = mine < n_slots
-        my_e = tl.load(ids_ptr + mine, mask=my_valid, other=E).to(tl.int32)
-        counts = tl.zeros((E_BINS,), dtype=tl.int32)
-        rank = tl.zeros((BLOCK_S,), dtype=tl.int32)
-        for c0 in range(0, SLOTS_CAP, CHUNK):  # constexpr bound (power-of-two bucket of n_slots); lanes masked
-            j = c0 + tl.arange(0, CHUNK)
-            e_j = tl.load(ids_ptr + j, mask=j < n_slots, other=E).to(tl.int32)
-            counts += tl.histogram(e_j, E_BINS)
-            earlier_same = (e_j[None, :] == my_e[:, None]) & (j[None, :] < mine[:, None])
-            rank += tl.sum(earlier_same.to(tl.int32), 1)
-        ex = tl.arange(0, E_BINS)
-        counts = tl.where(ex < E, counts, 0)
-        start = tl.sum(tl.where(ex[None, :] < my_e[:, None], counts[None, :], 0), 1)
-        tl.store(order_ptr + start + rank, mine.to(tl.int64), mask=my_valid)
-        if pid == 0:
-            tl.store(counts_ptr + ex, counts, mask=ex < E)
-            tl.store(offsets_ptr + ex, tl.cumsum(counts, 0), mask=ex < E)
 
     @triton.jit
     def _row_block(counts_ptr, pid_m, E: tl.constexpr, E_POW2: tl.constexpr, BLOCK_M: tl.constexpr):
@@ -167,66 +139,89 @@ def _launch(kernel, grid, *args, **kwargs):
     return kernel[grid](*args, **kwargs)
 
 
-def routing_metadata(topk_ids: torch.Tensor, num_experts: int):
-    """order/counts/offsets exactly as engines.sort_by_expert: one Triton launch, or torch past MAX_FUSED_*."""
-    n_slots = topk_ids.numel()
-    if n_slots > MAX_FUSED_SLOTS or num_experts > MAX_FUSED_EXPERTS:
-        return sort_by_expert(topk_ids, num_experts)
-    dev = topk_ids.device
-    order = torch.empty(n_slots, dtype=torch.int64, device=dev)
-    counts = torch.empty(num_experts, dtype=torch.int32, device=dev)
-    offsets = torch.empty(num_experts, dtype=torch.int32, device=dev)
-    grid = (triton.cdiv(n_slots, _RANK_BLOCK),)
-    _routing_metadata_kernel[grid](topk_ids.reshape(-1), order, counts, offsets, n_slots, E=num_experts,
-                                   E_BINS=max(16, _pow2(num_experts + 1)), BLOCK_S=_RANK_BLOCK,
-                                   CHUNK=_RANK_CHUNK, SLOTS_CAP=max(_RANK_CHUNK, _pow2(n_slots)), num_warps=4)
-    return order, counts, offsets
-
-
 def max_row_blocks(n_slots: int, num_experts: int, block_m: int) -> int:
     """Upper bound on sum_e ceil(count_e / block_m) over any routing of n_slots slots: the grid's axis 0."""
     return min(num_experts, n_slots) + -(-n_slots // block_m)
 
 
 class TritonGroupedEngine(MoEEngine):
-    """Fused Triton grouped GEMM (gate/up + SiLU, then down + routing weight), graph-capturable."""
+    """Fused Triton grouped GEMM (gate/up + SiLU, then down + routing weight), graph-capturable.
+
+    Options:
+        shared_experts: always-on experts stored right after the routed ones in the same buffers (the
+            harness allocates them so). forward_step then runs them as extra slots of the same two
+            launches, weight 1.0, instead of two more GEMMs and an activation.
+    """
 
     name = "grouped_triton"
     graph_safe = True
 
-    def __init__(self, weights: MoEWeights, top_k: int) -> None:
+    def __init__(self, weights: MoEWeights, top_k: int, shared_experts: MoEWeights | None = None) -> None:
         super().__init__(weights, top_k)
         interpret = os.environ.get("TRITON_INTERPRET") == "1"  # Triton's CPU interpreter (tests without a GPU)
         if triton is None or (weights.w_gate_up.device.type != "cuda" and not interpret):
             raise RuntimeError("engine 'grouped_triton' needs triton and CUDA weights")
         if not (weights.w_gate_up.is_contiguous() and weights.w_down.is_contiguous()):
             raise ValueError("grouped_triton needs contiguous w_gate_up [E,2I,H] and w_down [E,H,I]")
+        self.num_shared = 0
+        if shared_experts is not None:
+            if not _adjacent(weights, shared_experts):
+                raise ValueError("grouped_triton shared_experts must have the routed experts' [2I,H]/[H,I] shapes "
+                                 "and sit right after them in memory (one [E+S, ...] buffer)")
+            self.num_shared = shared_experts.num_experts
 
-    def forward(self, x, topk_ids, topk_weights):
-        n, k = topk_ids.shape
+    def _experts(self, x, order, counts, route_w, slot_k: int, n_experts: int):
+        """The two grouped launches over n_experts experts (routed, then any shared): weighted rows [N*slot_k, H]."""
         w = self.weights
-        e, h, i = w.num_experts, w.hidden, w.inter
-        n_slots = n * k
+        h, i = w.hidden, w.inter
+        n_slots = x.shape[0] * slot_k
         bucket = _pow2(n_slots)  # autotune key: tiles are re-tuned per N*k bucket
-        e_pow2 = _pow2(e)
-        order, counts, _ = routing_metadata(topk_ids.contiguous(), e)
+        e_pow2 = _pow2(n_experts)
         x = x.contiguous()
         act = torch.empty(n_slots, i, dtype=x.dtype, device=x.device)
-        _launch(_gate_up_kernel, lambda meta: (max_row_blocks(n_slots, e, meta["BLOCK_M"]),
+        _launch(_gate_up_kernel, lambda meta: (max_row_blocks(n_slots, n_experts, meta["BLOCK_M"]),
                                                triton.cdiv(i, meta["BLOCK_N"])),
-                x, w.w_gate_up, act, order, counts, h, i, bucket, E=e, E_POW2=e_pow2, TOP_K=k)
+                x, w.w_gate_up, act, order, counts, h, i, bucket, E=n_experts, E_POW2=e_pow2, TOP_K=slot_k)
         y = torch.empty(n_slots, h, dtype=x.dtype, device=x.device)
-        route_w = topk_weights.reshape(-1).float().contiguous()
-        _launch(_down_kernel, lambda meta: (max_row_blocks(n_slots, e, meta["BLOCK_M"]),
+        _launch(_down_kernel, lambda meta: (max_row_blocks(n_slots, n_experts, meta["BLOCK_M"]),
                                             triton.cdiv(h, meta["BLOCK_N"])),
-                act, w.w_down, y, route_w, order, counts, h, i, bucket, E=e, E_POW2=e_pow2)
-        return y.view(n, k, h).sum(1)  # one kernel: bf16 in/out, float accumulation inside torch
+                act, w.w_down, y, route_w, order, counts, h, i, bucket, E=n_experts, E_POW2=e_pow2)
+        return y
+
+    def forward(self, x, topk_ids, topk_weights):
+        k = topk_ids.shape[1]
+        e = self.weights.num_experts
+        order, counts, _, _ = routing_plan(topk_ids.contiguous(), e)
+        y = self._experts(x, order, counts, topk_weights.reshape(-1).float().contiguous(), k, e)
+        return combine_rows(y, k)
+
+    def forward_step(self, x, topk_ids, router_logits, residual=None, norm_weight=None):
+        """residual + routed experts (softmax of router_logits [N, E] at topk_ids) + shared experts: 4 launches.
+
+        With norm_weight returns (out, rms_norm(out) * norm_weight): the next layer's normed input, same launch.
+        """
+        k = topk_ids.shape[1]
+        e, s = self.weights.num_experts, self.num_shared
+        order, counts, _, route_w = routing_plan(topk_ids, e, s, router_logits)
+        y = self._experts(x, order, counts, route_w, k + s, e + s)
+        return combine_rows(y, k + s, residual, norm_weight)
 
     def info(self):
-        d = {**super().info(), "triton": triton.__version__,
+        d = {**super().info(), "triton": triton.__version__, "shared_experts_fused": self.num_shared,
+             "fallbacks": dict(FALLBACKS),
              "schedule": "flat (expert row-block x output tile) grid; tiles autotuned per N*k bucket"}
         for name, kern in (("gate_up", _gate_up_kernel), ("down", _down_kernel)):
             best = getattr(kern, "best_config", None)
             if best is not None:
                 d[f"{name}_config"] = str(best)
         return d
+
+
+def _adjacent(routed: MoEWeights, shared: MoEWeights) -> bool:
+    """shared's experts start where routed's end, in both buffers, with the same shapes and dtype."""
+    for a, b in ((routed.w_gate_up, shared.w_gate_up), (routed.w_down, shared.w_down)):
+        if a.shape[1:] != b.shape[1:] or a.dtype != b.dtype or a.device != b.device or not b.is_contiguous():
+            return False
+        if b.data_ptr() != a.data_ptr() + a.numel() * a.element_size():
+            return False
+    return True

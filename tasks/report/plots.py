@@ -1,6 +1,8 @@
 """Sweep figures as PNG (matplotlib Agg): unique experts, step time and bytes per step vs parallel tokens N.
 
-Every series says in its label whether it is measured or projected.
+Every series' legend carries the provenance tag of the quantity it plots (tasks/provenance.py): unique experts and
+bytes are ``modelled`` (routing and byte model, also at points whose step time is measured); step times are
+``measured`` on a named GPU or ``modelled`` (roofline on a datasheet).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ FIGURES = {"unique": "unique_experts_vs_n.png", "step": "step_time_vs_n.png", "b
 
 
 def _origin(row: SweepRow) -> str:
-    return f"measured on {row.hardware}" if row.measured else "projected"
+    return row.step_provenance.tag()
 
 
 def _series(rows: list[SweepRow], key) -> dict[tuple, list[SweepRow]]:
@@ -48,12 +50,12 @@ def _finish(ax, title: str, ylabel: str, path: Path) -> Path:
 def plot_unique_experts(rows: list[SweepRow], path: Path) -> Path:
     """Unique experts per MoE layer per step vs N, per model and routing, with the i.i.d. closed form beside each model."""
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    moe = [r for r in rows if not r.dense and r.unique_experts_mean is not None]
+    moe = [r for r in rows if not r.dense and r.unique_experts_mean is not None and not r.measured]
     closed_done = set()
-    for (model, routing, measured), series in sorted(_series(moe, lambda r: (r.model, r.routing, r.measured)).items()):
+    for (model, routing), series in sorted(_series(moe, lambda r: (r.model, r.routing)).items()):
         ns = [r.n_tokens for r in series]
-        ax.plot(ns, [r.unique_experts_mean for r in series], marker="o", mfc="none" if not measured else None,
-                label=f"{model} · {routing} ({_origin(series[0])})")
+        ax.plot(ns, [r.unique_experts_mean for r in series], marker="o",
+                label=f"{model} · {routing} {series[0].experts_prov.tag()}")
         first = series[0]
         if model not in closed_done and first.num_experts and first.top_k:
             grid = np.geomspace(1, max(ns), 64)
@@ -65,8 +67,13 @@ def plot_unique_experts(rows: list[SweepRow], path: Path) -> Path:
     return _finish(ax, "Unique experts per MoE layer per step vs N (dashed: i.i.d. closed form)", "unique experts", path)
 
 
-def plot_step_time(rows: list[SweepRow], path: Path, baseline: str | None = None) -> Path:
-    """Step time vs N per model and hardware; the dense baseline in black."""
+def _fit_note(model: str, hw: str, feasibility) -> str:
+    f = next((f for f in feasibility or [] if f.model == model and f.hardware == hw), None)
+    return f" — does not fit one GPU, needs {f.gpus_needed}" if f is not None and not f.fits else ""
+
+
+def plot_step_time(rows: list[SweepRow], path: Path, baseline: str | None = None, feasibility=None) -> Path:
+    """Step time vs N per model and hardware; the dense baseline in black; one-GPU rows of models that do not fit say so."""
     fig, ax = plt.subplots(figsize=(7, 4.5))
     timed = [r for r in rows if r.step_ms is not None]
     routing_of = {}
@@ -82,27 +89,27 @@ def plot_step_time(rows: list[SweepRow], path: Path, baseline: str | None = None
         is_base = model == baseline
         ax.plot([r.n_tokens for r in series], [r.step_ms for r in series], marker="s" if is_base else "o",
                 color=next(greys, "grey") if is_base else None, ls="-" if series[0].measured else "--",
-                label=f"{model}{'' if is_base else ' · ' + series[0].routing} on {hw} ({'measured' if series[0].measured else 'projected'})")
+                label=f"{model}{'' if is_base else ' · ' + series[0].routing} on {hw} {_origin(series[0])}{_fit_note(model, hw, feasibility)}")
     ax.set_yscale("log")
-    return _finish(ax, "Step time vs N (dashed: roofline projection; solid: measured)", "ms per step", path)
+    return _finish(ax, "Step time vs N (dashed: modelled roofline; solid: measured)", "ms per step", path)
 
 
 def plot_bytes(rows: list[SweepRow], path: Path) -> Path:
-    """Bytes moved per step vs N per model (projected byte model; measured bytes where recorded)."""
+    """Bytes moved per step vs N per model (the byte model: modelled)."""
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    withbytes = [r for r in rows if r.bytes_per_step]
-    for (model, routing, measured), series in sorted(_series(withbytes, lambda r: (r.model, r.routing, r.measured)).items()):
+    withbytes = [r for r in rows if r.bytes_per_step and not r.measured]
+    for (model, routing), series in sorted(_series(withbytes, lambda r: (r.model, r.routing)).items()):
         ax.plot([r.n_tokens for r in series], [r.bytes_per_step / 1e9 for r in series], marker="o",
-                mfc="none" if not measured else None, label=f"{model} · {routing} ({_origin(series[0])})")
+                label=f"{model} · {routing} [modelled: byte model, {routing} routing]")
     ax.set_yscale("log")
     return _finish(ax, "Bytes moved per step vs N", "GB per step", path)
 
 
-def sweep_figures(rows: list[SweepRow], out_dir: str | Path, baseline: str | None = None) -> list[Path]:
+def sweep_figures(rows: list[SweepRow], out_dir: str | Path, baseline: str | None = None, feasibility=None) -> list[Path]:
     """Write the three sweep PNGs into ``out_dir``; returns their paths (the flow logs them to the parent run)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if not [r for r in rows if not r.failed]:
         return []
-    return [plot_unique_experts(rows, out / FIGURES["unique"]), plot_step_time(rows, out / FIGURES["step"], baseline),
+    return [plot_unique_experts(rows, out / FIGURES["unique"]), plot_step_time(rows, out / FIGURES["step"], baseline, feasibility),
             plot_bytes(rows, out / FIGURES["bytes"])]

@@ -8,19 +8,18 @@ Third-party text (titles, claims, evidence) is HTML-escaped: it never becomes ma
 
 from __future__ import annotations
 
-import base64
-import html
 import re
 from pathlib import Path
 
-import markdown
-
+from tasks.report import html as inert
 from tasks.tribunal.bundle import EvidenceBundle, hardware_family
 from tasks.tribunal.common import asked_models_present, num
 from tasks.tribunal.records import OWNER_REVIEW, ROLES, TribunalOutcome
 from tasks.moe.stats import iid_expected_unique
+from tasks.report import flagship
 
-SECTIONS = ("Abstract", "Introduction", "Methodology", "Results", "Claims", "Uncertainties", "Tribunal", "References")
+SECTIONS = ("Abstract", "Introduction", "Methodology", "Results", "Discussion", "Limitations", "Conclusion", "Claims",
+            "Uncertainties", "Tribunal", "References")
 CSS = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.45;color:#222}
 table{border-collapse:collapse;font-size:.85rem;margin:.6rem 0}th,td{border:1px solid #ccc;padding:.2rem .45rem;text-align:left}
 th{background:#f3f3f3}blockquote{background:#fff4d6;border-left:5px solid #e0a800;margin:0;padding:.5rem 1rem}
@@ -29,7 +28,7 @@ img{max-width:100%}code{background:#f5f5f5;padding:0 .2rem}"""
 
 def cell(text: object) -> str:
     """Untrusted or free text made safe for a Markdown table cell and for HTML."""
-    return html.escape(re.sub(r"\s+", " ", str(text)).strip(), quote=False).replace("|", "\\|")
+    return inert.md_inert(re.sub(r"\s+", " ", str(text)).strip()).replace("|", "\\|")
 
 
 def _table(header: list[str], rows: list[list[object]]) -> str:
@@ -51,6 +50,10 @@ def _arxiv(paper_id: str | None) -> str:
 
 
 def _title(bundle: EvidenceBundle) -> str:
+    if bundle.asked is None:  # a literature review (issue 11): tasks/report/literature.py
+        from tasks.report.literature import literature_title
+
+        return literature_title(bundle)
     q = bundle.asked
     return (f"{q.phenomenon.capitalize()} in MoE diffusion LLMs: {' vs '.join(map(str, q.parallel_tokens))} parallel tokens "
             f"on {q.hardware_name}, against {q.baseline_name}")
@@ -58,7 +61,8 @@ def _title(bundle: EvidenceBundle) -> str:
 
 def _abstract(bundle: EvidenceBundle, outcome: TribunalOutcome) -> str:
     counts = {lab: sum(c.label == lab for c in bundle.claims) for lab in ("SUPPORTED", "CONTRADICTED", "NOT_ENOUGH_INFO")}
-    return (f"{outcome.answer}\n\nFrom {bundle.papers_kept} papers we extracted {len(bundle.claims)} claims; the {bundle.verifier} "
+    answer = flagship.abstract(bundle) if bundle.token_latency else inert.md_inert(outcome.answer)
+    return (f"{answer}\n\nFrom {bundle.papers_kept} papers we extracted {len(bundle.claims)} claims; the {bundle.verifier} "
             f"verifier and our own runs found {counts['SUPPORTED']} supported, {counts['CONTRADICTED']} contradicted and "
             f"{counts['NOT_ENOUGH_INFO']} without enough evidence. The review tribunal scored the draft "
             f"{num(outcome.final.aggregate, 3)}/10 (threshold {num(outcome.policy.threshold, 3)}); policy: "
@@ -80,7 +84,8 @@ def _methodology(bundle: EvidenceBundle) -> str:
     snap = "local arXiv snapshot" if "snapshot" in bundle.retrieval_sources else None
     src = " and ".join(s for s in (live, snap) if s) or "unknown"
     parts = [f"### Retrieval\n\nPapers came from the **{src}** (sources: {', '.join(bundle.retrieval_sources) or '-'}): "
-             f"{bundle.papers_retrieved} retrieved, {bundle.papers_kept} kept after the TF-IDF filter and semantic re-ranking."]
+             f"{bundle.papers_retrieved} retrieved, {bundle.papers_kept} kept by the relevance stage (each paper's scores and "
+             "decision are in papers.jsonl)."]
     card = bundle.index_card
     if card:
         parts.append("### Index card\n\n" + _table(["embedder", "dimension", "vectors", "index", "metric", "chunking", "paper ids sha256"],
@@ -93,8 +98,9 @@ def _methodology(bundle: EvidenceBundle) -> str:
     measured = sorted({r.source for r in rows if r.measured})
     setup = (f"### Experiment setup\n\nSweep over models {', '.join(sorted({r.model for r in rows}))}, routings "
              f"{', '.join(sorted({r.routing for r in rows}))}, N = {', '.join(map(str, sorted({r.n_tokens for r in rows})))}, "
-             f"hardware {', '.join(sorted({r.hardware for r in rows}))}. Projected rows are roofline times "
-             "max(bytes / HBM bandwidth, FLOPs / bf16 peak) from datasheet ceilings; "
+             f"hardware {', '.join(sorted({r.hardware for r in rows}))}. Modelled rows are roofline times "
+             "max(bytes / HBM bandwidth, FLOPs / bf16 peak) from datasheet ceilings (class `modelled`); unique-expert counts "
+             "always come from the routing model (class `modelled`), also where the step time is measured; "
              + (f"measured rows ({', '.join(measured)}) are CUDA-event medians with the repeat spread." if measured
                 else "**no row is measured on a GPU**.")
              + f" MLflow parent run `{bundle.mlflow_run_id or '-'}` ({cell(bundle.mlflow_uri or '-')}); every table row names its child run.")
@@ -109,15 +115,15 @@ def _methodology(bundle: EvidenceBundle) -> str:
 
 def _unique_table(bundle: EvidenceBundle) -> str:
     seen, rows = set(), []
-    for r in sorted(bundle.rows(), key=lambda r: (r.model, r.routing, r.measured, r.n_tokens)):
-        key = (r.model, r.routing, r.n_tokens, r.source)
+    for r in sorted(bundle.rows(), key=lambda r: (r.model, r.routing, not r.measured, r.n_tokens)):
+        key = (r.model, r.routing, r.n_tokens)
         if r.dense or r.unique_experts_mean is None or key in seen:
             continue
         seen.add(key)
         iid = iid_expected_unique(r.num_experts, r.top_k, r.n_tokens) if r.num_experts and r.top_k else None
-        rows.append([r.model, r.routing, r.n_tokens, r.source, num(r.unique_experts_mean), num(r.unique_experts_p90),
+        rows.append([r.model, r.routing, r.n_tokens, r.experts_prov.tag(), num(r.unique_experts_mean), num(r.unique_experts_p90),
                      num(r.num_experts), _pct(r.activated_fraction), num(iid), _run(r.run_id)])
-    return _table(["model", "routing", "N", "source", "unique experts (mean)", "unique experts (p90)", "E", "activated",
+    return _table(["model", "routing", "N", "experts class: source", "unique experts (mean)", "unique experts (p90)", "E", "activated",
                    "i.i.d. closed form", "run"], rows)
 
 
@@ -127,13 +133,17 @@ def _timing_table(bundle: EvidenceBundle) -> str:
     for r in sorted(bundle.rows(), key=lambda r: (r.hardware, r.model, r.routing, r.n_tokens)):
         if r.step_ms is None:
             continue
-        base = bundle.best_row(asked.baseline, r.n_tokens, r.hardware)
-        ratio = num(r.step_ms / base.step_ms, 3) if base and base.step_ms and r.model != asked.baseline else "-"
-        rows.append([r.model, r.routing, r.n_tokens, cell(r.hardware), r.source, num(r.step_ms), num(r.tokens_per_s),
+        tok_s = num(r.tokens_per_s) if not r.dense else (num(1e3 / r.step_ms) if r.n_tokens == 1 else "- (not decode)")
+        fit = next((f for f in bundle.feasibility if f.model == r.model and f.hardware == r.hardware), None)
+        hw = cell(r.hardware) + (f" (does not fit one GPU: needs {fit.gpus_needed})" if fit is not None and not fit.fits else "")
+        rows.append([r.model, r.routing, r.n_tokens, hw, r.step_provenance.tag(), num(r.step_ms), tok_s,
                      num(r.bytes_per_step / 1e9 if r.bytes_per_step else None), _pct(r.bandwidth_utilisation), r.bound or "-",
-                     _pct(r.timing_spread), ratio, _run(r.run_id)])
-    return _table(["model", "routing", "N", "hardware", "source", "step ms", "tokens/s", "GB per step", "bandwidth util.",
-                   "bound", "spread", f"× {asked.baseline}", "run"], rows)
+                     _pct(r.timing_spread), _run(r.run_id)])
+    return ("Step time of one forward at N parallel tokens. Tokens/s for MoE diffusion rows credits the committed tokens per "
+            "step of the decoding setup; a dense row at N>1 is one N-token forward, not autoregressive decoding, so it gets no "
+            "tokens/s (its decode is the N=1 row). Per-token comparisons are in *Latency per committed token*.\n\n"
+            + _table(["model", "routing", "N", "hardware", "step time class: source", "step ms", "tokens/s", "GB per step",
+                      "bandwidth util.", "bound", "spread", "run"], rows))
 
 
 def _answer_table(bundle: EvidenceBundle) -> str:
@@ -145,9 +155,13 @@ def _answer_table(bundle: EvidenceBundle) -> str:
         for n in asked.parallel_tokens:
             for r in bundle.rows(model, n):
                 if (r.dense or r.routing == bundle.answer_routing(model)) and (r.measured or hardware_family(r.hardware) == fam):
-                    rows.append([r.model, r.routing, r.n_tokens, cell(r.hardware), r.source, num(r.unique_experts_mean),
-                                 num(r.step_ms), _pct(r.bandwidth_utilisation), _run(r.run_id)])
-    return _table(["model", "routing", "N", "hardware", "source", "unique experts (mean)", "step ms", "bandwidth util.", "run"], rows)
+                    fit = next((f for f in bundle.feasibility if f.model == r.model and f.hardware == r.hardware), None)
+                    hw = cell(r.hardware) + (f" (does not fit one GPU: needs {fit.gpus_needed})" if fit is not None and not fit.fits else "")
+                    rows.append([r.model, r.routing, r.n_tokens, hw, num(r.unique_experts_mean),
+                                 r.experts_prov.tag() if not r.dense else "-", num(r.step_ms), r.step_provenance.tag(),
+                                 _pct(r.bandwidth_utilisation), _run(r.run_id)])
+    return _table(["model", "routing", "N", "hardware", "unique experts (mean)", "experts class", "step ms", "step time class",
+                   "bandwidth util.", "run"], rows)
 
 
 def _results(bundle: EvidenceBundle, figures: dict[str, str]) -> str:
@@ -156,8 +170,14 @@ def _results(bundle: EvidenceBundle, figures: dict[str, str]) -> str:
         parts.append(f"![Unique experts vs N; dashed: i.i.d. closed form E(1-(1-k/E)^N)]({figures['unique']})")
     if bundle.growth:
         parts.append("Saturating fits U(N) = E(1 - exp(-N/n0)):\n\n" + _table(
-            ["model", "routing", "E", "n0 (tokens)", "R²", "small-N slope", "source"],
-            [[g.model, g.routing, g.num_experts, num(g.n0), num(g.r2, 3), num(g.slope_small_n), g.source] for g in bundle.growth]))
+            ["model", "routing", "E", "n0 (tokens)", "R²", "small-N slope", "class: source"],
+            [[g.model, g.routing, g.num_experts, num(g.n0), num(g.r2, 3), num(g.slope_small_n),
+              f"[modelled: {g.routing} routing]" if g.source in ("projected", "modelled") else g.source] for g in bundle.growth]))
+    if bundle.validation or bundle.sensitivity or bundle.token_latency or bundle.feasibility:
+        parts += ["### Validation of the routing model\n\n" + flagship.validation_section(bundle),
+                  "### Sensitivity to the routing hypothesis\n\n" + flagship.sensitivity_section(bundle),
+                  "### Latency per committed token\n\n" + flagship.token_latency_section(bundle),
+                  "### Feasibility on the target hardware\n\n" + flagship.feasibility_section(bundle)]
     parts.append("### Step time, throughput and bandwidth utilisation\n\n" + _timing_table(bundle))
     for key, alt in (("step", "Step time vs N against the dense baseline"), ("bytes", "Bytes moved per step vs N")):
         if key in figures:
@@ -218,7 +238,11 @@ def _references(bundle: EvidenceBundle) -> str:
         authors = ", ".join(p.authors[:3]) + (" et al." if len(p.authors) > 3 else "")
         refs.append(f"{i}. {cell(authors) + '. ' if authors else ''}*{cell(p.title)}*. arXiv:{p.arxiv_id} "
                     f"({(p.published or '')[:4] or 'n.d.'}). <https://arxiv.org/abs/{p.arxiv_id}>")
-    return "\n".join(refs) or "No papers were kept."
+    text = "\n".join(refs) or "No papers were kept."
+    sources = flagship.source_references(bundle) if bundle.asked is not None else []
+    if sources:
+        text += "\n\nSources of the model specifications, decoding setups and published validation points (conf/):\n\n" + "\n".join(sources)
+    return text
 
 
 def render_markdown(bundle: EvidenceBundle, outcome: TribunalOutcome, figures: dict[str, str] | None = None) -> str:
@@ -229,10 +253,16 @@ def render_markdown(bundle: EvidenceBundle, outcome: TribunalOutcome, figures: d
         outcome: the tribunal outcome (answer, rounds, policy).
         figures: figure key ('unique', 'step', 'bytes') -> relative path of its PNG.
     """
+    if bundle.asked is None:  # no structured block: the literature-review report (tasks/report/literature.py)
+        from tasks.report.literature import render_literature_markdown
+
+        return render_literature_markdown(bundle, outcome)
     figures = figures or {}
     body = {
         "Abstract": _abstract(bundle, outcome), "Introduction": _introduction(bundle),
-        "Methodology": _methodology(bundle), "Results": _results(bundle, figures), "Claims": _claims(bundle),
+        "Methodology": _methodology(bundle), "Results": _results(bundle, figures),
+        "Discussion": flagship.discussion(bundle), "Limitations": flagship.limitations(bundle),
+        "Conclusion": flagship.conclusion(bundle), "Claims": _claims(bundle),
         "Uncertainties": _uncertainties(bundle, outcome), "Tribunal": _tribunal(outcome), "References": _references(bundle),
     }
     head = (f"# {cell(_title(bundle))}\n\n> **{OWNER_REVIEW}** — policy {outcome.policy.decision}, "
@@ -242,13 +272,8 @@ def render_markdown(bundle: EvidenceBundle, outcome: TribunalOutcome, figures: d
 
 
 def render_html(markdown_text: str, figure_files: dict[str, Path], title: str = "Sovereign report") -> str:
-    """Self-contained HTML: the Markdown rendered, each figure path replaced by a base64 data URI."""
-    body = markdown.markdown(markdown_text, extensions=["tables", "fenced_code"])
-    for rel, path in figure_files.items():
-        data = base64.b64encode(Path(path).read_bytes()).decode()
-        body = body.replace(f'src="{rel}"', f'src="data:image/png;base64,{data}"')
-    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
-            f"<style>{CSS}</style></head><body>\n{body}\n</body></html>\n")
+    """Self-contained, inert HTML (see tasks/report/html.py): figures embedded, no remote loads, a CSP."""
+    return inert.render_html(markdown_text, figure_files, title, css=CSS)
 
 
 def _replace(path: Path, text: str) -> None:
@@ -267,7 +292,7 @@ def write_report_files(bundle: EvidenceBundle, outcome: TribunalOutcome, out_dir
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    written = sweep_figures(bundle.sweep, out / "figures", bundle.asked.baseline)
+    written = sweep_figures(bundle.sweep, out / "figures", bundle.asked.baseline, bundle.feasibility) if bundle.asked else []
     names = {v: k for k, v in FIGURES.items()}
     rel = {names[p.name]: f"figures/{p.name}" for p in written}
     md = render_markdown(bundle, outcome, rel)

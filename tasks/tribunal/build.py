@@ -12,7 +12,9 @@ from typing import Any, Iterable
 from tasks.claims.records import Claim, Verdict
 from tasks.records import IndexCard, Paper
 from tasks.settings import QuestionSettings
-from tasks.tribunal.bundle import ClaimRow, EvidenceBundle, GpuProvenance, GrowthRow, SweepRow, Uncertainty
+from tasks.experiments.flagship import derive
+from tasks.tribunal.bundle import (ClaimRow, EvidenceBundle, FeasibilityRow, GpuProvenance, GrowthRow, SensitivityRow, SweepRow,
+                                   TokenLatencyRow, Uncertainty, ValidationRow)
 
 
 def claim_rows(claims: Iterable[Claim], verdicts: Iterable[Verdict]) -> list[ClaimRow]:
@@ -28,6 +30,11 @@ def claim_rows(claims: Iterable[Claim], verdicts: Iterable[Verdict]) -> list[Cla
     return rows
 
 
+def experts_provenance(routing: str) -> str:
+    """The class of a point's unique-expert counts: a replayed trace is measured routing; every router is a model."""
+    return "measured: recorded routing trace" if routing == "trace" else f"modelled: {routing} routing"
+
+
 def _projected_rows(result: Any, run_id: str | None) -> list[SweepRow]:
     if result.failed:
         return [SweepRow(model=result.model, routing=result.routing, n_tokens=result.n_tokens, hardware=",".join(result.hardware),
@@ -36,7 +43,8 @@ def _projected_rows(result: Any, run_id: str | None) -> list[SweepRow]:
     rows = []
     for hw, rf in result.roofline.items():
         rows.append(SweepRow(
-            model=result.model, routing=result.routing, n_tokens=result.n_tokens, hardware=hw, source="projected",
+            model=result.model, routing=result.routing, n_tokens=result.n_tokens, hardware=hw, source="modelled",
+            experts_provenance=experts_provenance(result.routing), time_provenance=f"modelled: roofline on {hw} datasheet",
             unique_experts_mean=stats.get("unique_mean"), unique_experts_p90=stats.get("unique_p90"),
             activated_fraction=stats.get("activated_fraction"), num_experts=stats.get("num_experts"), top_k=stats.get("top_k"),
             bytes_per_step=result.bytes.get("total"), step_ms=rf["time_ms"],
@@ -59,6 +67,8 @@ def _measured_row(result: Any, measurement: Any, run_id: str | None) -> SweepRow
         bytes_per_step=p.bytes_moved or None, step_ms=p.step_ms, bandwidth_utilisation=p.util_copy or None,
         tokens_per_s=committed / p.step_ms * 1e3 if committed and p.step_ms else None, timing_spread=p.spread,
         h100_projected_ms=getattr(p, "h100_projected_ms", None), run_id=run_id,
+        experts_provenance=experts_provenance(result.routing),
+        projection_rule=f"measured on {measurement.source.removeprefix('measured:')} x H200/H100 datasheet bandwidth (4.8/3.35 TB/s)",
     )
 
 
@@ -94,7 +104,7 @@ def growth_rows(fits: Iterable[dict], run_id: str | None = None) -> list[GrowthR
     """From tasks.moe.sweep.growth_fits dicts (keys model, routing, E, p, n0, r2, mix_*, slope_small_N)."""
     return [GrowthRow(model=f["model"], routing=f["routing"], num_experts=int(f["E"]), n0=float(f["n0"]), r2=float(f["r2"]),
                       p=f.get("p"), slope_small_n=f.get("slope_small_N"), mix_n0=f.get("mix_n0"), mix_beta=f.get("mix_beta"),
-                      mix_r2=f.get("mix_r2"), source=f.get("source", "projected"), run_id=run_id) for f in fits]
+                      mix_r2=f.get("mix_r2"), source=f.get("source", "modelled"), run_id=run_id) for f in fits]
 
 
 def build_bundle(question: QuestionSettings, papers: list[Paper], papers_retrieved: int, retrieval_sources: list[str],
@@ -114,10 +124,16 @@ def build_bundle(question: QuestionSettings, papers: list[Paper], papers_retriev
         mlflow_run_id, mlflow_uri: the parent run.
         uncertainties: limitations the flow already knows of.
     """
+    sweep_points = list(sweep_points)
     rows, provenance = sweep_rows(sweep_points)
+    derived = derive(sweep_points, rows, question)
     return EvidenceBundle(
         question=question, papers=list(papers), papers_retrieved=papers_retrieved, retrieval_sources=sorted(retrieval_sources),
         index_card=index_card, verifier=verifier, claims=claim_rows(claims, verdicts), sweep=rows,
         growth=growth_rows(fits, mlflow_run_id), gpu_provenance=provenance, mlflow_run_id=mlflow_run_id,
         mlflow_uri=mlflow_uri, uncertainties=list(uncertainties),
+        validation=[ValidationRow(**d) for d in derived["validation"]],
+        sensitivity=[SensitivityRow(**d) for d in derived["sensitivity"]],
+        feasibility=[FeasibilityRow(**d) for d in derived["feasibility"]],
+        token_latency=[TokenLatencyRow(**d) for d in derived["token_latency"]],
     )

@@ -14,6 +14,7 @@ from pydantic import Field, field_validator
 
 from tasks.claims.records import Claim, Verdict
 from tasks.moe.sweep import DENSE_ROUTING
+from tasks.provenance import Provenance
 from tasks.records import IndexCard, Paper, Record
 from tasks.settings import QuestionSettings
 
@@ -74,17 +75,21 @@ class ClaimRow(Record):
 
 
 class SweepRow(Record):
-    """One (model, routing, N, hardware) point: expert statistics, bytes and step time, projected or measured.
+    """One (model, routing, N, hardware) point: expert statistics, bytes and step time, modelled or measured.
 
-    ``step_ms`` is the roofline time for projected rows and the median for measured ones;
+    ``step_ms`` is the roofline time for modelled rows and the median for measured ones;
     ``bandwidth_utilisation`` is a fraction (bytes/step_ms over the hardware's bandwidth).
+    Provenance is per quantity (tasks/provenance.py): a measured row's step time is ``measured`` while its
+    unique experts come from the synthetic router and are ``modelled`` (``experts_provenance``);
+    ``h100_projected_ms`` is ``projected`` by the rule in ``projection_rule``.
     """
 
     model: str
     routing: str
     n_tokens: int = Field(gt=0)
     hardware: str = Field(description="conf/hardware key for projections, GPU name for measurements")
-    source: str = Field("projected", description="'projected' or 'measured:<gpu>'")
+    source: str = Field("projected", description="class of the step time: 'modelled' (roofline on a datasheet; what "
+                        "tasks/tribunal/build.py writes), 'measured:<gpu>', or the legacy default 'projected' (read as modelled)")
     unique_experts_mean: float | None = None
     unique_experts_p90: float | None = None
     activated_fraction: float | None = None
@@ -100,13 +105,39 @@ class SweepRow(Record):
     run_id: str | None = Field(None, description="MLflow child run of this point")
     failed: bool = False
     error: str | None = None
+    experts_provenance: str = Field("modelled: synthetic routing",
+                                    description="'<class>: <source>' of the unique-expert counts (modelled unless from a trace)")
+    time_provenance: str | None = Field(None, description="'<class>: <source>' of step_ms; derived from source when None")
+    projection_rule: str | None = Field(None, description="the rule behind h100_projected_ms")
 
     @field_validator("source")
     @classmethod
     def _known_source(cls, value: str) -> str:
-        if value != "projected" and not value.startswith("measured:"):
-            raise ValueError("SweepRow.source must be 'projected' or 'measured:<gpu>'")
+        if value not in ("modelled", "projected") and not value.startswith("measured:"):
+            raise ValueError("SweepRow.source must be 'modelled', 'measured:<gpu>' (or legacy 'projected')")
         return value
+
+    @property
+    def step_provenance(self) -> Provenance:
+        """Provenance of ``step_ms``: measured on the GPU, or modelled (roofline on this hardware's datasheet)."""
+        if self.time_provenance:
+            kind, _, src = self.time_provenance.partition(":")
+            return Provenance(kind=kind.strip(), source=src.strip(), run_id=self.run_id)  # type: ignore[arg-type]
+        if self.measured:
+            return Provenance(kind="measured", source=self.source.removeprefix("measured:"), run_id=self.run_id)
+        return Provenance(kind="modelled", source=f"roofline on {self.hardware} datasheet", run_id=self.run_id)
+
+    @property
+    def experts_prov(self) -> Provenance:
+        """Provenance of the unique-expert counts (never 'measured' for a synthetic router)."""
+        kind, _, src = self.experts_provenance.partition(":")
+        return Provenance(kind=kind.strip(), source=src.strip(), run_id=self.run_id)  # type: ignore[arg-type]
+
+    @property
+    def projection_prov(self) -> Provenance | None:
+        if self.h100_projected_ms is None:
+            return None
+        return Provenance(kind="projected", source=self.projection_rule or "x H200/H100 datasheet bandwidth", run_id=self.run_id)
 
     @property
     def measured(self) -> bool:
@@ -130,7 +161,7 @@ class SweepRow(Record):
             pairs = {"unique_experts_mean": self.unique_experts_mean, "unique_experts_p90": self.unique_experts_p90,
                      "activated_fraction": self.activated_fraction, "bytes_per_step": self.bytes_per_step,
                      f"roofline_ms_{hw}": self.step_ms, f"tokens_per_s_{hw}": self.tokens_per_s,
-                     f"bandwidth_util_projected_{hw}": self.bandwidth_utilisation}
+                     f"bandwidth_util_modelled_{hw}": self.bandwidth_utilisation}
         return {k: float(v) for k, v in pairs.items() if v is not None}
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Callable, Optional
 
 from tasks.tribunal.bundle import EvidenceBundle
+from tasks.tribunal.checks import ReportText
 from tasks.tribunal.policy import aggregate_score, decide
 from tasks.tribunal.records import ROLES, RoundRecord, Ruling, TribunalOutcome
 from tasks.tribunal.revise import AddPoints, apply_revisions
@@ -21,25 +22,55 @@ RUBRICS = {"skeptic": skeptic_ruling, "validator": validator_ruling, "synthesize
 ReviewFn = Callable[[EvidenceBundle, int], list[Ruling]]
 
 
-def rubric_ruling(role: str, bundle: EvidenceBundle, settings: TribunalSettings) -> Ruling:
-    """The deterministic ruling of ``role`` (no network)."""
+def rubric_ruling(role: str, bundle: EvidenceBundle, settings: TribunalSettings, report: ReportText | None = None) -> Ruling:
+    """The deterministic ruling of ``role`` (no network); ``report``: the written report, when reviewing a finished run."""
     if role not in RUBRICS:
         raise ValueError(f"unknown tribunal role {role!r}; allowed: {', '.join(ROLES)}")
-    return RUBRICS[role](bundle, settings)
+    if bundle.asked is None:  # no structured block: a literature review's own rubric (issue 11), plus the substance checks
+        from tasks.tribunal.literature import LITERATURE_RUBRICS
+
+        return with_substance(LITERATURE_RUBRICS[role](bundle, settings), bundle, settings, report)
+    if role == "synthesizer":
+        return RUBRICS[role](bundle, settings)
+    return RUBRICS[role](bundle, settings, report)
 
 
-def rule(role: str, bundle: EvidenceBundle, settings: TribunalSettings, chat_model: Any = None) -> Ruling:
+def with_substance(ruling: Ruling, bundle: EvidenceBundle, settings: TribunalSettings, report: ReportText | None) -> Ruling:
+    """Add the role's substance checks to a ruling from another rubric; disclosure items earn no credit."""
+    from tasks.tribunal.checks.claims import counted_as_verified, independent
+    from tasks.tribunal.common import rubric_score
+    from tasks.tribunal.records import Revision
+    from tasks.tribunal.substance import substance_items
+
+    items, findings, revisions = substance_items(ruling.role, bundle, settings, report) if ruling.role != "synthesizer" else ([], [], [])
+    # no credit for stating a threat or an uncertainty section, nor for a verifier share that counts self-support
+    no_credit = ("disclosed_", "uncertainties_stated", "verified_fraction")
+    items += [i.model_copy(update={"weight": 0.0}) if i.key.startswith(no_credit) else i for i in ruling.items]
+    if ruling.role == "validator":
+        from tasks.tribunal.validator import claims_verified_item
+
+        items.append(claims_verified_item(bundle, settings)[0])
+    selfish = [c.claim.claim_id for c in bundle.claims if counted_as_verified(c) and not independent(c)]
+    if ruling.role == "skeptic" and selfish:
+        revisions.append(Revision(kind="soften_claims", claim_ids=selfish, raised_by="skeptic",
+                                  text=f"mark {len(selfish)} claims supported only by their own paper as unverified"))
+    return ruling.model_copy(update={"items": items, "score": rubric_score(items), "findings": findings + ruling.findings,
+                                     "revisions": revisions + ruling.revisions})
+
+
+def rule(role: str, bundle: EvidenceBundle, settings: TribunalSettings, chat_model: Any = None,
+         report: ReportText | None = None) -> Ruling:
     """One role's ruling with the configured backend (``tribunal.backend``: rubric | llm)."""
     if settings.backend == "llm":
         from tasks.tribunal.llm_judge import llm_ruling
 
-        return llm_ruling(role, bundle, settings, chat_model)
-    return rubric_ruling(role, bundle, settings)
+        return llm_ruling(role, bundle, settings, chat_model, report)
+    return rubric_ruling(role, bundle, settings, report)
 
 
-def sequential_review(settings: TribunalSettings, chat_model: Any = None) -> ReviewFn:
-    """A ``review`` function that rules role after role in this thread (tests, scripts)."""
-    return lambda bundle, _round: [rule(role, bundle, settings, chat_model) for role in ROLES]
+def sequential_review(settings: TribunalSettings, chat_model: Any = None, report: ReportText | None = None) -> ReviewFn:
+    """A ``review`` function that rules role after role in this thread (tests, scripts, the review command)."""
+    return lambda bundle, _round: [rule(role, bundle, settings, chat_model, report) for role in ROLES]
 
 
 def review_rounds(bundle: EvidenceBundle, settings: TribunalSettings, review: ReviewFn, add_points: AddPoints = None,

@@ -41,6 +41,14 @@ class TribunalLlmSettings(_Strict):
     max_claims: int = Field(20, ge=0)
 
 
+class SubstanceSettings(_Strict):
+    """The substance checks (tasks/tribunal/checks): critical rubric items of the SKEPTIC and VALIDATOR."""
+
+    enabled: bool = True
+    disabled: list[str] = Field(default_factory=list, description="check keys to leave out (ablations)")
+    rel_tol: float = Field(0.002, ge=0, le=0.2, description="relative tolerance when tracing a printed number to the bundle")
+
+
 class TribunalSettings(_Strict):
     """Three reviewers, a revision loop below ``threshold`` and the ACCEPT / ESCALATE_TO_OWNER policy."""
 
@@ -54,3 +62,4 @@ class TribunalSettings(_Strict):
     min_scaling_points: int = Field(3, ge=2, description="VALIDATOR: distinct N needed to speak of scaling")
     max_answer_sentences: int = Field(6, ge=1)
     llm: TribunalLlmSettings = TribunalLlmSettings()
+    substance: SubstanceSettings = SubstanceSettings()

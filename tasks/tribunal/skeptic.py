@@ -1,43 +1,57 @@
-"""SKEPTIC: threats to validity, each a rubric item, and the disclosure of each threat that remains.
+"""SKEPTIC: threats to validity, each a rubric item, the substance checks of its role, and the disclosure of each threat.
 
 A threat (projected numbers, other hardware, synthetic routing, noisy timings) is
-one item; whether the draft discloses it as an uncertainty is a second, lighter
-item. A revision round can add the disclosure but not the missing measurement,
-so revising raises the score without hiding the threat.
+one item. Whether the draft discloses it as an uncertainty is recorded too, with
+weight 0: disclosing a threat earns no credit (a revision round can add the
+statement, not the missing measurement, so it must not raise the score).
+The substance checks (tasks/tribunal/checks: provenance labels, same units,
+sensitivity band, contradicted claims, conclusion) are critical items.
+A draft with no sweep (a literature-only report) is judged on its claims only.
 """
 
 from __future__ import annotations
 
 from tasks.tribunal.bundle import EvidenceBundle, hardware_family
+from tasks.tribunal.checks import ReportText
+from tasks.tribunal.checks.claims import counted_as_verified, independent
 from tasks.tribunal.common import asked_rows, moe_rows, num, rubric_score
 from tasks.tribunal.records import RubricItem, Revision, Ruling
 from tasks.tribunal.settings import TribunalSettings
+from tasks.tribunal.substance import substance_items
 
 
 def _disclose(topic: str, statement: str, threat: bool, bundle: EvidenceBundle, what: str) -> tuple[RubricItem, Revision | None]:
     disclosed = not threat or bundle.has_topic(topic)
     item = RubricItem(
         key=f"disclosed_{topic}", question=f"is the threat '{what}' stated as an uncertainty?", passed=disclosed,
-        evidence="no threat" if not threat else ("stated in uncertainties" if disclosed else "not stated"), weight=0.5,
+        evidence="no threat" if not threat else ("stated in uncertainties" if disclosed else "not stated"), weight=0.0,
     )
     rev = None if disclosed else Revision(kind="add_uncertainty", topic=topic, statement=statement,
                                           text=f"state the uncertainty: {statement}", raised_by="skeptic")
     return item, rev
 
 
-def skeptic_ruling(bundle: EvidenceBundle, settings: TribunalSettings) -> Ruling:
-    """Hunt threats to validity in ``bundle``.
+def skeptic_ruling(bundle: EvidenceBundle, settings: TribunalSettings, report: ReportText | None = None) -> Ruling:
+    """Hunt threats to validity in ``bundle`` (and in the written report, when given).
 
     Args:
         bundle: the evidence bundle (draft state).
-        settings: thresholds (min_papers, max_timing_spread).
+        settings: thresholds (min_papers, max_timing_spread) and the substance checks.
+        report: the report as written (review of a finished run); None in the flow's own review.
     Returns:
         The SKEPTIC's Ruling.
     """
+    items, findings, revisions = substance_items("skeptic", bundle, settings, report)
+    if bundle.rows() and getattr(bundle, "asked", None) is not None:
+        _experimental_threats(bundle, settings, items, findings, revisions)
+    _literature_threats(bundle, settings, items, findings, revisions)
+    return Ruling(role="skeptic", score=rubric_score(items), items=items, findings=findings, revisions=revisions)
+
+
+def _experimental_threats(bundle: EvidenceBundle, settings: TribunalSettings, items: list[RubricItem], findings: list[str],
+                          revisions: list[Revision]) -> None:
+    """Threats of a draft that rests on a sweep: projected numbers, other hardware, synthetic routing, noise, baseline."""
     asked = bundle.asked
-    items: list[RubricItem] = []
-    revisions: list[Revision] = []
-    findings: list[str] = []
     rows = asked_rows(bundle)
     measured = [r for r in rows if r.measured]
 
@@ -108,29 +122,6 @@ def skeptic_ruling(bundle: EvidenceBundle, settings: TribunalSettings) -> Ruling
     items.append(item)
     revisions += [rev] if rev else []
 
-    # 5. contradicted / unverified claims still stated as fact
-    contradicted = [c for c in bundle.claims if c.label == "CONTRADICTED" and c.disposition != "dropped"]
-    unverified = [c for c in bundle.claims if c.label == "NOT_ENOUGH_INFO" and c.disposition == "stated"]
-    items.append(RubricItem(
-        key="no_contradicted_claims_in_text", question="is every contradicted claim out of the text?",
-        passed=not contradicted, weight=2.0, critical=True,
-        evidence=f"{len(contradicted)} contradicted claims still in the text: {', '.join(c.claim.claim_id for c in contradicted[:5])}"
-        if contradicted else "none",
-    ))
-    if contradicted:
-        findings.append(f"{len(contradicted)} contradicted claims are still in the text")
-        revisions.append(Revision(kind="drop_claims", claim_ids=[c.claim.claim_id for c in contradicted], raised_by="skeptic",
-                                  text=f"drop {len(contradicted)} contradicted claims from the text"))
-    items.append(RubricItem(
-        key="no_unverified_claims_as_fact", question="is every unverified claim softened or dropped?",
-        passed=not unverified, weight=1.0,
-        evidence=f"{len(unverified)} NOT_ENOUGH_INFO claims stated as fact" if unverified else "none",
-    ))
-    if unverified:
-        findings.append(f"{len(unverified)} claims without supporting evidence are stated as fact")
-        revisions.append(Revision(kind="soften_claims", claim_ids=[c.claim.claim_id for c in unverified], raised_by="skeptic",
-                                  text=f"soften {len(unverified)} unverified claims (mark them 'unverified')"))
-
     # 6. missing baseline
     base_rows = [r for r in bundle.rows(asked.baseline) if r.n_tokens in asked.parallel_tokens]
     items.append(RubricItem(
@@ -144,6 +135,35 @@ def skeptic_ruling(bundle: EvidenceBundle, settings: TribunalSettings) -> Ruling
                               "no comparison with it is made.", True, bundle, "missing baseline")
         items.append(item)
         revisions += [rev] if rev else []
+
+
+def _literature_threats(bundle: EvidenceBundle, settings: TribunalSettings, items: list[RubricItem], findings: list[str],
+                        revisions: list[Revision]) -> None:
+    """Threats of any draft: contradicted or unverified claims stated as fact, thin or stale literature."""
+    # 5. contradicted / unverified claims still stated as fact
+    contradicted = [c for c in bundle.claims if c.label == "CONTRADICTED" and c.disposition != "dropped"]
+    # self-supported: SUPPORTED only by the claim's own paper is no verification (tasks/tribunal/checks/claims.py)
+    unverified = [c for c in bundle.claims if c.disposition == "stated"
+                  and (c.label == "NOT_ENOUGH_INFO" or (counted_as_verified(c) and not independent(c)))]
+    items.append(RubricItem(
+        key="no_contradicted_claims_in_text", question="is every contradicted claim out of the text?",
+        passed=not contradicted, weight=2.0, critical=True,
+        evidence=f"{len(contradicted)} contradicted claims still in the text: {', '.join(c.claim.claim_id for c in contradicted[:5])}"
+        if contradicted else "none",
+    ))
+    if contradicted:
+        findings.append(f"{len(contradicted)} contradicted claims are still in the text")
+        revisions.append(Revision(kind="drop_claims", claim_ids=[c.claim.claim_id for c in contradicted], raised_by="skeptic",
+                                  text=f"drop {len(contradicted)} contradicted claims from the text"))
+    items.append(RubricItem(
+        key="no_unverified_claims_as_fact", question="is every unverified claim softened or dropped?",
+        passed=not unverified, weight=1.0,
+        evidence=f"{len(unverified)} claims without independent evidence stated as fact" if unverified else "none",
+    ))
+    if unverified:
+        findings.append(f"{len(unverified)} claims without supporting evidence are stated as fact")
+        revisions.append(Revision(kind="soften_claims", claim_ids=[c.claim.claim_id for c in unverified], raised_by="skeptic",
+                                  text=f"soften {len(unverified)} unverified claims (mark them 'unverified')"))
 
     # 7. too few papers, and a snapshot instead of the live API
     kept = bundle.papers_kept
@@ -165,5 +185,3 @@ def skeptic_ruling(bundle: EvidenceBundle, settings: TribunalSettings) -> Ruling
     revisions += [rev] if rev else []
     if snapshot:
         findings.append("retrieval used the local snapshot (arXiv API not used or unreachable)")
-
-    return Ruling(role="skeptic", score=rubric_score(items), items=items, findings=findings, revisions=revisions)

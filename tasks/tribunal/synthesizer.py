@@ -113,6 +113,30 @@ def merge_revisions(rulings: list[Ruling]) -> list[Revision]:
     return sorted(merged, key=lambda r: not r.automatable)
 
 
+def literature_answer(bundle: EvidenceBundle) -> str:
+    """The answer of a literature-only draft: what the papers claim, and how much of it other evidence bears out."""
+    from tasks.tribunal.checks.claims import independent
+
+    indep = sum(independent(c) for c in bundle.claims)
+    contra = sum(c.label == "CONTRADICTED" for c in bundle.claims)
+    return (f"This is a literature report: no experiment was run. From {bundle.papers_kept} papers we extracted "
+            f"{len(bundle.claims)} claims; {indep} are borne out by evidence from another paper and {contra} are contradicted.")
+
+
+def _literature_ruling(bundle: EvidenceBundle, settings: TribunalSettings) -> Ruling:
+    """A draft without experiments is judged on what it claims: papers found, claims extracted, stated briefly."""
+    answer = literature_answer(bundle)
+    items = [RubricItem(key="answer_papers", question="does the answer rest on kept papers?", passed=bundle.papers_kept > 0,
+                        evidence=f"{bundle.papers_kept} papers kept"),
+             RubricItem(key="answer_claims", question="does the answer report the claims extracted and checked?",
+                        passed=bool(bundle.claims), evidence=f"{len(bundle.claims)} claims"),
+             RubricItem(key="answer_concise", question=f"is the answer at most {settings.max_answer_sentences} sentences?",
+                        passed=len(re.findall(r"[.!?](\s|$)", answer)) <= settings.max_answer_sentences, weight=0.5,
+                        evidence="literature summary")]
+    findings = [f"the answer lacks {i.question.removeprefix('does the answer ')}" for i in items if not i.passed]
+    return Ruling(role="synthesizer", score=rubric_score(items), items=items, findings=findings, answer=answer)
+
+
 def synthesizer_ruling(bundle: EvidenceBundle, settings: TribunalSettings) -> Ruling:
     """Write the answer and judge how completely it answers the question.
 
@@ -122,6 +146,8 @@ def synthesizer_ruling(bundle: EvidenceBundle, settings: TribunalSettings) -> Ru
     Returns:
         The SYNTHESIZER's Ruling (``answer`` set).
     """
+    if not bundle.rows() or getattr(bundle, "asked", None) is None:
+        return _literature_ruling(bundle, settings)
     answer, parts = compose_answer(bundle)
     labels = {"scaling": "how unique experts scale with N", "tokens": "64 vs 128 parallel tokens", "latency": "step latency",
               "bandwidth": "bandwidth utilisation", "baseline": f"the {bundle.asked.baseline_name} comparison"}
@@ -134,8 +160,9 @@ def synthesizer_ruling(bundle: EvidenceBundle, settings: TribunalSettings) -> Ru
     items.append(RubricItem(key="answer_labels_source", question="does the answer say whether its numbers are measured or projected?",
                             passed=labelled, weight=1.0, evidence="yes" if labelled else "no source stated"))
     has_uncertainties = bool(bundle.uncertainties)
+    # recorded, not credited: stating uncertainties is expected, it does not make the answer better (weight 0)
     items.append(RubricItem(key="uncertainties_stated", question="does the draft carry an uncertainty section?",
-                            passed=has_uncertainties, weight=1.0, evidence=f"{len(bundle.uncertainties)} statements"))
+                            passed=has_uncertainties, weight=0.0, evidence=f"{len(bundle.uncertainties)} statements"))
     findings = [f"the answer lacks a number for {labels[k]}" for k, v in parts.items() if not v]
     revisions = []
     if not has_uncertainties:

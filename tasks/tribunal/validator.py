@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from tasks.tribunal.bundle import DENSE_ROUTING, EvidenceBundle
+from tasks.tribunal.checks import ReportText
+from tasks.tribunal.checks.claims import independent
 from tasks.tribunal.common import asked_models_present, num, rubric_score, run_ref
 from tasks.tribunal.records import PointRequest, RubricItem, Revision, Ruling
 from tasks.tribunal.settings import TribunalSettings
+from tasks.tribunal.substance import substance_items
 
 
 def _add_points(points: list[PointRequest], why: str) -> Revision:
@@ -56,20 +59,28 @@ def _per_n(bundle: EvidenceBundle, models: list[str], field: str, hardware: str 
     return bool(models) and not missing, evidence, missing
 
 
-def validator_ruling(bundle: EvidenceBundle, settings: TribunalSettings) -> Ruling:
-    """Check that the question's parts are answered with numbers and sources.
+def validator_ruling(bundle: EvidenceBundle, settings: TribunalSettings, report: ReportText | None = None) -> Ruling:
+    """Check that the question's parts are answered with numbers and sources, and the substance checks of the role.
 
     Args:
         bundle: the evidence bundle (draft state).
-        settings: thresholds (min_scaling_points, min_verified_fraction).
+        settings: thresholds (min_scaling_points, min_verified_fraction) and the substance checks.
+        report: the report as written (review of a finished run); None in the flow's own review.
     Returns:
-        The VALIDATOR's Ruling.
+        The VALIDATOR's Ruling. A draft with no sweep (literature-only) is judged on its claims and citations only.
     """
+    items, findings, revisions = substance_items("validator", bundle, settings, report)
+    if bundle.rows() and getattr(bundle, "asked", None) is not None:
+        _answered(bundle, settings, items, findings, revisions)
+    _claims_and_runs(bundle, settings, items, findings, revisions)
+    return Ruling(role="validator", score=rubric_score(items), items=items, findings=findings, revisions=revisions)
+
+
+def _answered(bundle: EvidenceBundle, settings: TribunalSettings, items: list[RubricItem], findings: list[str],
+              revisions: list[Revision]) -> None:
+    """Each part of the structured question answered with a number and its source."""
     asked = bundle.asked
     models = asked_models_present(bundle)
-    items: list[RubricItem] = []
-    revisions: list[Revision] = []
-    findings: list[str] = []
 
     item, revs = _scaling(bundle, settings, models)
     items.append(item)
@@ -114,14 +125,29 @@ def validator_ruling(bundle: EvidenceBundle, settings: TribunalSettings) -> Ruli
         findings.append(f"{asked.baseline_name} comparison missing at N={[p.n_tokens for p in base_missing]}")
         revisions.append(_add_points(base_missing, "dense baseline"))
 
-    verified = [c for c in bundle.claims if c.label != "NOT_ENOUGH_INFO"]
+
+def claims_verified_item(bundle: EvidenceBundle, settings: TribunalSettings) -> tuple[RubricItem, float]:
+    """The share of claims verified: contradicted (settled either way) or supported by independent evidence.
+
+    Self-support (the claim's own paper) does not count; see tasks/tribunal/checks/claims.py.
+    """
+    verified = [c for c in bundle.claims if c.label == "CONTRADICTED" or independent(c)]
     empirical = [c for c in bundle.claims if c.empirical]
     share = len(verified) / len(bundle.claims) if bundle.claims else 0.0
-    items.append(RubricItem(
-        key="claims_verified", question=f"are >= {settings.min_verified_fraction:.0%} of the claims verified?",
+    return RubricItem(
+        key="claims_verified", question=f"are >= {settings.min_verified_fraction:.0%} of the claims verified on independent evidence?",
         passed=bool(bundle.claims) and share >= settings.min_verified_fraction, weight=1.0,
-        evidence=f"{len(verified)}/{len(bundle.claims)} with a verdict ({bundle.verifier}); {len(empirical)} checked against our runs",
-    ))
+        evidence=f"{len(verified)}/{len(bundle.claims)} verified independently ({bundle.verifier}); "
+                 f"{len(empirical)} checked against our runs",
+    ), share
+
+
+def _claims_and_runs(bundle: EvidenceBundle, settings: TribunalSettings, items: list[RubricItem], findings: list[str],
+                     revisions: list[Revision]) -> None:
+    """Claims verified on independent evidence; numbers traceable to runs."""
+    asked = getattr(bundle, "asked", None)
+    item, share = claims_verified_item(bundle, settings)
+    items.append(item)
     if not bundle.claims:
         findings.append("no claims were extracted or verified")
     elif share < settings.min_verified_fraction:
@@ -129,6 +155,8 @@ def validator_ruling(bundle: EvidenceBundle, settings: TribunalSettings) -> Ruli
         revisions.append(Revision(kind="manual", automatable=False, raised_by="validator",
                                   text="verify more claims (more evidence, full texts, or the llm verifier)"))
 
+    if not bundle.rows() or asked is None:
+        return
     rows = [r for r in bundle.rows() if r.model in set(asked.models) | {asked.baseline}]
     no_run = [r.label for r in rows if not r.run_id]
     measured = [r for r in rows if r.measured]
@@ -142,5 +170,3 @@ def validator_ruling(bundle: EvidenceBundle, settings: TribunalSettings) -> Ruli
     if not repro:
         findings.append("results are not fully traceable: " + ("missing GPU provenance" if not prov_ok else
                                                                f"{len(no_run)} rows without a run id" if no_run else "no parent run"))
-
-    return Ruling(role="validator", score=rubric_score(items), items=items, findings=findings, revisions=revisions)

@@ -86,3 +86,17 @@ def test_prefect_yaml_deployments_point_at_form_flows():
         path, func = dep["entrypoint"].split(":")
         assert (ROOT / path).exists() and isinstance(getattr(deployments, func), Flow)
     assert spec["prefect-version"] == __import__("prefect").__version__
+
+
+def test_compose_uses_the_drivers_the_team_stack_test_runs():
+    """compose.yaml, mlflow.Dockerfile and pyproject name the URLs and drivers that tests/deploy/test_team_stack.py runs."""
+    import re
+
+    compose = (ROOT / "deploy" / "compose.yaml").read_text()
+    dockerfile = (ROOT / "deploy" / "mlflow.Dockerfile").read_text()
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    stack = (ROOT / "tests" / "deploy" / "stack.py").read_text()
+    assert "postgresql+asyncpg://" in compose and 'pg.url("prefect", "asyncpg")' in stack
+    assert "--backend-store-uri=postgresql://" in compose and 'pg.url("mlflow")' in stack  # psycopg 3 under SQLAlchemy 2
+    assert re.search(r'"psycopg\[binary\][^"]*"', pyproject) and "psycopg[binary]" in dockerfile and "psycopg2" not in dockerfile
+    assert re.search(r"image: postgres:15", compose)

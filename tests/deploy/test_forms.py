@@ -72,3 +72,37 @@ def test_servers_bind_loopback_unless_configured(monkeypatch):
     assert PREFECT_SERVER_API_HOST.value() == "127.0.0.1"
     gpu_cmd, env = worker_command("gpu", gpu=1)
     assert env["CUDA_VISIBLE_DEVICES"] == "1" and gpu_cmd[gpu_cmd.index("--limit") + 1] == "1"
+
+
+def test_form_fields_are_typed_with_the_config_defaults():
+    """The UI shows real types and the config's defaults (no "list / None" pickers); untouched fields add nothing."""
+    from prefect.utilities.callables import parameter_schema
+
+    from flows.deployments import research_job, sweep_tokens_job
+    from flows.forms import DEFAULTS
+
+    props = parameter_schema(sweep_tokens_job.fn).model_dump()["properties"]
+    assert props["tokens"]["type"] == "array" and props["tokens"]["default"] == DEFAULTS["tokens"] and 64 in DEFAULTS["tokens"]
+    assert props["routing"]["default"] == "calibrated" and props["smoke"]["default"] is False
+    assert all("anyOf" not in p for p in props.values()), "no Optional[...] fields"
+    assert parameter_schema(research_job.fn).model_dump()["properties"]["retrieval"]["default"] == "arxiv"
+    assert sweep_overrides(tokens=DEFAULTS["tokens"], models=DEFAULTS["models"], routing="calibrated", hardware="h100_sxm") == ["+sweep=tokens"]
+    assert research_overrides(retrieval="arxiv", embedder="minilm", run_name="") == []
+
+
+def test_server_sets_the_ui_api_url_for_its_port(monkeypatch):
+    from flows.deployments import server_env
+
+    monkeypatch.delenv("PREFECT_UI_API_URL", raising=False)
+    monkeypatch.delenv("SOVEREIGN_BIND_HOST", raising=False)
+    assert server_env(port=4321)["PREFECT_UI_API_URL"] == "http://127.0.0.1:4321/api"
+    monkeypatch.setenv("PREFECT_UI_API_URL", "https://prefect.example/api")
+    assert server_env(port=4321)["PREFECT_UI_API_URL"] == "https://prefect.example/api"
+
+
+def test_run_names_say_what_ran():
+    from flows.prefect_ui import run_name_from
+
+    assert run_name_from(["run.name=my-run", "+sweep=tokens"]) == "my-run"
+    name = run_name_from(["+sweep=tokens", "retrieval=snapshot", "tracking.store_dir=/tmp/x"])
+    assert name.startswith("research +sweep=tokens retrieval=snapshot") and "/tmp/x" not in name

@@ -13,7 +13,7 @@ def test_points_grid_dense_once():
 
 def test_run_point_and_roundtrip():
     r = run_point(SweepPointSpec("llada2_mini", "calibrated", 32, steps=8))
-    assert not r.failed and r.source == "projected"
+    assert not r.failed and r.source == "modelled"
     assert 64 < r.unique_mean < 77 and r.stats["iid_expected_unique"] > 160
     assert set(r.roofline) == {"h100_sxm", "h200"} and r.roofline["h200"]["time_ms"] < r.roofline["h100_sxm"]["time_ms"]
     assert r.routing_params["fit"]["parameter"] == "block_logit_scale"

@@ -62,7 +62,8 @@ def test_question_table_numbers_match_the_bundle(written):
     rows = table_after(files["markdown"].read_text(), "### The question's numbers")
     assert len(rows) >= 6
     for row in rows:
-        match = [r for r in outcome.bundle.rows(row["model"], int(row["N"])) if r.hardware == row["hardware"] and r.source == row["source"]]
+        match = [r for r in outcome.bundle.rows(row["model"], int(row["N"]))
+                 if r.hardware == row["hardware"] and r.step_provenance.tag() == row["step time class"]]
         assert len(match) == 1, row
         assert float(row["step ms"]) == pytest.approx(match[0].step_ms, rel=1e-3)
         if row["unique experts (mean)"] != "-":

@@ -110,8 +110,8 @@ def test_obedient_model_cannot_flip_items_or_exceed_the_shift():
 
     base = rubric_ruling("skeptic", injected_bundle(), RUBRIC)
     ruling = rule("skeptic", injected_bundle(), LLM, Obedient(messages=iter([])))
-    assert ruling.score <= base.score + LLM.llm.max_score_shift
-    assert [i for i in ruling.items if i.weight > 0] == base.items
+    assert ruling.score <= base.score + LLM.llm.max_score_shift + 1e-9
+    assert [i for i in ruling.items if not i.key.startswith("llm:")] == base.items
     assert ruling.failed_critical == base.failed_critical
 
 
@@ -131,3 +131,29 @@ def test_endpoint_down_or_rate_limited_falls_back_to_rubric():
     assert ruling.score == base.score and ruling.items == base.items
     assert ruling.warnings and any("rubric" in w for w in ruling.warnings)
     assert model.seen  # it did try the endpoint
+
+
+def test_llm_answers_the_substance_checks_as_a_structured_rubric():
+    import bundles as BB
+    from reports import report_md
+
+    from tasks.tribunal.checks import ReportText
+
+    b = BB.substantive()
+    broken = b.model_copy(update={"validation": []})
+    report = ReportText.parse(report_md(b))
+    answers = {"score": 9.5, "checks": [{"key": "validation_shown", "passed": True},
+                                        {"key": "feasible_hardware", "passed": False, "defect": "Llama-2-70B on one H100"},
+                                        {"key": "not_a_check", "passed": False}]}
+    model = fake(tool_msg(answers))
+    ruling = rule("validator", broken, LLM, model, report)
+    prompt = str(model.seen[0])
+    assert "SUBSTANCE RUBRIC" in prompt and "validation_shown" in prompt and "numbers_traced" in prompt
+    assert "<report_section" in prompt
+    items = {i.key: i for i in ruling.items}
+    # the model's pass never lifts the failed critical item; its extra failure becomes a finding for the owner
+    assert not items["substance:validation_shown"].passed and items["substance:validation_shown"].critical
+    assert items["llm:substance:validation_shown"].weight == 0
+    assert any(f.startswith("llm flags feasible_hardware") for f in ruling.findings)
+    assert "llm:substance:not_a_check" not in items
+    assert ruling.failed_critical and ruling.score <= rubric_ruling("validator", broken, RUBRIC, report).score + 2 + 1e-9

@@ -89,7 +89,7 @@ def test_manual_revisions_and_backend_warnings_are_reasons_when_escalating():
 
 
 def test_contradicted_claim_is_revised_away_even_above_threshold():
-    b = B.bundle(uncertainties=B.disclosed("projected", "synthetic_routing", "snapshot_retrieval"))
+    b = B.substantive(claims=B.claim_rows(("SUPPORTED", "SUPPORTED")))
     outcome = review_rounds(b, S, sequential_review(S))
     assert outcome.rounds[0].aggregate >= S.threshold
     assert outcome.rounds[0].rulings[0].failed_critical  # contradicted claims stated

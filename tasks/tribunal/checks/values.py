@@ -1,0 +1,127 @@
+"""Every number the evidence bundle holds, with its provenance class: what a reported number may trace to.
+
+Per-quantity provenance (issue 12): a measured row's step time is ``measured``, its unique experts
+``modelled`` (synthetic router); ``h100_projected_ms`` is ``projected``. Rows written before that
+field existed fall back to the same rule. Counts (papers, claims) are ``count``: any label fits them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from tasks.tribunal.bundle import EvidenceBundle, SweepRow
+
+# Classes a tag may carry for a value of each class: modelled and projected are both "not measured, not published".
+COMPATIBLE = {"measured": {"measured"}, "published": {"published"}, "modelled": {"modelled", "projected"},
+              "projected": {"projected", "modelled"}}
+
+
+@dataclass(frozen=True)
+class Value:
+    value: float
+    kind: str
+    what: str
+
+
+def _kind(text: str | None, default: str) -> str:
+    head = (text or "").split(":", 1)[0].strip().lower()
+    return {"measured": "measured", "modelled": "modelled", "published": "published", "projected": "projected"}.get(head, default)
+
+
+def _row_values(r: SweepRow) -> list[Value]:
+    out: list[Value] = []
+    label = f"{r.label} on {r.hardware}"
+    time_kind = _kind(getattr(r, "time_provenance", None), "measured" if r.measured else "modelled")
+    experts_kind = _kind(getattr(r, "experts_provenance", None), "modelled")
+    fields = {"unique_experts_mean": experts_kind, "unique_experts_p90": experts_kind, "activated_fraction": experts_kind,
+              "bytes_per_step": "modelled", "step_ms": time_kind, "bandwidth_utilisation": time_kind,
+              "tokens_per_s": time_kind, "timing_spread": "measured", "h100_projected_ms": "projected"}
+    for name, kind in fields.items():
+        v = getattr(r, name, None)
+        if v is None:
+            continue
+        out.append(Value(float(v), kind, f"{name} {label}"))
+        if name in ("activated_fraction", "bandwidth_utilisation", "timing_spread"):
+            out.append(Value(100 * float(v), kind, f"{name} {label} (%)"))
+        if name == "bytes_per_step":
+            out.append(Value(float(v) / 1e9, kind, f"GB per step {label}"))
+    for name in ("num_experts", "top_k"):
+        if getattr(r, name, None):
+            out.append(Value(float(getattr(r, name)), "published", f"{name} of {r.model}"))
+    return out
+
+
+def _datasheets() -> list[Value]:
+    """GPU datasheet figures (conf/hardware): memory in GB, bandwidth in TB/s, bf16 TFLOP/s, all published."""
+    from tasks.tribunal.checks.lexicon import CONF, conf_yaml
+
+    out = []
+    for path in sorted((CONF / "hardware").glob("*.yaml")):
+        spec = conf_yaml("hardware", path.stem)
+        for key, scale, unit in (("memory_bytes", 1e9, "GB"), ("hbm_bandwidth_bytes_s", 1e12, "TB/s"), ("bf16_flops", 1e12, "TFLOP/s")):
+            if isinstance(spec.get(key), (int, float)):
+                out.append(Value(float(spec[key]) / scale, "published", f"{path.stem} {unit} (datasheet)"))
+    return out
+
+
+def bundle_values(bundle: EvidenceBundle) -> list[Value]:
+    """All numbers of ``bundle`` with their class (see module docstring)."""
+    vals: list[Value] = []
+    for r in bundle.rows():
+        vals += _row_values(r)
+    for g in bundle.growth:
+        for name in ("n0", "r2", "p", "slope_small_n", "mix_n0", "mix_beta", "mix_r2"):
+            if getattr(g, name, None) is not None:
+                vals.append(Value(float(getattr(g, name)), "modelled", f"growth {name} {g.model}"))
+    for t in bundle.token_latency:
+        k = _kind(t.provenance, "modelled")
+        for name in ("step_ms", "per_token_ms", "per_token_ms_low", "per_token_ms_high", "tokens_per_s"):
+            if getattr(t, name) is not None:
+                vals.append(Value(float(getattr(t, name)), k, f"{name} {t.model} N={t.n_tokens} on {t.hardware}"))
+        for name in ("tokens_per_step", "tokens_per_step_low", "tokens_per_step_high"):
+            if getattr(t, name) is not None:
+                vals.append(Value(float(getattr(t, name)), "published", f"{name} ({t.decoding})"))
+    for s in bundle.sensitivity:
+        k = _kind(s.provenance, "modelled")
+        for name in ("experts_central", "experts_low", "experts_high", "step_ms_central", "step_ms_low", "step_ms_high",
+                     "per_token_ms_low", "per_token_ms_high"):
+            if getattr(s, name) is not None:
+                vals.append(Value(float(getattr(s, name)), "modelled" if name.startswith("experts") else k,
+                                  f"sensitivity {name} {s.model} N={s.n_tokens}"))
+        vals += [Value(float(v), "modelled", f"sensitivity {h} {s.model} N={s.n_tokens}") for h, v in s.hypotheses.items()]
+    for v in bundle.validation:
+        vals += [Value(v.published, "published", f"published {v.model} {v.setting} ({v.citation})"),
+                 Value(v.modelled, "modelled", f"modelled {v.model} {v.setting}"),
+                 Value(abs(v.error_pct), "modelled", f"error % {v.model} {v.setting}")]
+    for f in bundle.feasibility:
+        vals += [Value(f.weights_gb, "modelled", f"weights GB {f.model}"), Value(f.kv_cache_gb, "modelled", f"KV GB {f.model}"),
+                 Value(f.weights_gb + f.kv_cache_gb, "modelled", f"weights+KV GB {f.model}"),
+                 Value(f.gpu_memory_gb, "published", f"memory GB {f.hardware}"),
+                 Value(float(f.gpus_needed), "modelled", f"GPUs needed {f.model} on {f.hardware}")]
+    for c in bundle.claims:
+        v = c.verdict
+        if v is not None and v.our_value is not None:
+            vals.append(Value(float(v.our_value), "measured" if v.source == "measured" else "modelled", f"claim {c.claim.claim_id}"))
+        vals += [Value(float(q.value), "published", f"claim {c.claim.claim_id} number") for q in c.claim.numbers
+                 if getattr(q, "value", None) is not None]
+    vals += _datasheets()
+    labels = [c.label for c in bundle.claims]
+    counts = [bundle.papers_kept, bundle.papers_retrieved, len(bundle.claims)] + [labels.count(x) for x in set(labels)]
+    vals += [Value(float(n), "count", "count") for n in counts]
+    asked = getattr(bundle.question, "structured", None)
+    vals += [Value(float(n), "count", "asked N") for n in (getattr(asked, "parallel_tokens", None) or [])]
+    return vals
+
+
+def matches(printed: float, decimals: int, value: float, rel_tol: float) -> bool:
+    """Does ``value`` round to the ``printed`` number (half a unit of its last digit, or ``rel_tol`` relative)?"""
+    if not math.isfinite(value):
+        return False
+    tol = max(0.5 * 10 ** (-decimals) * 1.001, rel_tol * abs(printed))
+    return abs(value - printed) <= tol
+
+
+def trace(printed: float, decimals: int, values: list[Value], rel_tol: float) -> list[Value]:
+    """The bundle values the printed number may stand for."""
+    return [v for v in values if matches(printed, decimals, v.value, rel_tol)]
