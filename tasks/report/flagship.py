@@ -152,6 +152,9 @@ def abstract(bundle: EvidenceBundle) -> str:
         if bt:
             s += f", against {_per_token(bt)} per token for {q.baseline_name}'s decode on {hw_words(bundle, bt.hardware)}"
         out.append(s + ".")
+    from tasks.report.sharded import abstract_sentences
+
+    out += abstract_sentences(bundle, m)
     need = [f for f in bundle.feasibility if hardware_family(f.hardware) == hardware_family(q.hardware)]
     if need:
         p = Provenance(kind="modelled", source=FEAS_SOURCE)
@@ -320,7 +323,10 @@ def limitations(bundle: EvidenceBundle) -> str:
     rules = list(dict.fromkeys(part.strip() for t in bundle.token_latency if t.provenance.startswith("projected")
                                for part in prov(t.provenance).source.split(";")))
     items.append("Projection rule to the target GPU: " + ("; ".join(rules) if rules else "none used")
-                 + ". Bandwidth scaling assumes the same fraction of bandwidth on both GPUs; multi-GPU splits ignore communication.")
+                 + ". Bandwidth scaling assumes the same fraction of bandwidth on both GPUs; multi-GPU splits ignore communication."
+                 + (" A step measured sharded (e.g. on 2 GPUs) is scaled by measured GPUs / target GPUs: its own collectives "
+                    "are scaled with it, and the extra communication of the larger split is not included, so that projection "
+                    "is a lower bound." if any(" measured GPUs / " in r for r in rules) else ""))
     items.append("Tokens committed per step are published at block 32 (LLaDA2.0); holding them fixed at N=64 and 128 is an "
                  "assumption. Batch size 1 and one prefix length only.")
     missing = [mm for mm in bundle.asked.models if not bundle.rows(mm, measured=True)]
