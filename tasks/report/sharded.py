@@ -35,9 +35,7 @@ def abstract_sentences(bundle: EvidenceBundle, central: str | None) -> list[str]
         target = [t for t in rows if hardware_family(t.hardware) == fam and t.provenance.startswith("projected")]
         if target:
             s += (f"; on {hw_words(bundle, target[0].hardware)}, the count it needs, that projects to "
-                  + " and ".join(f"{_per_token(t)} at N={t.n_tokens}" for t in target)
-                  + " (the measured sharded step scaled by the datasheet bandwidth ratio and split ideally over the GPUs it "
-                    "needs, no extra communication: the rule in its tag)")
+                  + " and ".join(f"{_per_token(t)} at N={t.n_tokens}" for t in target))
         out.append(s + ".")
     return out
 
@@ -46,13 +44,16 @@ def two_gpus_section(bundle: EvidenceBundle) -> str:
     """Sharded steps beside the one-GPU figure of the same model and N (measured rows of the sweep)."""
     if not bundle.two_gpu:
         return ""
+    decode = {(r.model, r.engine) for r in bundle.two_gpu if r.kind == "decode"}
     rows = []
     for r in bundle.two_gpu:
+        if r.kind == "step" and r.n_tokens == 1 and (r.model, r.engine) in decode:
+            continue  # a dense model's N=1 step is its batch-1 decode, shown once
         one = next((x for x in bundle.rows(r.model, r.n_tokens, measured=True) if gpus_in_name(x.hardware) == 1 and x.step_ms), None)
         tag = Provenance(kind="measured", source=r.hardware).tag()
         pct = lambda v: f"{num(100 * v, 3)}%" if v is not None else "-"  # noqa: E731
         rows.append([r.model, "decode (batch 1)" if r.kind == "decode" else r.n_tokens, ENGINE_WORDS.get(r.engine, r.engine),
-                     f"{num(r.step_ms, 4)} {tag}", pct(r.a2a_share), pct(r.comm_share), pct(r.roofline_ratio),
+                     f"{num(r.step_ms, 4)} {tag}", pct(r.a2a_share) if r.a2a_share else "none", pct(r.comm_share), pct(r.roofline_ratio),
                      f"{num(one.step_ms, 4)} {one.step_provenance.tag()}" if one else "- (does not fit one GPU)"])
     files = ", ".join(sorted({f"`{r.results_file}`" for r in bundle.two_gpu}))
     from tasks.report.flagship import _table
