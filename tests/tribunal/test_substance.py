@@ -192,3 +192,18 @@ def test_a_literature_review_gets_the_substance_checks_and_no_disclosure_credit(
     assert any(i.key == "claims_verified" and not i.passed for i in validator.items)
     assert any(r.kind == "soften_claims" and selfish.claim.claim_id in r.claim_ids for r in skeptic.revisions)
     assert not any(i.key.startswith(("substance:feasible", "substance:validation", "measured_")) for i in validator.items + skeptic.items)
+
+
+def test_references_known(clean):
+    b, text = clean
+    assert check("references_known", b, text).passed
+    fake = text + "\n99. A. Author. *Made up*. arXiv:2911.99991. <https://arxiv.org/abs/2911.99991>\n"
+    res = check("references_known", b, fake)
+    assert "unknown_reference" in kinds(res) and "2911.99991" in res.findings[0].message
+
+
+def test_units_of_printed_numbers(clean):
+    b, text = clean
+    base = next(t for t in b.token_latency if t.model == "llama2_70b")
+    micro = text.replace(f"{base.per_token_ms:.4g} ms", f"{base.per_token_ms:.4g} µs", 1)
+    assert "untraced_number" in kinds(check("numbers_traced", b, micro))
