@@ -207,3 +207,10 @@ def test_units_of_printed_numbers(clean):
     base = next(t for t in b.token_latency if t.model == "llama2_70b")
     micro = text.replace(f"{base.per_token_ms:.4g} ms", f"{base.per_token_ms:.4g} µs", 1)
     assert "untraced_number" in kinds(check("numbers_traced", b, micro))
+
+
+def test_feasibility_read_in_the_text(clean):
+    b, text = clean
+    one = text.replace("which needs 2 H100 GPUs [modelled: weights vs memory]", "which fits on one H100")
+    res = check("feasible_hardware", b, one)
+    assert "infeasible_hardware" in kinds(res) and "Llama-2-70B" in res.findings[0].message
