@@ -23,6 +23,9 @@ class Value:
     kind: str
     what: str
     unit: str = ""  # "ms", "%" or "" (anything else)
+    field: str = ""  # the bundle field, for sweep rows (e.g. "step_ms")
+    model: str = ""
+    n_tokens: int = 0
 
 
 def _kind(text: str | None, default: str) -> str:
@@ -42,7 +45,7 @@ def _row_values(r: SweepRow) -> list[Value]:
         v = getattr(r, name, None)
         if v is None:
             continue
-        out.append(Value(float(v), kind, f"{name} {label}", "ms" if name.endswith("_ms") else ""))
+        out.append(Value(float(v), kind, f"{name} {label}", "ms" if name.endswith("_ms") else "", name, r.model, r.n_tokens))
         if name in ("activated_fraction", "bandwidth_utilisation", "timing_spread"):
             out.append(Value(100 * float(v), kind, f"{name} {label} (%)", "%"))
         if name == "bytes_per_step":
