@@ -4,8 +4,8 @@ A claim checked against our runs carries a metric (``unique_experts_mean.exponen
 basis (``source``: measured | modelled | projected). The basis is a property of the quantity, which the bundle records
 per row: unique-expert counts are ``modelled`` unless replayed from a trace (``experts_provenance``), step times are
 measured only on measured rows. A verdict whose basis says measured for a quantity no run measured is mislabelled, and a
-CONTRADICTED verdict resting on a model alone overrules a paper with a model (the verifier's own rule: a model is not
-evidence enough to contradict a claim).
+CONTRADICTED verdict resting on a model alone, which the draft still shows (stated or softened), overrules a paper with
+a model (the verifier's own rule: a model is not evidence enough to contradict a claim).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def quantity_class(ctx: CheckContext, metric: str) -> str | None:
           "measurement contradict a paper?")
 def empirical_verdicts_grounded(ctx: CheckContext) -> CheckResult:
     rows = [c for c in ctx.bundle.claims if c.verdict is not None and c.verdict.metric]
-    if not rows:
+    if not rows or not ctx.experimental:
         return not_applicable("empirical_verdicts_grounded", "no claim was checked against our runs")
     findings = []
     for c in rows:
@@ -45,7 +45,7 @@ def empirical_verdicts_grounded(ctx: CheckContext) -> CheckResult:
             findings.append(Finding(kind="verdict_basis_mislabelled", where="bundle.claims",
                                     message=f"{c.claim.claim_id}: the verdict's basis is 'measured' but {v.metric} rests on "
                                             f"{cls} numbers (no run measured it)"))
-        if v.label == "CONTRADICTED" and cls != "measured":
+        if v.label == "CONTRADICTED" and cls != "measured" and c.disposition != "dropped":
             findings.append(Finding(kind="contradicted_on_model", where="bundle.claims",
                                     message=f"{c.claim.claim_id} is CONTRADICTED on {v.metric}, a {cls} quantity; a model "
                                             "cannot overrule a paper's measurement"))
