@@ -39,6 +39,20 @@ def _unit(after: str) -> str:
     return m.group(1) if m else ""
 
 
+CLAUSE_BREAK = re.compile(r";|,\s|\s(?:and|while|whereas|but|against|vs\.?)\s|\(|\)")
+
+
+def _clause(sentence: str, number: str) -> str:
+    """The clause of ``sentence`` that holds ``number`` (split at ; , and/while/against and brackets)."""
+    i = sentence.find(number)
+    if i < 0:
+        return sentence
+    cuts = [m for m in CLAUSE_BREAK.finditer(sentence)]
+    start = max([m.end() for m in cuts if m.end() <= i] or [0])
+    end = min([m.start() for m in cuts if m.start() >= i + len(number)] or [len(sentence)])
+    return sentence[start:end]
+
+
 def _times(values: list[Value]) -> list[Value]:
     return [v for v in values if v.what.startswith(TIME_FIELDS)]
 
@@ -49,10 +63,8 @@ def _percent_bounds(ctx: CheckContext) -> list[Finding]:
     for sec in PROSE:
         for n in numbers(ctx.report.section(sec) or ""):
             if n.percent and n.value > 100.5:
-                # the ceiling word must sit close to the number (its own clause), not anywhere in a long sentence
-                i = n.sentence.find(n.text)
-                near = n.sentence[max(0, i - 80):i + len(n.text) + 80] if i >= 0 else n.sentence
-                hit = has_any(near, words)
+                # the ceiling word must sit in the number's own clause, not anywhere in a long sentence
+                hit = has_any(_clause(n.sentence, n.text), words)
                 if hit:
                     out.append(Finding(kind="impossible_value", where=sec,
                                        message=f"'{n.text}%' is a share of a ceiling ('{hit}') above 100%: "

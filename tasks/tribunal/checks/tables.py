@@ -127,7 +127,7 @@ def _feasibility_prose(ctx: CheckContext) -> list[Finding]:
     b: EvidenceBundle = ctx.bundle
     asked_hw = getattr(b.asked, "hardware", None)
     out = []
-    for sec in PROSE:
+    for sec in PROSE + ("Results",):
         for clause in _sentences(ctx.report.section(sec) or ""):
             for part in re.split(r";|,\s+(?=[A-Z])", clause):
                 rows = [f for f in b.feasibility if any(n in part for n in _names(f.model))]
