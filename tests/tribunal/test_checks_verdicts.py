@@ -30,3 +30,21 @@ def test_a_contradiction_on_a_model_alone_is_flagged():
     b = _with_verdict("CONTRADICTED", "measured", metric="step_ms.ratio")
     b = b.model_copy(update={"sweep": measured.sweep, "gpu_provenance": measured.gpu_provenance})
     assert run("empirical_verdicts_grounded", b, None).passed
+
+
+def _corroborated(own_only: bool):
+    b = B.substantive()
+    row = b.claims[0]
+    ev = row.verdict.evidence
+    if own_only:
+        ev = [e.model_copy(update={"paper_id": row.claim.source_id, "is_claim_source": True}) for e in ev]
+    v = row.verdict.model_copy(update={"corroborated": True, "evidence": ev, "rationale": "agrees"})
+    return b.model_copy(update={"claims": [row.model_copy(update={"verdict": v})] + list(b.claims[1:])})
+
+
+def test_corroboration_by_another_paper_passes():
+    assert run("corroboration_grounded", _corroborated(own_only=False), None).passed
+
+
+def test_corroboration_resting_on_the_claims_own_paper_is_flagged():
+    assert "self_supported_claim" in kinds(run("corroboration_grounded", _corroborated(own_only=True), None))

@@ -50,3 +50,19 @@ def empirical_verdicts_grounded(ctx: CheckContext) -> CheckResult:
                                     message=f"{c.claim.claim_id} is CONTRADICTED on {v.metric}, a {cls} quantity; a model "
                                             "cannot overrule a paper's measurement"))
     return result("empirical_verdicts_grounded", findings, f"{len(rows)} empirical verdicts checked")
+
+
+@register("corroboration_grounded", "validator", "is every verdict marked corroborated backed by a paper other than the "
+          "claim's own?")
+def corroboration_grounded(ctx: CheckContext) -> CheckResult:
+    from tasks.tribunal.checks.claims import _other_paper_support
+
+    marked = [c for c in ctx.bundle.claims if c.verdict is not None and getattr(c.verdict, "corroborated", False)]
+    if not ctx.bundle.claims:
+        return not_applicable("corroboration_grounded", "no claims")
+    bad = [c for c in marked if not _other_paper_support(c)]
+    findings = [Finding(kind="self_supported_claim", where="bundle.claims",
+                        message=f"{c.claim.claim_id} is marked corroborated, but its deciding evidence is only its own paper "
+                                f"({c.claim.source_id})") for c in bad[:8]]
+    return result("corroboration_grounded", findings, f"{len(marked) - len(bad)}/{len(marked)} corroborated verdicts cite "
+                  "another paper")
