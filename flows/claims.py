@@ -18,6 +18,7 @@ from flows.safety import atomic_write
 from tasks.claims.empirical import verify_empirically
 from tasks.claims.evaluate import paper_chunk_lookup
 from tasks.claims.extract import extract_from_papers, rank_by_question
+from tasks.claims.independence import headline
 from tasks.claims.records import Claim, EmpiricalFact, Verdict
 from tasks.claims.settings import VerifierSettings
 from tasks.claims.verifiers import make_verifier
@@ -31,7 +32,8 @@ from tasks.settings import PROJECT_ROOT, EmbedderSettings, Settings
 log = logging.getLogger("sovereign.claims")
 
 
-_CLAIMS_CODE = sorted((PROJECT_ROOT / "tasks" / "claims").glob("*.py")) + [Path(__file__)]
+_CLAIMS_CODE = (sorted((PROJECT_ROOT / "tasks" / "claims").glob("*.py")) + [Path(__file__)]
+                + sorted((PROJECT_ROOT / "tasks" / "claims" / "data").glob("*.yaml")))  # lexicons decide verdicts too
 
 
 def _verify_key(_, params: dict) -> str:
@@ -99,7 +101,7 @@ def verify_claims(claims: list[Claim], index_dir: str, verifier: VerifierSetting
     for claim in claims:
         others = make_verifier(verifier, paper_chunks=_without(lookup, claim.source_id))
         retrieve = lambda text, k, src=claim.source_id: [h for h in store.query(text, model, 2 * k) if h.chunk.arxiv_id != src][:k]  # noqa: E731
-        v = others.verify(claim, retrieve, None)
+        v = others.verify(claim, retrieve, claim.source_id)  # the source marks its own paper: never corroboration
         independent.append(v.model_copy(update={"verifier": f"{v.verifier}:other-papers"}))
     return verdicts, independent
 
@@ -197,20 +199,21 @@ def run_claims(ctx, settings: Settings, papers: list[Paper], index_dir: str, swe
                          for v in empirical]
         labels = [v.label for v in verdicts]
         metrics = {
+            **headline(verdicts, independent, empirical),  # claims_verified: other papers and our measurements only
             "claims_extracted": len(claims) + len(off_topic),
             "claims_off_topic": len(off_topic),
             "claims_supported": labels.count("SUPPORTED"),
             "claims_contradicted": labels.count("CONTRADICTED"),
             "claims_not_enough_info": labels.count("NOT_ENOUGH_INFO"),
             "claims_verifier_failed": sum(v.failed for v in verdicts),
-            "claims_corroborated_by_other_papers": sum(v.label == "SUPPORTED" for v in independent),
             "claims_contradicted_by_other_papers": sum(v.label == "CONTRADICTED" for v in independent),
             "claims_empirical": len(empirical),
             "claims_empirical_supported": sum(v.label == "SUPPORTED" for v in empirical),
             "claims_empirical_contradicted": sum(v.label == "CONTRADICTED" for v in empirical),
         }
         files = _write_table(ctx.out_dir / "claims", claims, verdicts, empirical + independent)
-        note["summary"] = (f"{len(claims)} claims: {metrics['claims_supported']} supported, {metrics['claims_contradicted']} contradicted, "
+        note["summary"] = (f"{len(claims)} claims, {metrics['claims_verified']} verified by other papers or our "
+                           f"measurements; against their own papers: {metrics['claims_supported']} supported, {metrics['claims_contradicted']} contradicted, "
                            f"{metrics['claims_not_enough_info']} not enough info; other papers corroborate "
                            f"{metrics['claims_corroborated_by_other_papers']} and contradict {metrics['claims_contradicted_by_other_papers']}; "
                            f"{len(empirical)} checked against our sweep")

@@ -187,6 +187,21 @@ def _searcher(retrieval: RetrievalSettings, cache_dir: str, results: list[Search
     return search
 
 
+def _llm_queries(settings: Settings) -> list[Query]:
+    """Extra queries from the llm group's chat model when ``retrieval.llm_expansion`` is on and its key is set, else []."""
+    import os
+
+    llm = settings.llm
+    if not settings.retrieval.llm_expansion or llm is None or (llm.api_key_env and not os.environ.get(llm.api_key_env)):
+        if settings.retrieval.llm_expansion:
+            log.warning("retrieval.llm_expansion=true but no usable llm group/key: the question's own queries only")
+        return []
+    from tasks.llm.factory import build_chat_model
+    from tasks.retrieval.llm_expand import llm_queries
+
+    return llm_queries(settings.question.text, build_chat_model(llm))
+
+
 def select_papers(settings: Settings, queries: list[Query], merged: list[Paper]) -> tuple[list[RelevanceDecision], list[Paper]]:
     """The relevance method of ``settings.relevance`` over the retrieved papers: every decision, and the kept papers
     best first (at most ``retrieval.max_papers``)."""
@@ -209,7 +224,8 @@ def run_literature(settings: Settings, timer: StageTimer) -> Literature:
     with timer.stage("retrieval", f"({r.backend})") as note:
         max_queries = 4 if settings.run.smoke else r.max_queries
         answers: list[SearchResult] = []
-        queries, _ = two_round_queries(settings.question, max_queries, _searcher(r, settings.run.cache_dir, answers))
+        queries, _ = two_round_queries(settings.question, max_queries, _searcher(r, settings.run.cache_dir, answers),
+                                       extra=_llm_queries(settings))
         by_text = {a.query.text: a for a in answers}
         results = [by_text[q.text].model_copy(update={"query": q}) for q in queries]
         sources = sorted({x.source for x in results})

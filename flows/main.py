@@ -157,12 +157,14 @@ def main(argv: list[str]) -> int:
     if not (args.help or args.hydra_help or args.info or args.shell_completion):
         multirun = args.multirun or "hydra.mode=MULTIRUN" in overrides
         try:
-            for job in expand_jobs(overrides, multirun):
+            checked = []
+            for job in expand_jobs(overrides, multirun):  # every job of a multirun, before any of them touches a store
                 reject_secret_overrides(job)
-                settings = load_settings(job)[0]
+                checked.append(load_settings(job)[0])
                 if not args.cfg:
-                    check_credentials(settings)  # fail fast, before Prefect or MLflow start
-                    store.prepare(settings)  # named causes for a broken store; schemas created once, under a lock
+                    check_credentials(checked[-1])  # fail fast, before Prefect or MLflow start
+            for settings in checked if not args.cfg else []:
+                store.prepare(settings)  # named causes for a broken store; schemas created once, under a lock
         except (SettingsError, SecretInOverrideError) as exc:
             console.print(f"[bold red]error:[/] {exc}")
             return 2

@@ -151,12 +151,10 @@ def _log_child(ctx, result: PointResult, measurement: Measurement | None, origin
     params |= {f"bandwidth_util_modelled_{hw}": round(rf["bandwidth_utilisation_projected"], 4) for hw, rf in result.roofline.items()}
     if result.routing_params.get("fit"):
         params["calibrated_block_logit_scale"] = result.routing_params["fit"]["value"]
-    tracking.log_params(ctx.client, run_id, params)
-    tracking.set_tags(ctx.client, run_id, {"sovereign.provenance.step_ms": source.split(":")[0],
-                                           "sovereign.provenance.unique_experts": experts.split(":")[0]})
-    tracking.log_metrics(ctx.client, run_id, _child_metrics(result, measurement))
+    tags = {"sovereign.provenance.step_ms": source.split(":")[0], "sovereign.provenance.unique_experts": experts.split(":")[0]}
     if result.failed:
-        tracking.set_tags(ctx.client, run_id, {"sovereign.error": result.error})
+        tags["sovereign.error"] = result.error
+    tracking.log_record(ctx.client, run_id, params, _child_metrics(result, measurement), tags)  # one transaction per child
     tracking.end_run(ctx.client, run_id, failed=result.failed)
     return run_id
 
@@ -247,7 +245,7 @@ def print_sweep_table(outcome: SweepOutcome, settings: Settings) -> None:
     hw = settings.sweep.hardware[0]
     vs = next((k for row in outcome.rows for k in row if k.startswith(f"{hw}_vs_")), None)
     measured = any(p.measurement for p in outcome.points)
-    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, title_justify="left",
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, pad_edge=False, show_edge=False, title_justify="left",
                   title=f"sweep on {hw} (full table: MLflow artifact sweep/sweep_table.txt)")
     cols = [("model", "model"), ("routing", "routing"), ("N", "N"), ("source", "source"), ("unique_mean", "experts"),
             ("MB_per_step", "MB/step"), (f"{hw}_ms", "ms")]

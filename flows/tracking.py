@@ -172,6 +172,24 @@ def log_metrics(client: MlflowClient, run_id: str, metrics: dict[str, float], st
         client.log_batch(run_id, metrics=items[i : i + _BATCH])
 
 
+def log_record(client: MlflowClient, run_id: str, params: dict[str, Any], metrics: dict[str, float], tags: dict[str, Any] | None = None) -> None:
+    """Params, metrics and tags of a small run in one ``log_batch`` (one store transaction, not three)."""
+    now = int(time.time() * 1000)
+    items = {
+        "params": [Param(k, v) for k, v in safe_params(params).items()],
+        "metrics": [Metric(k, float(v), now, 0) for k, v in metrics.items()
+                    if v is not None and isinstance(v, (int, float)) and math.isfinite(float(v))],
+        "tags": [RunTag(k, redact(v)[:5000]) for k, v in (tags or {}).items()],
+    }
+    if sum(len(v) for v in items.values()) <= 1000 and len(items["params"]) <= _BATCH:  # MLflow's log_batch limits
+        client.log_batch(run_id, **items)
+        return
+    log_params(client, run_id, params)
+    log_metrics(client, run_id, metrics)
+    if tags:
+        set_tags(client, run_id, tags)
+
+
 def set_tags(client: MlflowClient, run_id: str, tags: dict[str, Any]) -> None:
     client.log_batch(run_id, tags=[RunTag(k, redact(v)[:5000]) for k, v in tags.items()])
 

@@ -96,6 +96,7 @@ class RetrievalSettings(Strict):
     relevance_threshold: float = Field(0.15, ge=0, le=1)
     ngram_max: int = Field(2, ge=1, le=3)
     max_papers: int = Field(40, gt=0)
+    llm_expansion: bool = Field(False, description="ask the llm group's chat model for up to 3 extra queries (needs its key)")
 
     @field_validator("api_url")
     @classmethod

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from tasks.claims.align import Alignment, Sentence
+from tasks.claims.align import Alignment, Sentence, names_all
 from tasks.claims.check_numbers import scope_sentence
 from tasks.claims.context import clause_spans, metrics_overlap
 from tasks.claims.findings import Finding, register
@@ -116,7 +116,10 @@ class Comparison:
         claimed = ranking(plain(al.facts))
         if len(claimed) != 1:
             return []
-        for s in _support_sentences(al, self.tol):
+        sentences = _support_sentences(al, self.tol)
+        if not al.facts.numbers:  # every sentence that names all the compared parties, not only the best-covering one
+            sentences += [s for s in al.aligned if names_all(s, al.required) and s not in sentences]
+        for s in sentences:
             said = ranking(plain(s.facts))
             if len(said) == 1 and said != claimed:
                 return [Finding(self.name, "contradict", f"the claim ranks it {next(iter(claimed))} but {s.chunk_id} "

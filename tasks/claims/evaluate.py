@@ -147,14 +147,18 @@ def evaluate(claims: list[LabelledClaim], verifiers: list[Verifier],
 
 
 def ablation(claims: list[LabelledClaim], verifier, retrieve: Callable[[str, int], list[ChunkHit]]) -> dict[str, float]:
-    """Accuracy of a check-pipeline verifier with all checks, then with each check removed in turn."""
+    """Accuracy of a check-pipeline verifier with all its checks, with each removed in turn, and with each
+    registered check it leaves off added."""
+    from tasks.claims.findings import REGISTRY
+
     gold = [c.label for c in claims]
+    variants = {"(all checks)": verifier.checks}
+    variants |= {f"without {d}": tuple(c for c in verifier.checks if c != d) for d in verifier.checks}
+    variants |= {f"plus {a} (off by default)": (*verifier.checks, a) for a in REGISTRY if a not in verifier.checks}
     out = {}
-    for dropped in (None, *verifier.checks):
-        kept = tuple(c for c in verifier.checks if c != dropped)
+    for name, kept in variants.items():
         variant = dataclasses.replace(verifier, checks=kept, _built=[])
-        pred = [variant.verify(c.text, retrieve, None).label for c in claims]
-        out["(all checks)" if dropped is None else f"without {dropped}"] = scores(gold, pred)["accuracy"]
+        out[name] = scores(gold, [variant.verify(c.text, retrieve, None).label for c in claims])["accuracy"]
     return out
 
 

@@ -102,8 +102,11 @@ def run_point(point: SweepPointSpec, conf_dir: Path | None = None,
                       hardware=list(point.hardware))
     try:
         spec = load_model_spec(point.model, conf_dir)
+        # A dense autoregressive baseline commits one token per step, whatever N its forward processes: it is never
+        # credited with a diffusion setup's tokens per step (tokens/s of a dense row = 1 / step time).
+        tokens_per_step = 1.0 if spec.family == "dense" else point.tokens_per_step
         setup = make_step_setup(point.n_tokens, point.prefix_len, load_decoding_setup(point.decoding, conf_dir),
-                                point.tokens_per_step)
+                                tokens_per_step)
         res.tokens_committed = setup.tokens_committed_per_step
         if spec.family == "dense":
             res.routing = DENSE_ROUTING

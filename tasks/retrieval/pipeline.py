@@ -19,16 +19,21 @@ from tasks.settings import QuestionSettings
 Search = Callable[[list[Query]], dict[str, list[Paper]]]
 
 
-def two_round_queries(question: QuestionSettings, max_queries: int, search: Search) -> tuple[list[Query], dict[str, list[Paper]]]:
+def two_round_queries(question: QuestionSettings, max_queries: int, search: Search,
+                      extra: list[Query] | None = None) -> tuple[list[Query], dict[str, list[Paper]]]:
     """Round 1 searches the text's own queries; round 2 adds synonym and feedback queries mined from round 1's papers.
 
+    Args:
+        extra: queries that only add (e.g. an LLM expansion); searched in round 1, outside the ``max_queries`` cap.
     Returns:
         All queries (round 1 first) and each query's papers.
     """
-    first = expand_queries(question, max_queries)
+    extra = [q for q in (extra or []) if q.text not in {x.text for x in expand_queries(question, max_queries)}]
+    first = expand_queries(question, max_queries) + extra
     answers = dict(search(first))
     corpus = [p.text for p in merge_dedupe(list(answers.values()))]
     queries = expand_queries(question, max_queries, corpus_texts=corpus)
+    queries += [q for q in extra if q.text not in {x.text for x in queries}]
     todo = [q for q in queries if q.text not in answers]
     if todo:
         answers.update(search(todo))

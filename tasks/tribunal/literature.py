@@ -38,7 +38,7 @@ def skeptic_literature(bundle: EvidenceBundle, settings: TribunalSettings) -> Ru
     revisions += revs
     stated_bad = [c.claim.claim_id for c in bundle.claims if c.label == "CONTRADICTED" and c.disposition == "stated"]
     items.append(RubricItem(key="no_contradicted_claim_stated", question="is no contradicted claim stated as fact?",
-                            passed=not stated_bad, evidence=f"{len(stated_bad)} contradicted claims stated", weight=2.0, critical=False))
+                            passed=not stated_bad, evidence=f"{len(stated_bad)} contradicted claims stated", weight=2.0, critical=True))
     if stated_bad:
         findings.append(f"{len(stated_bad)} contradicted claims are stated as fact")
         revisions.append(Revision(kind="drop_claims", claim_ids=stated_bad, raised_by="skeptic",

@@ -18,7 +18,7 @@ def test_change_noun_after_the_number_decides():
 
 
 def test_lower_bound_needs_the_same_metric_in_its_slot():
-    from tasks.claims.hybrid import _same_slot_metric
+    from tasks.claims.slots import same_slot_metric as _same_slot_metric
 
     cf = analyse_sentence("Token pruning raises throughput by more than 40% in exchange for a 31% FLOP reduction.")
     ef = analyse_sentence("Pruning 66% of the input tokens reduces FLOPs by 31% and raises throughput by more than 40%.")
@@ -36,7 +36,7 @@ def test_evaluation_metrics_are_not_models_and_titles_give_initials():
 
 
 def test_named_metrics_are_exclusive_slots():
-    from tasks.claims.hybrid import _slot_qualifiers
+    from tasks.claims.slots import slot_qualifiers as _slot_qualifiers
 
     ev = analyse_sentence("It lowers MSE by 10.4% and MAE by 7.8%.")
     assert _slot_qualifiers(ev, ev.numbers[0])["measure"] == ["mse"]
@@ -57,7 +57,13 @@ def test_speeds_up_and_bare_gains_name_what_they_measure():
 
 def test_other_setup_is_hardware_other_than_the_claimed():
     from tasks.claims.entities import hardware_mentions
-    from tasks.claims.hybrid import _other_setup
+    from tasks.claims.align import Sentence
+    from tasks.claims.number_match import other_setup
+    from tasks.records import Chunk, ChunkHit
+
+    def _other_setup(facts, claimed):
+        chunk = Chunk(chunk_id="p#0", arxiv_id="p", title="t", text=facts.text, start=0, end=len(facts.text))
+        return other_setup(Sentence(ChunkHit(chunk=chunk, score=1.0), facts), claimed)
 
     t4 = hardware_mentions("on a T4")
     assert _other_setup(analyse_sentence("It runs at 3 tokens per second on a single GPU with 24 GB."), t4)
@@ -67,7 +73,7 @@ def test_other_setup_is_hardware_other_than_the_claimed():
 
 
 def test_comparison_phrases_mark_baselines_and_version_swaps():
-    from tasks.claims.hybrid import _same_family_other_version
+    from tasks.claims.check_attribution import same_family_other_version as _same_family_other_version
 
     facts = analyse_sentence("The 8B model of LLaDA is competitive with LLaMA3 8B at in-context learning.")
     assert [e.name for e in facts.baselines] == ["LLaMA3 8B"]
@@ -77,7 +83,17 @@ def test_comparison_phrases_mark_baselines_and_version_swaps():
 
 
 def test_polarity_and_architecture_clashes():
-    from tasks.claims.hybrid import _architecture_clash, _polarity_clash
+    from tasks.claims.check_attribution import architectures
+    from tasks.claims.check_direction import evaluative_polarity
+    from tasks.claims.slots import plain
+
+    def _polarity_clash(c, e):
+        cw, ew = evaluative_polarity(plain(c)), evaluative_polarity(plain(e))
+        return any(ew.get(k, w) != w for k, w in cw.items())
+
+    def _architecture_clash(c, e):
+        a, b = architectures(plain(c)), architectures(plain(e))
+        return bool(a and b and not a & b)
 
     claim = analyse_sentence("It is up to 4.8x faster but at the price of somewhat worse generation quality.")
     ev = analyse_sentence("It gives speedups of up to 4.8x and consistently improves generation quality.")
@@ -89,7 +105,7 @@ def test_polarity_and_architecture_clashes():
 
 
 def test_pronoun_sentences_inherit_the_system_named_before():
-    from tasks.claims.hybrid import _sentences
+    from tasks.claims.align import read_sentences as _sentences
     from tasks.records import Chunk, ChunkHit
 
     text = ("Brings sparse experts to vision with V-MoE, a sparse vision model. "
@@ -108,7 +124,7 @@ def test_architecture_head_noun_names_the_same_thing():
 
 
 def test_an_overturned_explanation():
-    from tasks.claims.hybrid import _overturned
+    from tasks.claims.check_direction import overturned as _overturned
 
     text = "a plateau usually attributed to a compute-bound regime. the analysis instead shows it stays memory-bound."
     assert _overturned(text, "compute-bound", "memory-bound")

@@ -56,3 +56,21 @@ def test_versioned_names_match_titles_but_field_words_do_not():
     assert keys == ["llama2", "h100", "llada2"]
     assert named_in_title("Llama 2: Open Foundation and Fine-Tuned Chat Models", keys) == ["llama2"]
     assert named_in_title("Mixtral of Experts", keys) == []
+
+
+def test_llm_expansion_only_adds_and_degrades_on_bad_output():
+    from langchain_core.messages import AIMessage
+
+    from tasks.retrieval.llm_expand import llm_queries
+    from tasks.retrieval.pipeline import two_round_queries
+    from tests.llm.fakes import fake_model, tool_message
+
+    model = fake_model(tool_message("ExpandedQueries", {"queries": ["block diffusion KV cache reuse", "  ", "dKV-Cache delayed caching"]}))
+    extra = llm_queries(KV, model)
+    assert [q.text for q in extra] == ["block diffusion KV cache reuse", "dKV-Cache delayed caching"]
+    assert all(q.origin == "llm" for q in extra)
+    assert llm_queries(KV, fake_model(AIMessage(content="no"), AIMessage(content="{bad"))) == []
+    seen = []
+    queries, _ = two_round_queries(QuestionSettings(text=KV), 6, lambda qs: seen.extend(qs) or {q.text: [] for q in qs}, extra)
+    own = [q for q in queries if q.origin != "llm"]
+    assert own == [q for q in expand_queries(QuestionSettings(text=KV), 6)] and queries[-2:] == extra

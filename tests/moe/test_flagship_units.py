@@ -84,3 +84,11 @@ def test_calibrated_router_reproduces_the_out_of_sample_points():
     out = validate(pts, steps=8)
     assert all(math.isfinite(v.modelled) for v in out)
     assert all(abs(v.error_pct) < 15 for v in out), [(v.published.block, v.error_pct) for v in out]
+
+
+def test_the_dense_baseline_is_never_credited_with_more_than_one_token_per_step():
+    from tasks.moe.sweep import SweepPointSpec, run_point
+
+    r = run_point(SweepPointSpec("llama2_70b", "dense", 64, ("h100_sxm",), steps=2))
+    assert r.tokens_committed == 1.0
+    assert r.roofline["h100_sxm"]["tokens_per_s"] == pytest.approx(1e3 / r.roofline["h100_sxm"]["time_ms"])

@@ -53,3 +53,12 @@ def test_literature_only_run_raises_no_false_alarm(tmp_path):
     (folder / "tribunal" / "bundle.json").write_text(lit.model_dump_json())
     result = _bench().run_benchmark(_write_run(tmp_path / "run", B.substantive()), [folder])
     assert [c["false_alarm"] for c in result["clean"]] == [False, False]
+
+
+def test_the_clean_flagship_run_detects_every_kind_and_raises_no_false_alarm():
+    data = Path(__file__).parent / "data"
+    result = _bench().run_benchmark(data / "flagship-run", [data / "literature-run"])
+    applicable = [r for r in result["rows"] if r["detected"] is not None]
+    assert len(applicable) >= 12
+    assert sum(r["detected"] for r in applicable) >= 0.9 * len(applicable), [r["kind"] for r in applicable if not r["detected"]]
+    assert [c["false_alarm"] for c in result["clean"]] == [False, False]
