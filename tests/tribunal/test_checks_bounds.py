@@ -50,3 +50,18 @@ def test_literature_only_is_not_applicable():
 def test_a_share_rising_past_the_ceiling_in_one_clause_is_flagged():
     b = substantive()
     assert "impossible_value" in kinds(run("physical_bounds", b, _doc("The copy-bandwidth utilisation rises from 60% to 130% at N=128.")))
+
+
+def test_a_memory_size_in_the_wrong_unit_is_a_unit_error():
+    b = substantive()
+    assert run("physical_bounds", b, _doc("Llama-2-70B needs 138 GB, two H100s.")).passed
+    assert "unit_mismatch" in kinds(run("physical_bounds", b, _doc("Llama-2-70B needs 138 MB, so it fits anywhere.")))
+
+
+def test_our_expert_count_above_e_is_impossible():
+    b = substantive()
+    ok = _doc("Each step reads 120 (120–180) experts [modelled: calibrated routing]; a paper reports 2048 experts "
+              "[published: X, arXiv 2501.00001].")
+    assert run("physical_bounds", b, ok).passed
+    bad = _doc("At N=128 each step reads 312 (300–330) distinct experts [modelled: calibrated routing].")
+    assert "impossible_value" in kinds(run("physical_bounds", b, bad))

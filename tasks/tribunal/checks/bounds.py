@@ -81,6 +81,24 @@ def _percent_bounds(ctx: CheckContext) -> list[Finding]:
     return out
 
 
+EXPERTS_AFTER = re.compile(r"\s*(?:\([^)]*\)\s*)?(?:(?:distinct|unique|routed|active|activated)\s+)*experts\b", re.I)
+
+
+def _expert_bounds(ctx: CheckContext) -> list[Finding]:
+    """Our own (tagged, not published) expert counts cannot exceed the largest routed-expert count E of the run."""
+    top = max((r.num_experts for r in ctx.bundle.rows() if not r.dense and r.num_experts), default=None)
+    if not top:
+        return []
+    out = []
+    for sec in PROSE:
+        for n in numbers(ctx.report.section(sec) or ""):
+            if n.tag and n.tag[0] != "published" and not n.percent and n.value > top + 0.5 and EXPERTS_AFTER.match(n.unit_after):
+                out.append(Finding(kind="impossible_value", where=sec,
+                                   message=f"'{n.text}' experts exceeds the {top} routed experts per layer of any model of the run: "
+                                           f"\"{n.sentence[:120]}\""))
+    return out
+
+
 def _bundle_bounds(ctx: CheckContext) -> list[Finding]:
     out = []
     for r in ctx.bundle.rows():
@@ -95,16 +113,30 @@ def _bundle_bounds(ctx: CheckContext) -> list[Finding]:
     return out
 
 
+def _memory_unit(after: str) -> str:
+    m = re.match(r"\s*([KMGTP]B)\b(?!/s)", after)
+    return m.group(1) if m else ""
+
+
 def _time_units(ctx: CheckContext) -> list[Finding]:
-    times = _times(bundle_values(ctx.bundle))
+    """Times (base ms) and memory sizes (base GB) whose digits match the run in the base unit but not in the unit written."""
+    values = bundle_values(ctx.bundle)
+    families = (("ms", _times(values), quantities().get("time_units", {}), _unit),
+                ("GB", [v for v in values if "GB" in v.what], quantities().get("memory_units", {}), _memory_unit))
+    out = []
+    for base, pool, scale, unit_of in families:
+        out += _unit_family(ctx, base, pool, scale, unit_of)
+    return out
+
+
+def _unit_family(ctx: CheckContext, base: str, times: list[Value], scale: dict, unit_of) -> list[Finding]:
     if not times:
         return []
-    scale = quantities().get("time_units", {})
     out = []
     for sec in PROSE:
         for n in numbers(ctx.report.section(sec) or ""):
-            unit = _unit(n.unit_after)
-            if not unit or unit == "ms" or unit not in scale:
+            unit = unit_of(n.unit_after)
+            if not unit or unit == base or unit not in scale:
                 continue
             same_digits = [v for v in times if matches(n.value, n.decimals, v.value, ctx.rel_tol)]
             in_ms = n.value * float(scale[unit])
@@ -112,8 +144,8 @@ def _time_units(ctx: CheckContext) -> list[Finding]:
             if same_digits and not converted:
                 out.append(Finding(kind="unit_mismatch", where=sec,
                                    message=f"'{n.text} {unit}' matches the run's {same_digits[0].what} = "
-                                           f"{same_digits[0].value:.4g} ms; in ms it would be {in_ms:.4g} ms, which no time of "
-                                           f"the run supports: \"{n.sentence[:120]}\""))
+                                           f"{same_digits[0].value:.4g} {base}; in {base} it would be {in_ms:.4g} {base}, which "
+                                           f"no value of the run supports: \"{n.sentence[:120]}\""))
     return out
 
 
@@ -123,5 +155,5 @@ def physical_bounds(ctx: CheckContext) -> CheckResult:
         return not_applicable("physical_bounds", "no experimental results")
     findings = _bundle_bounds(ctx)
     if ctx.report is not None:
-        findings += _percent_bounds(ctx) + _time_units(ctx)
+        findings += _percent_bounds(ctx) + _time_units(ctx) + _expert_bounds(ctx)
     return result("physical_bounds", findings, "percent shares, expert counts and time units checked")
