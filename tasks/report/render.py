@@ -178,6 +178,10 @@ def _results(bundle: EvidenceBundle, figures: dict[str, str]) -> str:
                   "### Sensitivity to the routing hypothesis\n\n" + flagship.sensitivity_section(bundle),
                   "### Latency per committed token\n\n" + flagship.token_latency_section(bundle),
                   "### Feasibility on the target hardware\n\n" + flagship.feasibility_section(bundle)]
+    if bundle.two_gpu:
+        from tasks.report.sharded import two_gpus_section
+
+        parts.append("### Two GPUs (expert and tensor parallel)\n\n" + two_gpus_section(bundle))
     parts.append("### Step time, throughput and bandwidth utilisation\n\n" + _timing_table(bundle))
     for key, alt in (("step", "Step time vs N against the dense baseline"), ("bytes", "Bytes moved per step vs N")):
         if key in figures:

@@ -82,6 +82,10 @@ def bundle_values(bundle: EvidenceBundle) -> list[Value]:
         for name in ("tokens_per_step", "tokens_per_step_low", "tokens_per_step_high"):
             if getattr(t, name) is not None:
                 vals.append(Value(float(getattr(t, name)), "published", f"{name} ({t.decoding})"))
+    for t in getattr(bundle, "two_gpu", []):  # sharded steps (issue 17): timed, shares of the timed step
+        vals.append(Value(t.step_ms, "measured", f"step ms {t.model} N={t.n_tokens} {t.engine} on {t.hardware}"))
+        vals += [Value(100 * float(v), "measured", f"{name} % {t.model} N={t.n_tokens} {t.engine}")
+                 for name, v in (("a2a_share", t.a2a_share), ("comm_share", t.comm_share), ("roofline", t.roofline_ratio)) if v]
     for s in bundle.sensitivity:
         k = _kind(s.provenance, "modelled")
         for name in ("experts_central", "experts_low", "experts_high", "step_ms_central", "step_ms_low", "step_ms_high",
