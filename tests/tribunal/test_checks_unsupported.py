@@ -20,7 +20,7 @@ def test_measured_latency_and_published_accuracy_pass():
 def test_an_unmeasured_quantity_presented_as_our_result_is_flagged():
     b = B.substantive()
     assert "unsupported_result" in kinds(run("results_supported", b, _doc("Power draw falls 12% at N=128 [measured: NVIDIA H200].")))
-    assert "unsupported_result" in kinds(run("results_supported", b, _doc("We observe that perplexity is unchanged at N=128.")))
+    assert "unsupported_result" in kinds(run("results_supported", b, _doc("Our measurements show that perplexity is unchanged at N=128.")))
 
 
 def test_corroboration_claimed_without_independent_evidence_is_flagged():
