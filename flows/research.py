@@ -98,6 +98,7 @@ def _run_stages(ctx: RunContext, settings: Settings, timer: StageTimer) -> dict:
         claims=claims.claims, verdicts=claims.verdicts + claims.empirical,
         sweep_points=sweep.points if sweep else (), fits=sweep.fits if sweep else (),
         mlflow_run_id=ctx.run_id, mlflow_uri=tracking.tracking_uri(settings.tracking),
+        recorded=sweep.recorded if sweep else None,
     )
     if sweep is not None:
         structured = settings.question.structured

@@ -190,15 +190,16 @@ def _write_summary(out_dir: Path, rows: list[dict], points: list[SweepPoint], fi
 def run_sweep(ctx, settings: Settings, timer: StageTimer) -> SweepOutcome:
     """Evaluate every sweep point in parallel, join recorded GPU measurements, and log children as they finish."""
     points = _points(settings)
-    results_dir = project_path(settings.sweep.results_dir)
+    results_dirs = [project_path(d) for d in settings.sweep.results_dir]
     if settings.sweep.live_gpu and gpu_available():
-        out_file = results_dir / "live" / f"{ctx.run_id}.json"
+        live_dir = next((d for d in results_dirs if not any(ch in str(d) for ch in "*?[")), project_path("results"))
+        out_file = live_dir / "live" / f"{ctx.run_id}.json"
         with timer.stage("gpu-measure", "(live, CUDA present)"):
             try:
                 measure_on_gpu(live_measure_argv(settings, out_file))
             except Exception as exc:  # noqa: BLE001 - a failed GPU run degrades to recorded results and projections
                 console.print(f"[bold red]✗ live GPU measurement failed ({type(exc).__name__}: {exc}); using recorded results and projections[/]")
-    recorded = load_recorded(results_dir)
+    recorded = load_recorded(results_dirs)
     for path, reason in recorded.rejected:
         console.print(f"[bold yellow]⚠ recorded GPU results {path} rejected: {reason}. Projections are used and labelled.[/]")
     if not recorded.runs:

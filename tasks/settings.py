@@ -166,7 +166,8 @@ class SweepSettings(Strict):
     steps: int = Field(16, gt=0)
     decoding: str = "llada2_block32_t095"
     engine: str | None = Field(None, description="preferred engine among recorded GPU results; None: best available")
-    results_dir: str = "results/h200"
+    results_dir: list[str] = Field(["results/h200"], description="folders (or glob patterns) of recorded GPU results; "
+                                   "the first also receives live measurements")
     live_gpu: bool = Field(True, description="measure on the GPU when CUDA is present")
 
     @field_validator("tokens")
@@ -176,6 +177,14 @@ class SweepSettings(Strict):
         if not values or bad:
             raise ValueError(f"sweep.tokens must be positive integers, got {bad or values}")
         return values
+
+    @field_validator("results_dir", mode="before")
+    @classmethod
+    def _folders(cls, value: Any) -> list[str]:
+        folders = [value] if isinstance(value, (str, Path)) else list(value or [])
+        if not folders or not all(isinstance(f, (str, Path)) and str(f).strip() for f in folders):
+            raise ValueError(f"sweep.results_dir must be a folder or a list of folders (glob patterns allowed), got {value!r}")
+        return [str(f) for f in folders]
 
     @field_validator("models")
     @classmethod

@@ -38,6 +38,10 @@ class NumberAgreement:
                 where = f"; {m.owner}" if m.owner else ""
                 out.append(Finding(self.name, "contradict", f"claim says '{c}' but {m.sentence.chunk_id} says "
                                    f"'{m.evidence.text}'{where}", m.sentence.chunk_id, _score(m.sentence)))
+            elif m.status == "other_metric":
+                out.append(Finding(self.name, "contradict", f"'{c}' is what {m.sentence.chunk_id} reports for "
+                                   f"{', '.join(m.evidence.metrics)}, not {', '.join(m.claimed.metrics)}",
+                                   m.sentence.chunk_id, _score(m.sentence)))
             elif m.status == "other_comparator":  # attribution judges whose result it is; here it stays unsettled
                 out.append(Finding(self.name, "gap", f"'{c}' appears in {m.sentence.chunk_id} against another comparator"))
             else:

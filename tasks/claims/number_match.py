@@ -33,7 +33,7 @@ class NumberMatch:
     """What the aligned evidence says about one claimed number."""
 
     claimed: Quantity
-    status: Literal["match", "other_slot", "other_comparator", "rival", "unknown"]
+    status: Literal["match", "other_slot", "other_comparator", "other_metric", "rival", "unknown"]
     sentence: Sentence | None = None
     evidence: Quantity | None = None
     owner: str = ""  # rival: where the claimed value does appear, attached to another entity
@@ -78,7 +78,8 @@ def _match_one(al: Alignment, c: Quantity, tol: Tolerance) -> NumberMatch:
     if cf.hardware:
         rivals = [(s, e) for s, e in rivals if not other_setup(s, cf.hardware)]
     if not rivals or not subjects:  # whose number it is must be known before calling it wrong
-        return NumberMatch(c, "unknown")
+        swapped = _other_metric(al, c, tol) if subjects else None
+        return NumberMatch(c, "other_metric", *swapped) if swapped else NumberMatch(c, "unknown")
     others = [o for o in cf.numbers if o is not c]
     fresh = [(s, e) for s, e in rivals if not any(values_consistent(o, e, tol.rel_tol, tol.approx_tol) for o in others)]
     s, e = (fresh or rivals)[0]
@@ -174,6 +175,23 @@ def derived_quantities(numbers: list[Quantity], text: str) -> list[Quantity]:
                 out.append(Quantity(value=abs(b.value - a.value) / a.value, unit="%", kind="percent", direction=way,
                                     **common))
     return out
+
+
+def _distinctive(q: Quantity) -> bool:
+    """A value unlikely to recur by chance: a range, or one quoted with decimals ("76.64% to 79.84%", "5.86x")."""
+    return q.high is not None or bool(re.search(r"\d\.\d", q.text))
+
+
+def _other_metric(al: Alignment, c: Quantity, tol: Tolerance):
+    """The claim's distinctive value, reported for its subject but measuring something else (memory, not latency)."""
+    if not _distinctive(c) or not c.metrics:
+        return None
+    for s in al.aligned:
+        for e in s.facts.numbers_for(al.subjects):
+            if e.metrics and values_consistent(c, e, tol.rel_tol, tol.approx_tol) \
+                    and not metrics_overlap(c, e, strict=True) and not metrics_overlap(c, e, strict=False):
+                return s, e
+    return None
 
 
 def _owner_elsewhere(al: Alignment, c: Quantity, tol: Tolerance) -> str:

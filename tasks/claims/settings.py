@@ -26,6 +26,8 @@ class VerifierSettings(BaseModel):
     approx_tol: float = 0.06
     llm_config: str | None = Field(default=None, description="path of conf/llm/<provider>.yaml for verifier=llm")
     fallback: Literal["hybrid", "none"] = "hybrid"
+    checks: tuple[str, ...] | None = Field(default=None, description="hybrid: registered checks to run (None: the "
+                                           "defaults in tasks/claims/hybrid.py); the eval command ablates them")
 
     @field_validator("name", mode="before")
     @classmethod

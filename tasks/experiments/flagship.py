@@ -60,9 +60,13 @@ def target_answer(rows: list, model: str, n: int, target: str, context_tokens: i
         if key:
             src = load_hardware(key, conf_dir)
             ratio = src.hbm_bandwidth_bytes_s / hw.hbm_bandwidth_bytes_s
-            w = gpus_in_name(m.hardware)  # a sharded measurement ('2xNVIDIA H200') already ran on w GPUs
-            rule = (f"measured on {m.hardware} x {src.hbm_bandwidth_bytes_s / 1e12:.3g}/{hw.hbm_bandwidth_bytes_s / 1e12:.3g} "
-                    f"TB/s datasheet bandwidth{f' x {w} measured GPUs' if w > 1 else ''}{split}")
+            w = gpus_in_name(m.hardware)
+            bw = f"measured on {m.hardware} x {src.hbm_bandwidth_bytes_s / 1e12:.3g}/{hw.hbm_bandwidth_bytes_s / 1e12:.3g} TB/s datasheet bandwidth"
+            if w > 1:  # a sharded measurement ('2xNVIDIA H200') already ran on w GPUs, its communication included
+                par = "tensor" if spec.family == "dense" else "expert"
+                rule = f"{bw} x ({w} measured GPUs / {g} GPUs), ideal {par}-parallel split, no extra communication"
+            else:
+                rule = bw + split
             return Answer(feas.split_ms(m.step_ms * ratio * w, g), f"projected: {rule}", g, target)
     roof = [r for r in rows if r.model == model and r.n_tokens == n and not r.measured and r.hardware == target and r.step_ms]
     if roof:

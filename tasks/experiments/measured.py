@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 from tasks.gpu.results import MeasurementRun, PointResult as MeasuredPoint, gpu_count, load_results
 from tasks.moe.sweep import DENSE_ROUTING, PointResult
@@ -27,19 +28,36 @@ class RecordedResults:
     rejected: list[tuple[Path, str]] = field(default_factory=list)
 
 
-def load_recorded(results_dir: Path) -> RecordedResults:
-    """Read every ``*.json`` under ``results_dir``; malformed files are rejected with a message, not fatal."""
+def results_folders(patterns: Path | str | Iterable[Path | str]) -> list[Path]:
+    """The folders named by ``sweep.results_dir``: each entry a folder or a glob pattern (absolute or resolved
+    against the project root); missing folders are dropped, duplicates kept once, order kept."""
+    from tasks.settings import project_path
+
+    items = [patterns] if isinstance(patterns, (str, Path)) else list(patterns)
+    out: list[Path] = []
+    for item in items:
+        path = project_path(item)
+        if any(ch in str(item) for ch in "*?["):
+            anchor = Path(path.anchor)
+            found = sorted(p for p in anchor.glob(str(path.relative_to(anchor))) if p.is_dir())
+        else:
+            found = [path] if path.is_dir() else []
+        out += [f for f in found if f not in out]
+    return out
+
+
+def load_recorded(results_dir: Path | str | Iterable[Path | str]) -> RecordedResults:
+    """Read every ``*.json`` under the results folder(s); malformed files are rejected with a message, not fatal."""
     recorded = RecordedResults()
-    if not results_dir.is_dir():
-        return recorded
-    for path in sorted(results_dir.rglob("*.json")):
-        if "reports" in path.relative_to(results_dir).parts:
-            continue  # results/reports/ holds generated reports (growth_fits.json), not GPU measurements
-        try:
-            recorded.runs.append((path, load_results(path)))
-        except ValueError as exc:
-            recorded.rejected.append((path, str(exc)))
-            log.debug("ignoring recorded GPU results %s: %s (projections are used instead)", path, exc)
+    for folder in results_folders(results_dir):
+        for path in sorted(folder.rglob("*.json")):
+            if "reports" in path.relative_to(folder).parts or any(path == p for p, _ in recorded.runs):
+                continue  # results/reports/ holds generated reports (growth_fits.json), not GPU measurements
+            try:
+                recorded.runs.append((path, load_results(path)))
+            except ValueError as exc:
+                recorded.rejected.append((path, str(exc)))
+                log.debug("ignoring recorded GPU results %s: %s (projections are used instead)", path, exc)
     recorded.runs.sort(key=lambda item: item[1].provenance.date, reverse=True)
     # One-GPU runs first: a sharded run (results/h200x2, gpu_name '2xNVIDIA H200') answers only for models no
     # single GPU was measured on (LLaDA2.0-flash), and its points keep the source 'measured:2xNVIDIA H200'.
@@ -83,7 +101,8 @@ def _step_candidates(run: MeasurementRun, model: str, routing: str, n_tokens: in
 
 
 def consistent_runs(recorded: RecordedResults, points, engine: str | None = None) -> dict[tuple[str, str], Path]:
-    """One results file per (model, routing): the one that measured most of the sweep's N for it (newest on a tie).
+    """One results file per (model, routing): among the runs on the fewest GPUs that measured it at all, the one that
+    measured most of the sweep's N (newest on a tie). A sharded run (2xH200) answers only for models no single GPU ran.
 
     Steps of one model compared across N must come from one harness run: mixing a newer, faster harness at some N
     with an older one at others would fake (or hide) the growth with N.
@@ -93,11 +112,12 @@ def consistent_runs(recorded: RecordedResults, points, engine: str | None = None
         wanted.setdefault((p.model, p.routing, p.prefix_len), set()).add(p.n_tokens)
     chosen: dict[tuple[str, str], Path] = {}
     for (model, routing, prefix), ns in wanted.items():
-        best, best_cov = None, 0
-        for path, run in recorded.runs:  # newest first: a strictly larger coverage is needed to replace
+        best, best_key = None, None
+        for path, run in recorded.runs:  # fewest GPUs, then newest first: only a better key replaces
             cov = sum(bool(_step_candidates(run, model, routing, n, prefix, engine)) for n in ns)
-            if cov > best_cov:
-                best, best_cov = path, cov
+            key = (gpu_count(run.provenance), -cov)  # a model measured on one GPU keeps its one-GPU file
+            if cov and (best_key is None or key < best_key):
+                best, best_key = path, key
         if best is not None:
             chosen[(model, routing)] = best
     return chosen

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import re
 
+from tasks.gpu.results import gpus_in_name
 from tasks.provenance import Figure, Provenance
 from tasks.tribunal.bundle import EvidenceBundle, SensitivityRow, TokenLatencyRow, hardware_family
 from tasks.tribunal.common import num
@@ -152,6 +153,9 @@ def abstract(bundle: EvidenceBundle) -> str:
         if bt:
             s += f", against {_per_token(bt)} per token for {q.baseline_name}'s decode on {hw_words(bundle, bt.hardware)}"
         out.append(s + ".")
+    from tasks.report.sharded import abstract_sentences
+
+    out += abstract_sentences(bundle, m)
     need = [f for f in bundle.feasibility if hardware_family(f.hardware) == hardware_family(q.hardware)]
     if need:
         p = Provenance(kind="modelled", source=FEAS_SOURCE)
@@ -252,14 +256,20 @@ def feasibility_section(bundle: EvidenceBundle) -> str:
 
 
 def harness_efficiency(bundle: EvidenceBundle) -> list[tuple[str, float, float, str]]:
-    """(model, measured N=1 ms, roofline N=1 ms on the measured GPU's datasheet, GPU) for each measured model."""
+    """(model, measured N=1 ms, roofline N=1 ms on the measured GPU's datasheet, GPU) for each measured model; for a
+    step measured on several GPUs the one-GPU roofline is divided by their count (ideal split)."""
     out = []
     for r in bundle.rows(n_tokens=1, measured=True):
         fam = hardware_family(r.hardware)
         roof = next((x for x in bundle.rows(r.model, 1, measured=False) if hardware_family(x.hardware) == fam and x.step_ms), None)
-        if roof and r.step_ms:
-            out.append((r.model, r.step_ms, roof.step_ms, r.hardware))
+        if roof and r.step_ms:  # a sharded step ('2xNVIDIA H200') against the datasheet roofline split ideally over its GPUs
+            out.append((r.model, r.step_ms, roof.step_ms / gpus_in_name(r.hardware), r.hardware))
     return out
+
+
+def roof_source(gpu: str) -> str:
+    w = gpus_in_name(gpu)
+    return f"roofline on {gpu} datasheet" + (f", one-GPU roofline / {w} (ideal split)" if w > 1 else "")
 
 
 def discussion(bundle: EvidenceBundle) -> str:
@@ -276,7 +286,7 @@ def discussion(bundle: EvidenceBundle) -> str:
         _, ms, roof, gpu = eff[m]
         paras.append(f"The step time grows more slowly than the bytes because the harness has a fixed cost: at N=1 a "
                      f"{_name(bundle, m)} step takes {fig(ms, 'ms', Provenance(kind='measured', source=gpu))} against a "
-                     f"{fig(roof, 'ms', Provenance(kind='modelled', source='roofline on ' + gpu + ' datasheet'))} roofline, "
+                     f"{fig(roof, 'ms', Provenance(kind='modelled', source=roof_source(gpu)))} roofline, "
                      "so the measured latency cost of expert explosion is compressed; a leaner serving stack would show it larger.")
     tl = [t for t in bundle.token_latency if t.provenance.startswith("measured")]
     mt = next((t for t in tl if t.model == m), None)
@@ -313,14 +323,17 @@ def limitations(bundle: EvidenceBundle) -> str:
         items.append(f"Harness efficiency (measured in the same run): {model} at N=1 takes "
                      f"{fig(ms, 'ms', Provenance(kind='measured', source=gpu))}, "
                      f"{num(100 * roof / ms, 3)}% of its datasheet roofline "
-                     f"{fig(roof, 'ms', Provenance(kind='modelled', source='roofline on ' + gpu + ' datasheet'))}.")
+                     f"{fig(roof, 'ms', Provenance(kind='modelled', source=roof_source(gpu)))}.")
     items.append("Synthetic routing: unique-expert counts come from a router fitted to one published point (block 32); they are "
                  "modelled, not measured, even where the step time is measured, and N=64/128 extrapolate beyond the validated "
                  "blocks (8–32); the sensitivity band shows how much that matters.")
     rules = list(dict.fromkeys(part.strip() for t in bundle.token_latency if t.provenance.startswith("projected")
                                for part in prov(t.provenance).source.split(";")))
     items.append("Projection rule to the target GPU: " + ("; ".join(rules) if rules else "none used")
-                 + ". Bandwidth scaling assumes the same fraction of bandwidth on both GPUs; multi-GPU splits ignore communication.")
+                 + ". Bandwidth scaling assumes the same fraction of bandwidth on both GPUs; multi-GPU splits ignore communication."
+                 + (" A step measured sharded (e.g. on 2 GPUs) is scaled by measured GPUs / target GPUs: its own collectives "
+                    "are scaled with it, and the extra communication of the larger split is not included, so that projection "
+                    "is a lower bound." if any(" measured GPUs / " in r for r in rules) else ""))
     items.append("Tokens committed per step are published at block 32 (LLaDA2.0); holding them fixed at N=64 and 128 is an "
                  "assumption. Batch size 1 and one prefix length only.")
     missing = [mm for mm in bundle.asked.models if not bundle.rows(mm, measured=True)]

@@ -13,8 +13,9 @@ from tasks.claims.records import Claim, Verdict
 from tasks.records import IndexCard, Paper
 from tasks.settings import QuestionSettings
 from tasks.experiments.flagship import derive
+from tasks.experiments.two_gpus import two_gpu_rows
 from tasks.tribunal.bundle import (ClaimRow, EvidenceBundle, FeasibilityRow, GpuProvenance, GrowthRow, SensitivityRow, SweepRow,
-                                   TokenLatencyRow, Uncertainty, ValidationRow)
+                                   TokenLatencyRow, TwoGpuRow, Uncertainty, ValidationRow)
 
 
 def claim_rows(claims: Iterable[Claim], verdicts: Iterable[Verdict]) -> list[ClaimRow]:
@@ -111,7 +112,7 @@ def build_bundle(question: QuestionSettings, papers: list[Paper], papers_retriev
                  index_card: IndexCard | None = None, verifier: str = "hybrid", claims: Iterable[Claim] = (),
                  verdicts: Iterable[Verdict] = (), sweep_points: Iterable[Any] = (), fits: Iterable[dict] = (),
                  mlflow_run_id: str | None = None, mlflow_uri: str | None = None,
-                 uncertainties: Iterable[Uncertainty] = ()) -> EvidenceBundle:
+                 uncertainties: Iterable[Uncertainty] = (), recorded: Any = None) -> EvidenceBundle:
     """The bundle from the outputs of the literature, claims and sweep stages.
 
     Args:
@@ -123,10 +124,13 @@ def build_bundle(question: QuestionSettings, papers: list[Paper], papers_retriev
         fits: tasks.moe.sweep.growth_fits(...) dicts.
         mlflow_run_id, mlflow_uri: the parent run.
         uncertainties: limitations the flow already knows of.
+        recorded: tasks.experiments.measured.RecordedResults; its multi-GPU runs become ``two_gpu`` rows.
     """
     sweep_points = list(sweep_points)
     rows, provenance = sweep_rows(sweep_points)
     derived = derive(sweep_points, rows, question)
+    q = question.structured
+    two = two_gpu_rows(recorded, [*q.models, q.baseline], [1, *q.parallel_tokens]) if recorded is not None and q else []
     return EvidenceBundle(
         question=question, papers=list(papers), papers_retrieved=papers_retrieved, retrieval_sources=sorted(retrieval_sources),
         index_card=index_card, verifier=verifier, claims=claim_rows(claims, verdicts), sweep=rows,
@@ -136,4 +140,5 @@ def build_bundle(question: QuestionSettings, papers: list[Paper], papers_retriev
         sensitivity=[SensitivityRow(**d) for d in derived["sensitivity"]],
         feasibility=[FeasibilityRow(**d) for d in derived["feasibility"]],
         token_latency=[TokenLatencyRow(**d) for d in derived["token_latency"]],
+        two_gpu=[TwoGpuRow(**d) for d in two],
     )

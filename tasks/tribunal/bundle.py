@@ -261,6 +261,21 @@ class TokenLatencyRow(Record):
     provenance: str = Field(description="'measured:<gpu>', 'projected: <rule>' or 'modelled'")
 
 
+class TwoGpuRow(Record):
+    """One sharded step measured on several GPUs of one host (issue 17): what sharding costs, with its collectives."""
+
+    model: str
+    n_tokens: int = Field(gt=0)
+    kind: str = Field("step", description="'step' (N parallel tokens) or 'decode' (batch-1 autoregressive)")
+    engine: str = Field(description="ep2_all_to_all | ep2_replicated | tp2 (tasks/gpu/parallel)")
+    hardware: str = Field(description="the measured GPUs, e.g. '2xNVIDIA H200'")
+    step_ms: float = Field(gt=0, description="the slower GPU's median")
+    a2a_share: float | None = Field(None, description="all-to-all time / step (replayed alone)")
+    comm_share: float | None = Field(None, description="all collectives / step")
+    roofline_ratio: float | None = Field(None, description="max over GPUs of per-GPU roofline / step")
+    results_file: str = ""
+
+
 UncertaintyTopic = Literal[
     "projected", "hardware_mismatch", "synthetic_routing", "timing_noise", "unverified_claims",
     "missing_baseline", "few_papers", "snapshot_retrieval", "missing_points", "other",
@@ -295,6 +310,7 @@ class EvidenceBundle(Record):
     sensitivity: list[SensitivityRow] = Field(default_factory=list, description="bands over routing hypotheses")
     feasibility: list[FeasibilityRow] = Field(default_factory=list, description="model x GPU memory fit")
     token_latency: list[TokenLatencyRow] = Field(default_factory=list, description="latency per committed token")
+    two_gpu: list[TwoGpuRow] = Field(default_factory=list, description="sharded steps measured on several GPUs")
 
     @property
     def papers_kept(self) -> int:

@@ -22,6 +22,8 @@ PAPERS = [
      "Sable-2 has 48B total parameters and 6B activated per token. "
      "Compared with Sable-1, Sable-2 shrinks the KV cache by 90% and raises decoding throughput to 4.2x. "
      "Unique experts per step fall from 60 to 15 when blocks share experts."),
+    ("2501.00014", "Petrel: Block Routing for Diffusion MoEs",
+     "On Sable-2, Petrel cuts memory use by 41.25% to 47.5% and improves end-to-end latency by 1.2x to 1.3x."),
     ("2501.00013", "Tamarisk: Offloading Experts on One GPU",
      "Tamarisk serves Sable-2 at 12 tokens per second on a single L4 GPU. "
      "Tamarisk needs no retraining of the served model."),
@@ -58,6 +60,11 @@ def test_numbers_check_reads_implied_ratios(retrieve):
     assert kinds("numbers", "Sable-2 activates about 12.5% of its parameters per token.", retrieve) == {"support"}
     assert kinds("numbers", "Sharing experts cuts unique experts per step in Sable-2 by a factor of four.", retrieve) == {"support"}
     assert kinds("numbers", "Sable-2 keeps less than a tenth of Sable-1's KV cache.", retrieve) == {"support"}
+
+
+def test_numbers_check_distinctive_value_of_another_metric(retrieve):
+    assert kinds("numbers", "Petrel cuts memory use on Sable-2 by 41.25% to 47.5%.", retrieve) == {"support"}
+    assert kinds("numbers", "Petrel lowers end-to-end latency on Sable-2 by 41.25% to 47.5%.", retrieve) == {"contradict"}
 
 
 def test_scope_check(retrieve):

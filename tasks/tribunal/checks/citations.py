@@ -1,9 +1,12 @@
-"""The papers that define the models, decoding setups and routing calibration the draft uses are cited."""
+"""The papers that define the models, decoding setups and routing calibration the draft uses are cited,
+and every paper the report cites is one the run knows (no fabricated reference)."""
 
 from __future__ import annotations
 
+import re
+
 from tasks.tribunal.checks.base import CheckContext, CheckResult, Finding, not_applicable, register, result
-from tasks.tribunal.checks.lexicon import conf_yaml, lexicon
+from tasks.tribunal.checks.lexicon import CONF, conf_yaml, lexicon
 
 
 def required_papers(ctx: CheckContext) -> dict[str, str]:
@@ -45,3 +48,5 @@ def defining_papers_cited(ctx: CheckContext) -> CheckResult:
     findings = [Finding(kind="missing_citation", where=where, message=f"{need[pid]}, arXiv {pid}, is not cited") for pid in missing]
     return result("defining_papers_cited", findings, f"{len(cited)}/{len(need)} defining papers cited"
                   + (f"; missing {', '.join(missing)}" if missing else ""))
+
+

@@ -21,6 +21,20 @@ def modelled_answer_models(bundle: EvidenceBundle) -> list[str]:
     return out
 
 
+def _misreported(body: str, ctx: CheckContext) -> list[Finding]:
+    """Decimal numbers of the validation section that match no published value, model value or error of the bundle."""
+    rows = ctx.bundle.validation
+    known = [x for v in rows for x in (v.published, v.modelled, abs(v.error_pct), v.error_pct)]
+    known += [n.value for v in rows for n in numbers(f"{v.setting} {v.citation}")]  # e.g. per-benchmark ranges
+    out = []
+    for n in numbers(body):
+        if n.decimals and not n.ratio and not any(matches(n.value, n.decimals, x, ctx.rel_tol) for x in known):
+            out.append(Finding(kind="validation_misreported", where="Validation",
+                               message=f"'{n.text}{'%' if n.percent else ''}' in the validation section is not in the "
+                                       "bundle's validation rows (published, modelled or error)"))
+    return out[:5]
+
+
 @register("validation_shown", "validator", "does the routing model used to extrapolate show its validation against published data?")
 def validation_shown(ctx: CheckContext) -> CheckResult:
     models = modelled_answer_models(ctx.bundle)
@@ -40,6 +54,8 @@ def validation_shown(ctx: CheckContext) -> CheckResult:
         elif oos and not any(any(matches(n.value, n.decimals, v.published, ctx.rel_tol) for n in numbers(body)) for v in oos):
             findings.append(Finding(kind="no_validation", where="report",
                                     message="the validation section shows none of the published out-of-sample points"))
+        else:
+            findings += _misreported(body, ctx)
     worst = max((abs(v.error_pct) for v in oos), default=None)
     return result("validation_shown", findings, f"{len(ctx.bundle.validation)} validation rows, {len(oos)} out of sample"
                   + (f", worst error {worst:.1f}%" if worst is not None else ""))

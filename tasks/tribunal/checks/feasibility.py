@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 from tasks.tribunal.bundle import hardware_family
 from tasks.tribunal.checks.base import CheckContext, CheckResult, Finding, not_applicable, register, result
@@ -14,6 +15,24 @@ def weights_gb(model: str) -> float | None:
     spec = conf_yaml("model", model)
     params, width = spec.get("published_total_params"), spec.get("bytes_per_param", 2)
     return float(params) * float(width) / 1e9 if params else None
+
+
+ONE_GPU = re.compile(r"\b(?:fits on (?:one|a single|1)\b|on (?:one|a single|1) (?:\w+ )?(?:H\d+|A\d+|B\d+|GPU))", re.I)
+
+
+def _single_gpu_claims(ctx: CheckContext, pairs: list[tuple[str, str]]) -> list[Finding]:
+    """Sentences of the abstract, conclusion or feasibility section that put a model that does not fit on one GPU."""
+    out = []
+    text = " ".join(ctx.report.section(s) or "" for s in ("Abstract", "Conclusion", "Feasibility"))
+    for model, fam in pairs:
+        name = conf_yaml("model", model).get("display_name") or model
+        for sentence in re.split(r"(?<=[.;])\s+", text):
+            m = ONE_GPU.search(sentence)
+            if m and name in sentence[max(0, m.start() - 80):m.end() + 5] and fam.lower() in sentence.lower():
+                out.append(Finding(kind="infeasible_hardware", where="report",
+                                   message=f"the report puts {name} on one {fam.upper()}, which cannot hold it: \"{sentence[:120]}\""))
+                break
+    return out
 
 
 @register("feasible_hardware", "validator", "is every model feasible on the GPU it is reported on (or its GPU count stated)?")
@@ -43,6 +62,8 @@ def feasible_hardware(ctx: CheckContext) -> CheckResult:
             findings.append(Finding(kind="infeasible_hardware", where="bundle.feasibility",
                                     message=f"{model} on {fam.upper()} is marked fits={row.fits}, {row.gpus_needed} GPU(s); "
                                             f"{need:.0f} GB of weights need >= {gpus} x {mem:.0f} GB"))
+    if ctx.report is not None:
+        findings += _single_gpu_claims(ctx, [(m, f) for m, f in sorted(pairs) if f"{m} on {f} (" in " ".join(infeasible)])
     if infeasible and ctx.report is not None and not ctx.report.has("Feasibility"):
         findings.append(Finding(kind="infeasible_hardware", where="report",
                                 message=f"no feasibility section, yet {len(infeasible)} model/GPU pairs do not fit: "

@@ -21,7 +21,7 @@ def _reported(ctx: CheckContext) -> list[tuple[str, Number, list[Value]]]:
         for n in numbers(body or ""):
             if n.ratio or has_any(n.sentence, meta):
                 continue
-            out.append((name, n, trace(n.value, n.decimals, values, ctx.rel_tol)))
+            out.append((name, n, trace(n.value, n.decimals, values, ctx.rel_tol, n.unit)))
     return out
 
 

@@ -11,6 +11,23 @@ def _baseline(ctx: CheckContext) -> tuple[str | None, str | None]:
     return (getattr(asked, "baseline", None), getattr(asked, "baseline_name", None))
 
 
+def _forward_as_comparator(ctx: CheckContext, base: str, base_name: str | None) -> list[Finding]:
+    """A number in the abstract or conclusion that can only be one N-token forward of the baseline (its step time at N>1)."""
+    from tasks.tribunal.checks.report_text import numbers
+    from tasks.tribunal.checks.values import bundle_values, trace
+
+    values = bundle_values(ctx.bundle)
+    out = []
+    for name in ("Abstract", "Conclusion"):
+        for n in numbers(ctx.report.section(name) or ""):
+            found = trace(n.value, n.decimals, values, ctx.rel_tol, n.unit)
+            if found and all(v.model == base and v.field == "step_ms" and v.n_tokens > 1 for v in found):
+                out.append(Finding(kind="step_vs_token", where=name,
+                                   message=f"'{n.text}' is one {found[0].n_tokens}-token forward of {base_name or base} "
+                                           f"({found[0].what}), not its latency per committed token"))
+    return out
+
+
 @register("same_units", "skeptic", "are the model and the baseline compared in the same unit (per committed token)?")
 def same_units(ctx: CheckContext) -> CheckResult:
     b = ctx.bundle
@@ -44,5 +61,7 @@ def same_units(ctx: CheckContext) -> CheckResult:
             if hit:
                 findings.append(Finding(kind="step_vs_token", where=name,
                                         message=f"the {name.lower()} compares per step ('{hit}') instead of per committed token"))
+    if ctx.report is not None:
+        findings += _forward_as_comparator(ctx, base, base_name)
     return result("same_units", findings, f"{len(moe_rows)} MoE and {len(base_rows)} baseline per-token rows"
                   + (f"; baseline commits {', '.join(f'{t.tokens_per_step:g}' for t in base_rows)} token(s)/step" if base_rows else ""))

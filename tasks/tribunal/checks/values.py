@@ -22,6 +22,10 @@ class Value:
     value: float
     kind: str
     what: str
+    unit: str = ""  # "ms", "%" or "" (anything else)
+    field: str = ""  # the bundle field, for sweep rows (e.g. "step_ms")
+    model: str = ""
+    n_tokens: int = 0
 
 
 def _kind(text: str | None, default: str) -> str:
@@ -41,9 +45,9 @@ def _row_values(r: SweepRow) -> list[Value]:
         v = getattr(r, name, None)
         if v is None:
             continue
-        out.append(Value(float(v), kind, f"{name} {label}"))
+        out.append(Value(float(v), kind, f"{name} {label}", "ms" if name.endswith("_ms") else "", name, r.model, r.n_tokens))
         if name in ("activated_fraction", "bandwidth_utilisation", "timing_spread"):
-            out.append(Value(100 * float(v), kind, f"{name} {label} (%)"))
+            out.append(Value(100 * float(v), kind, f"{name} {label} (%)", "%"))
         if name == "bytes_per_step":
             out.append(Value(float(v) / 1e9, kind, f"GB per step {label}"))
     for name in ("num_experts", "top_k"):
@@ -78,22 +82,27 @@ def bundle_values(bundle: EvidenceBundle) -> list[Value]:
         k = _kind(t.provenance, "modelled")
         for name in ("step_ms", "per_token_ms", "per_token_ms_low", "per_token_ms_high", "tokens_per_s"):
             if getattr(t, name) is not None:
-                vals.append(Value(float(getattr(t, name)), k, f"{name} {t.model} N={t.n_tokens} on {t.hardware}"))
+                vals.append(Value(float(getattr(t, name)), k, f"{name} {t.model} N={t.n_tokens} on {t.hardware}",
+                                  "ms" if "_ms" in name else ""))
         for name in ("tokens_per_step", "tokens_per_step_low", "tokens_per_step_high"):
             if getattr(t, name) is not None:
                 vals.append(Value(float(getattr(t, name)), "published", f"{name} ({t.decoding})"))
+    for t in getattr(bundle, "two_gpu", []):  # sharded steps (issue 17): timed, shares of the timed step
+        vals.append(Value(t.step_ms, "measured", f"step ms {t.model} N={t.n_tokens} {t.engine} on {t.hardware}"))
+        vals += [Value(100 * float(v), "measured", f"{name} % {t.model} N={t.n_tokens} {t.engine}")
+                 for name, v in (("a2a_share", t.a2a_share), ("comm_share", t.comm_share), ("roofline", t.roofline_ratio)) if v]
     for s in bundle.sensitivity:
         k = _kind(s.provenance, "modelled")
         for name in ("experts_central", "experts_low", "experts_high", "step_ms_central", "step_ms_low", "step_ms_high",
                      "per_token_ms_low", "per_token_ms_high"):
             if getattr(s, name) is not None:
                 vals.append(Value(float(getattr(s, name)), "modelled" if name.startswith("experts") else k,
-                                  f"sensitivity {name} {s.model} N={s.n_tokens}"))
+                                  f"sensitivity {name} {s.model} N={s.n_tokens}", "ms" if "_ms" in name else ""))
         vals += [Value(float(v), "modelled", f"sensitivity {h} {s.model} N={s.n_tokens}") for h, v in s.hypotheses.items()]
     for v in bundle.validation:
         vals += [Value(v.published, "published", f"published {v.model} {v.setting} ({v.citation})"),
                  Value(v.modelled, "modelled", f"modelled {v.model} {v.setting}"),
-                 Value(abs(v.error_pct), "modelled", f"error % {v.model} {v.setting}")]
+                 Value(abs(v.error_pct), "modelled", f"error % {v.model} {v.setting}", "%")]
     for f in bundle.feasibility:
         vals += [Value(f.weights_gb, "modelled", f"weights GB {f.model}"), Value(f.kv_cache_gb, "modelled", f"KV GB {f.model}"),
                  Value(f.weights_gb + f.kv_cache_gb, "modelled", f"weights+KV GB {f.model}"),
@@ -103,8 +112,12 @@ def bundle_values(bundle: EvidenceBundle) -> list[Value]:
         v = c.verdict
         if v is not None and v.our_value is not None:
             vals.append(Value(float(v.our_value), "measured" if v.source == "measured" else "modelled", f"claim {c.claim.claim_id}"))
-        vals += [Value(float(q.value), "published", f"claim {c.claim.claim_id} number") for q in c.claim.numbers
-                 if getattr(q, "value", None) is not None]
+        for q in c.claim.numbers:
+            for x in (getattr(q, "value", None), getattr(q, "high", None)):
+                if x is not None:
+                    pct = getattr(q, "unit", "") == "%"
+                    vals.append(Value(float(x) * (100 if pct else 1), "published", f"claim {c.claim.claim_id} number",
+                                      "%" if pct else ""))
     vals += _datasheets()
     labels = [c.label for c in bundle.claims]
     counts = [bundle.papers_kept, bundle.papers_retrieved, len(bundle.claims)] + [labels.count(x) for x in set(labels)]
@@ -122,6 +135,18 @@ def matches(printed: float, decimals: int, value: float, rel_tol: float) -> bool
     return abs(value - printed) <= tol
 
 
-def trace(printed: float, decimals: int, values: list[Value], rel_tol: float) -> list[Value]:
-    """The bundle values the printed number may stand for."""
-    return [v for v in values if matches(printed, decimals, v.value, rel_tol)]
+def trace(printed: float, decimals: int, values: list[Value], rel_tol: float, unit: str = "") -> list[Value]:
+    """The bundle values the printed number may stand for, in its unit.
+
+    ``unit``: '%' matches percentages only; 'µs' matches millisecond values x 1000; 'ms' matches times (or unitless
+    values); anything else matches every value that is not a percentage.
+    """
+    if unit == "%":
+        pool = [v for v in values if v.unit == "%"]
+    elif unit == "µs":
+        return [v for v in values if v.unit == "ms" and matches(printed, decimals, 1000 * v.value, rel_tol)]
+    elif unit == "ms":
+        pool = [v for v in values if v.unit in ("ms", "")]
+    else:
+        pool = [v for v in values if v.unit != "%"]
+    return [v for v in pool if matches(printed, decimals, v.value, rel_tol)]

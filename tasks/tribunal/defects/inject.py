@@ -234,3 +234,15 @@ def conclusion_removed(md: str, b: EvidenceBundle) -> Injected:
     if span is None:
         return None
     return md[:span[0]] + md[span[1]:], b, "conclusion removed"
+
+
+@injector("fabricated_reference", "unknown_reference")
+def fabricated_reference(md: str, b: EvidenceBundle) -> Injected:
+    span = body_span(md, "References")
+    if span is None:
+        return None
+    known = {p.arxiv_id for p in b.papers}
+    fake = next(f"{y}{m:02d}.{n:05d}" for y in (29, 28) for m in range(1, 13) for n in (99991, 99973)
+                if f"{y}{m:02d}.{n:05d}" not in known)
+    ref = f"\n99. A. Author. *A result no run retrieved*. arXiv:{fake} (2029). <https://arxiv.org/abs/{fake}>\n"
+    return md[:span[1]].rstrip() + ref + md[span[1]:], b, f"reference arXiv {fake} added"
