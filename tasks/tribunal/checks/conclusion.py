@@ -9,6 +9,20 @@ from tasks.tribunal.checks.extrapolation import modelled_answer_models
 from tasks.tribunal.checks.lexicon import has_any, lexicon
 
 
+def _said(text: str, phrases: list[str]) -> str | None:
+    """The first phrase said in ``text``; a comparative "... than" may carry a qualifier before "than"
+    ("higher latency per committed token than")."""
+    for phrase in phrases:
+        words = phrase.lower().split()
+        if words and words[-1] == "than" and len(words) > 1:
+            pattern = r"\b" + r"\s+".join(map(re.escape, words[:-1])) + r"(?:\s+[\w\-/.]+){0,5}?\s+than\b"
+        else:
+            pattern = r"\b" + r"\s+".join(map(re.escape, words)) + r"\b"
+        if re.search(pattern, text):
+            return phrase
+    return None
+
+
 def _sentences(text: str) -> list[str]:
     return [s for s in re.split(r"(?<=[.!?])\s+|\n+", text) if s.strip()]
 
@@ -52,7 +66,7 @@ def conclusion_consistent(ctx: CheckContext) -> CheckResult:
                 findings.append(Finding(kind="conclusion_contradicts_results", where="Conclusion",
                                         message=f"says '{neg}' of the experts, but the results grow with N: \"{s[:120]}\""))
         if "faster" in truth and (base_name.lower() in low or "baseline" in low):
-            said_fast, said_slow = has_any(low, words.get("faster", [])), has_any(low, words.get("slower", []))
+            said_fast, said_slow = _said(low, words.get("faster", [])), _said(low, words.get("slower", []))
             if truth["faster"] and said_slow and not said_fast or not truth["faster"] and said_fast and not said_slow:
                 findings.append(Finding(kind="conclusion_contradicts_results", where="Conclusion",
                                         message=f"says '{said_slow or said_fast}' against {base_name or 'the baseline'}, but per "
