@@ -45,6 +45,25 @@ def antonym_clash(claim: str, evidence: str, pairs: list[tuple[str, str]]) -> st
     return ""
 
 
+def _comparatives(text: str, words: set[str]) -> set[tuple[str, str]]:
+    """(comparative, the word it modifies): "fewer active parameters" -> ("fewer", "active"); negated ones left out."""
+    tokens = [(m.group(0).lower(), m.start()) for m in re.finditer(r"[A-Za-z][\w-]*", text)]
+    return {(w, nxt.rstrip("s")) for (w, at), (nxt, _) in zip(tokens, tokens[1:]) if w in words and not negated(text, at)}
+
+
+def comparative_clash(claim: str, evidence: str, pairs: list[tuple[str, str]]) -> str:
+    """The claim qualifies a thing with one comparative ("more active parameters", "smaller models") where the
+    evidence qualifies the same thing only with its opposite ("fewer active parameters", "larger models")."""
+    words = {w for pair in pairs for w in pair}
+    said, found = _comparatives(claim, words), _comparatives(evidence, words)
+    for a, b in pairs:
+        for x, y in ((a, b), (b, a)):
+            for word, thing in said:
+                if word == x and (y, thing) in found and (x, thing) not in found:
+                    return f"claim says '{x} {thing}' but the evidence says '{y} {thing}'"
+    return ""
+
+
 def ranking(text: str) -> set[str]:
     """'better' and/or 'worse': the comparison words ``text`` asserts (negated ones left out)."""
     low = text.lower()
@@ -78,7 +97,8 @@ def _support_sentences(al: Alignment, tol: Tolerance) -> list[Sentence]:
 class Polarity:
     """A matched number that moves the other way (reduces vs increases), an evaluative metric said to go the
     other way ("worse quality" vs "better quality"), or an opposite regime ("stays constant"/"grows",
-    memory- vs compute-bound) in the sentence that bears the claim out."""
+    memory- vs compute-bound) or comparative ("more"/"fewer active parameters") in the sentence that bears
+    the claim out."""
 
     tol: Tolerance = Tolerance()
 
@@ -97,7 +117,8 @@ class Polarity:
             clash = next((f"claim says {k} goes {w} but the evidence says it goes {ev_way[k]}"
                           for k, w in claim_way.items() if ev_way.get(k, w) != w), "")
             if not al.facts.numbers:  # a number-free claim: its regime words against the covering chunk
-                clash = clash or antonym_clash(al.claim.text, s.hit.chunk.text, antonyms("regime_antonyms"))
+                clash = clash or antonym_clash(al.claim.text, s.hit.chunk.text, antonyms("regime_antonyms")) \
+                    or comparative_clash(al.claim.text, s.hit.chunk.text, antonyms("comparative_antonyms"))
             if clash:
                 out.append(Finding(self.name, "contradict", f"{clash} ({s.chunk_id})", s.chunk_id, float(s.hit.score)))
                 break
