@@ -12,7 +12,9 @@ from tasks.claims.context import clause_spans, metrics_overlap
 from tasks.claims.findings import Finding, register
 from tasks.claims.lexicon import antonyms, lexicon, pattern
 from tasks.claims.number_match import Tolerance, match_numbers
-from tasks.claims.slots import plain
+from tasks.claims.entities import names_match
+from tasks.claims.numbers import units_compatible, values_consistent
+from tasks.claims.slots import comparator, plain
 
 
 def overturned(text: str, x: str, y: str) -> bool:
@@ -125,11 +127,32 @@ class Polarity:
         return out
 
 
+def reversed_roles(al: Alignment, claimed: set[str], tol: Tolerance) -> Finding | None:
+    """"A is 2-3x faster than B" where the evidence says "B is 2-3x faster than A": the claimed multiple, ranked
+    the same way, but with the claim's actor as what the evidence compares against and vice versa."""
+    actor = al.primary
+    for m in match_numbers(al, tol):
+        against = comparator(al.facts, m.claimed, actor)
+        if m.status == "match" or not against or not actor:
+            continue
+        for s in al.sentences:
+            if ranking(plain(s.facts)) != claimed or not s.facts.mentions(against):
+                continue
+            for e in s.facts.numbers:
+                theirs = comparator(s.facts, e, against)
+                if units_compatible(m.claimed, e) and values_consistent(m.claimed, e, tol.rel_tol, tol.approx_tol) \
+                        and any(names_match(a, t) for a in actor for t in theirs):
+                    return Finding("comparison", "contradict", f"roles reversed: {s.chunk_id} reports '{e.text}' for "
+                                   f"{against[0]} over {actor[0]}, not the other way", s.chunk_id, float(s.hit.score))
+    return None
+
+
 @register("comparison")
 @dataclass
 class Comparison:
     """A comparison whose direction is reversed: the claim ranks its subject only one way ("trails",
-    "underperforms", "slower than") where the evidence that bears it out ranks it only the other way."""
+    "underperforms", "slower than") where the evidence that bears it out ranks it only the other way, or the
+    claimed multiple is reported with the compared parties' roles swapped."""
 
     tol: Tolerance = Tolerance()
 
@@ -137,6 +160,9 @@ class Comparison:
         claimed = ranking(plain(al.facts))
         if len(claimed) != 1:
             return []
+        swapped = reversed_roles(al, claimed, self.tol)
+        if swapped:
+            return [swapped]
         sentences = _support_sentences(al, self.tol)
         if not al.facts.numbers:  # every sentence that names all the compared parties, not only the best-covering one
             sentences += [s for s in al.aligned if names_all(s, al.required) and s not in sentences]
