@@ -11,7 +11,10 @@ relative to the matched number in its evidence sentence:
 - **absent**: the claim's other name X (a model it is run on) is nowhere in the evidence chunk, while the
   sentence names another model Y that the claim does not. The number was measured on Y.
 
-Either is a contradiction: a real number attached to the wrong model or baseline.
+- **crossed**: parallel lists pair by position ("4.96x and 5.75x on 16 and 2,048 GPUs"); the claim's
+  matched values or names at different positions of two lists of one length are paired wrongly.
+
+Each is a contradiction: a real number attached to the wrong model, baseline or setup.
 """
 
 from __future__ import annotations
@@ -73,6 +76,36 @@ def misplaced(claim_entities: list[Entity], primary: list[str], s: Sentence, e: 
     return None
 
 
+def _lists(items: list, text: str) -> list[list]:
+    """Runs of items joined only by list words ("4.96x and 5.75x", "Qwen3-30B and Qwen3-235B")."""
+    runs: list[list] = []
+    for it in sorted(items, key=lambda z: z.span[0]):
+        if runs and _LIST_GAP.match(text[runs[-1][-1].span[1]:it.span[0]]):
+            runs[-1].append(it)
+        else:
+            runs.append([it])
+    return [r for r in runs if len(r) > 1]
+
+
+def crossed(s: Sentence, anchors: list[tuple[int, int]]) -> str | None:
+    """Parallel lists are paired by position ("4.96x and 5.75x ... on 16 and 2,048 GPUs"): two spans of the
+    claim's matches (numbers or names) at different positions of two lists of one length cross the pairing."""
+    text = s.facts.text
+    named = [e for e in s.facts.entities if e.kind in _NAMED]
+    where = {}
+    counted = [e for e in s.facts.entities if e.kind == "hardware" and e.value]  # "2,048 A100" is a count too
+    for run in _lists(list(s.facts.numbers) + counted, text) + _lists(named, text):
+        for i, it in enumerate(run):
+            where.setdefault(it.span, (id(run), i, len(run), it))
+    hits = [where[a] for a in anchors if a in where]
+    for i, (r1, p1, n1, a) in enumerate(hits):
+        for r2, p2, n2, b in hits[i + 1:]:
+            if r1 != r2 and n1 == n2 and p1 != p2:
+                return f"'{getattr(a, 'text', getattr(a, 'name', ''))}' and '{getattr(b, 'text', getattr(b, 'name', ''))}' " \
+                       "sit at different positions of parallel lists"
+    return None
+
+
 @register("setting")
 @dataclass
 class Setting:
@@ -83,9 +116,14 @@ class Setting:
 
     def __call__(self, al: Alignment) -> list[Finding]:
         out = []
-        for m in match_numbers(al, self.tol):
-            if m.status != "match" or m.sentence is None or m.evidence is None:
-                continue
+        matches = [m for m in match_numbers(al, self.tol) if m.status == "match" and m.sentence and m.evidence]
+        for s in {id(m.sentence): m.sentence for m in matches}.values():
+            anchors = [m.evidence.span for m in matches if m.sentence is s]
+            anchors += [y.span for y in s.facts.entities if any(names_match(x.name, y.name) for x in al.facts.entities)]
+            why = crossed(s, anchors)
+            if why:
+                out.append(Finding(self.name, "contradict", f"{why} ({s.chunk_id})", s.chunk_id, float(s.hit.score)))
+        for m in matches:
             why = misplaced(list(al.facts.entities), al.primary, m.sentence, m.evidence, m.sentence.hit.chunk.text)
             if why:
                 out.append(Finding(self.name, "contradict", f"{why} ({m.sentence.chunk_id})", m.sentence.chunk_id,
