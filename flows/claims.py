@@ -18,7 +18,7 @@ from flows.safety import atomic_write
 from tasks.claims.empirical import verify_empirically
 from tasks.claims.evaluate import paper_chunk_lookup
 from tasks.claims.extract import extract_from_papers, rank_by_question
-from tasks.claims.independence import headline
+from tasks.claims.independence import headline, merge_corroboration
 from tasks.claims.records import Claim, EmpiricalFact, Verdict
 from tasks.claims.settings import VerifierSettings
 from tasks.claims.verifiers import make_verifier
@@ -191,6 +191,7 @@ def run_claims(ctx, settings: Settings, papers: list[Paper], index_dir: str, swe
             _extract(papers, settings), settings.question.text, {p.arxiv_id: p.title for p in papers},
             load_embedder(settings.embedder.kind, settings.embedder.model, settings.embedder.dimension, settings.embedder.api_key_env))
         verdicts, independent = verify_claims(claims, index_dir, settings.verifier, settings.embedder, settings.llm) if claims else ([], [])
+        verdicts = merge_corroboration(verdicts, independent)  # the report and the tribunal see who corroborates a claim
         facts = empirical_facts(sweep, settings)
         empirical = [v for c in claims if (v := verify_empirically(c, facts)) is not None] if facts else []
         if settings.routing.kind != "trace":  # say what our expert counts rest on

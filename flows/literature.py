@@ -24,7 +24,7 @@ from tasks.retrieval.merge import merge_dedupe
 from tasks.retrieval.pipeline import question_names, two_round_queries
 from tasks.retrieval.relevance import hybrid_filter, semantic_rerank, tfidf_filter
 from tasks.retrieval.snapshot import search_snapshot
-from tasks.settings import EmbedderSettings, IndexSettings, RetrievalSettings, Settings, project_path
+from tasks.settings import PROJECT_ROOT, EmbedderSettings, IndexSettings, RetrievalSettings, Settings, project_path
 
 log = logging.getLogger("sovereign.literature")
 
@@ -202,6 +202,26 @@ def _llm_queries(settings: Settings) -> list[Query]:
     return llm_queries(settings.question.text, build_chat_model(llm))
 
 
+_RETRIEVAL_CODE = sorted((PROJECT_ROOT / "tasks" / "retrieval").glob("*.py"))
+
+
+def _hybrid_key(_, params: dict) -> str:
+    """Everything the hybrid decisions depend on: inputs, embedder, knobs and the retrieval code itself."""
+    papers: list[Paper] = params["papers"]
+    code = hashlib.sha256(b"".join(f.read_bytes() for f in _RETRIEVAL_CODE if f.exists())).hexdigest()[:16]
+    return "hybrid-relevance-" + _digest(params["question"], params["query_texts"], params["embedder"].model_dump(),
+                                         [(p.arxiv_id, p.version, p.text) for p in papers], params["min_keep"],
+                                         list(params["names"]), params["neighbours"], params["neighbour_weight"], code)
+
+
+@task(name="hybrid-relevance", cache_key_fn=_hybrid_key, cache_expiration=timedelta(days=30), persist_result=True)
+def hybrid_relevance(question: str, query_texts: list[str], papers: list[Paper], embedder: EmbedderSettings, min_keep: int,
+                     names: list[str], neighbours: int, neighbour_weight: float) -> list[RelevanceDecision]:
+    """hybrid_filter as a cached task: a re-run with the same question and papers skips the embedder entirely."""
+    model = load_embedder(embedder.kind, embedder.model, embedder.dimension, embedder.api_key_env)
+    return hybrid_filter(question, query_texts, papers, model, min_keep, names, neighbours, neighbour_weight)
+
+
 def select_papers(settings: Settings, queries: list[Query], merged: list[Paper]) -> tuple[list[RelevanceDecision], list[Paper]]:
     """The relevance method of ``settings.relevance`` over the retrieved papers: every decision, and the kept papers
     best first (at most ``retrieval.max_papers``)."""
@@ -210,10 +230,8 @@ def select_papers(settings: Settings, queries: list[Query], merged: list[Paper])
         decisions = tfidf_filter(settings.question.text, merged, r.relevance_threshold, r.ngram_max)
         survivors = [d.paper for d in decisions if d.kept]
         return decisions, (rerank(settings.question.text, survivors, settings.embedder)[: r.max_papers] if survivors else [])
-    e = settings.embedder
-    model = load_embedder(e.kind, e.model, e.dimension, e.api_key_env)
-    decisions = hybrid_filter(settings.question.text, [q.text for q in queries], merged, model, rel.min_keep,
-                              question_names(settings.question), rel.neighbours, rel.neighbour_weight)
+    decisions = hybrid_relevance(settings.question.text, [q.text for q in queries], merged, settings.embedder, rel.min_keep,
+                                 list(question_names(settings.question)), rel.neighbours, rel.neighbour_weight)
     kept = sorted((d.paper for d in decisions if d.kept), key=lambda p: (-(p.relevance or 0.0), p.arxiv_id))
     return decisions, kept[: r.max_papers]
 

@@ -19,9 +19,10 @@ from flows.progress import StageTimer, console
 from flows.safety import atomic_write
 from flows.claims import run_claims
 from flows.report import log_sweep_figures, print_summary, write_report
-from flows.review import review_written_report, run_review
+from flows.review import record_outcome, review_written_report, run_review
 from flows.sweep import make_add_points, print_sweep_table, refresh_summary, run_sweep
 from tasks.tribunal.build import build_bundle
+from tasks.tribunal.policy import escalate_after_review
 from tasks.settings import Settings, project_path
 
 log = logging.getLogger("sovereign.research")
@@ -110,6 +111,12 @@ def _run_stages(ctx: RunContext, settings: Settings, timer: StageTimer) -> dict:
         tracking.log_metrics(ctx.client, ctx.run_id, {"sweep_points_added_by_tribunal": len(sweep.points) - swept})
     with timer.stage("report"):
         report_path = write_report(ctx, bundle, outcome)
+        review = review_written_report(ctx)
+        if review.get("review_policy") == "ESCALATE_TO_OWNER" and outcome.policy.decision == "ACCEPT":
+            outcome = escalate_after_review(outcome, review.get("review_reasons", []))  # the stricter verdict wins
+            record_outcome(ctx, outcome)
+            report_path = write_report(ctx, bundle, outcome)  # the report states the policy its own review reached
+            review = review_written_report(ctx)
     summary = {
         "run_id": ctx.run_id,
         "experiment_id": ctx.experiment_id,
@@ -123,7 +130,7 @@ def _run_stages(ctx: RunContext, settings: Settings, timer: StageTimer) -> dict:
         "score": round(outcome.final.aggregate, 2),
         "policy": outcome.policy.decision,
         "report": str(report_path),
-    } | review_written_report(ctx)
+    } | {k: v for k, v in review.items() if k != "review_reasons"}
     print_summary(outcome, report_path)
     return summary
 

@@ -71,11 +71,11 @@ def run_review(ctx, bundle: EvidenceBundle, settings_tribunal: TribunalSettings,
         outcome = review_rounds(bundle, s, review, add_points, on_round)
         note["summary"] = (f"{outcome.initial.aggregate:.2f} → {outcome.final.aggregate:.2f} after {outcome.policy.rounds} "
                            f"revision round(s); {outcome.policy.decision}")
-    _record(ctx, outcome)
+    record_outcome(ctx, outcome)
     return outcome
 
 
-def _record(ctx, outcome: TribunalOutcome) -> None:
+def record_outcome(ctx, outcome: TribunalOutcome) -> None:
     """Final metrics, policy tags and the rulings (JSON) on the parent run."""
     tracking.log_metrics(ctx.client, ctx.run_id, {
         "tribunal.revisions": outcome.revisions_applied, "tribunal.rounds": outcome.policy.rounds,
@@ -114,4 +114,4 @@ def review_written_report(ctx) -> dict:
     tracking.set_tags(ctx.client, ctx.run_id, {"sovereign.review_policy": result.policy.decision})
     console.print(f"  review of the written report: {', '.join(f'{k} {v:.2f}' for k, v in result.scores().items())} → "
                   f"{result.aggregate:.2f}, {result.policy.decision} ({folder / 'review.md'})")
-    return {"review_aggregate": result.aggregate, "review_policy": result.policy.decision}
+    return {"review_aggregate": result.aggregate, "review_policy": result.policy.decision, "review_reasons": result.policy.reasons}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from pathlib import Path
 from collections.abc import Iterable
 
 from tasks.claims.context import analyse_sentence, title_subject
@@ -98,7 +100,8 @@ def rank_by_question(claims: list[Claim], question: str, titles: dict[str, str] 
     often leaves its subject implicit) to the question and each of its key phrases, plus, with an ``embedder``, the
     embedding cosine of the sentence to the question; each as a within-set robust standard score, averaged. A claim
     is off-topic when it lies more than ``tail`` robust standard deviations below this set's median: a relative cut,
-    so it carries to any question. ("DeepSeek-V2 was pretrained on 8.1T tokens" has no place in a report on decoding
+    so it carries to any question. The score is shifted by :func:`facet_adjustment` (does the claim measure what the
+    question asks about, in the question's life-cycle phase?). ("DeepSeek-V2 was pretrained on 8.1T tokens" has no place in a report on decoding
     latency.)
 
     Returns:
@@ -115,6 +118,47 @@ def rank_by_question(claims: list[Claim], question: str, titles: dict[str, str] 
     if embedder is not None:
         vectors = embedder.embed([c.text for c in claims])
         signals.append(standardise(vectors @ embedder.embed([question])[0]))
-    scores = sum(signals) / len(signals)
+    scores = sum(signals) / len(signals) + facet_adjustment(claims, question)
     order = sorted(range(len(claims)), key=lambda i: (-scores[i], i))
     return [claims[i] for i in order if scores[i] >= -tail], [claims[i] for i in order if scores[i] < -tail]
+
+
+@functools.lru_cache(maxsize=1)
+def _facets() -> dict:
+    import yaml
+
+    return yaml.safe_load((Path(__file__).parent / "data" / "facets.yaml").read_text())
+
+
+def _families(metrics: tuple[str, ...], facets: dict) -> set[str]:
+    weak = set(facets["weak"])
+    return {fam for fam, names in facets["families"].items() for m in metrics if m not in weak and m in names}
+
+
+def _phases(text: str, facets: dict) -> set[str]:
+    text = re.sub(facets["not_training"], " ", text, flags=re.I)
+    return {phase for phase, rx in facets["phases"].items() if re.search(rx, text, re.I)}
+
+
+def facet_adjustment(claims: list[Claim], question: str) -> "np.ndarray":
+    """Per-claim shift of the topicality score: + when the claim measures a family of quantities the question asks
+    about, - when everything it measures lies outside those families, - when it speaks only of another life-cycle
+    phase (training vs inference) than the question. Zero when the question names no family or phase.
+    Families and phases are data: tasks/claims/data/facets.yaml."""
+    import numpy as np
+
+    from tasks.claims.context import metrics_of
+
+    facets = _facets()
+    adj = facets["adjust"]
+    asked, asked_phase = _families(metrics_of(question), facets), _phases(question, facets)
+    out = np.zeros(len(claims))
+    for i, c in enumerate(claims):
+        fams = _families(metrics_of(c.text), facets) | {f for q in c.numbers for f in _families(q.metrics, facets)}
+        fams |= {fam for fam, rx in (facets.get("family_words") or {}).items() if re.search(rx, c.text, re.I)}
+        if asked and fams:
+            out[i] += adj["on_facet"] if fams & asked else adj["off_facet"]
+        phases = _phases(c.text, facets)
+        if asked_phase and phases and not phases & asked_phase:
+            out[i] += adj["other_phase"]
+    return out

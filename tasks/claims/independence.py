@@ -24,3 +24,24 @@ def headline(verdicts: list[Verdict], independent: list[Verdict], empirical: lis
         "claims_corroborated_by_other_papers": sum(v.label == "SUPPORTED" and v.corroborated for v in independent),
         "claims_measured_supported": sum(v.label == "SUPPORTED" and v.source == "measured" for v in empirical),
     }
+
+
+def merge_corroboration(verdicts: list[Verdict], independent: list[Verdict]) -> list[Verdict]:
+    """The verdict the draft relies on, marked ``corroborated`` where the other-papers pass SUPPORTED the same claim.
+
+    The other papers' evidence and rationale are appended, so whoever reads the verdict (the report, the tribunal)
+    sees which paper other than the claim's own bears it out. A claim its own paper leaves unsettled but another
+    paper supports becomes SUPPORTED on that corroboration alone.
+    """
+    by_claim = {v.claim_id: v for v in independent if v.label == "SUPPORTED" and v.corroborated}
+    merged = []
+    for v in verdicts:
+        other = by_claim.get(v.claim_id)
+        if other is None or v.label == "CONTRADICTED" or v.failed:
+            merged.append(v)
+            continue
+        merged.append(v.model_copy(update={
+            "label": "SUPPORTED", "corroborated": True, "evidence": list(v.evidence) + list(other.evidence),
+            "rationale": f"{v.rationale} Corroborated by other papers: {other.rationale}".strip(),
+            "confidence": max(v.confidence, other.confidence)}))
+    return merged

@@ -8,6 +8,8 @@ or the question say it. Shared pieces (claims table, tribunal, references, HTML)
 from __future__ import annotations
 
 from tasks.report.render import _arxiv, _claims, _references, _table, _tribunal, _uncertainties, cell
+from tasks.report.claims_summary import claims_sentence, ordered_findings, support_basis
+from tasks.tribunal.checks.claims import independent
 from tasks.tribunal.bundle import EvidenceBundle
 from tasks.tribunal.common import num
 from tasks.tribunal.records import OWNER_REVIEW, TribunalOutcome
@@ -29,10 +31,7 @@ def _counts(bundle: EvidenceBundle) -> dict[str, int]:
 
 
 def _abstract(bundle: EvidenceBundle, outcome: TribunalOutcome) -> str:
-    n = _counts(bundle)
-    return (f"{cell(outcome.answer)}\n\nFrom {bundle.papers_kept} papers (of {bundle.papers_retrieved} retrieved) we extracted "
-            f"{len(bundle.claims)} claims on the question; the {cell(bundle.verifier)} verifier found {n['SUPPORTED']} supported, "
-            f"{n['CONTRADICTED']} contradicted and {n['NOT_ENOUGH_INFO']} without enough evidence. The review tribunal scored "
+    return (f"{cell(outcome.answer)}\n\n{claims_sentence(bundle, retrieved=True)} The review tribunal scored "
             f"the draft {num(outcome.final.aggregate, 3)}/10 (threshold {num(outcome.policy.threshold, 3)}); policy: "
             f"**{outcome.policy.decision}**.")
 
@@ -65,9 +64,10 @@ def _results(bundle: EvidenceBundle) -> str:
     rows = [[i, _arxiv(p.arxiv_id), cell(p.title[:110]), num(p.relevance, 3), num(p.semantic, 3),
              sum(c.source_id == p.arxiv_id for c in bundle.claims)] for i, p in enumerate(bundle.papers, 1)]
     parts = ["### Papers kept, most relevant first\n\n" + _table(["#", "paper", "title", "relevance", "embedding", "claims"], rows)]
-    findings = [c for c in bundle.claims if c.label == "SUPPORTED" and c.disposition == "stated"]
-    lines = [f"- {_arxiv(c.source_id)}: \"{cell(c.claim.text)}\" — evidence: {cell(c.evidence_text)}" for c in findings[:12]]
-    parts.append("### Findings supported by the evidence (most relevant to the question first)\n\n"
+    findings = ordered_findings(bundle)
+    lines = [f"- {_arxiv(c.source_id)}: \"{cell(c.claim.text)}\" — {support_basis(c)}; evidence: {cell(c.evidence_text)}"
+             for c in findings[:12]]
+    parts.append("### Findings supported by the evidence (independently corroborated first, then most relevant)\n\n"
                  + ("\n".join(lines) if lines else "No claim was supported by the evidence."))
     return "\n\n".join(parts)
 
@@ -75,8 +75,10 @@ def _results(bundle: EvidenceBundle) -> str:
 def _discussion(bundle: EvidenceBundle) -> str:
     n = _counts(bundle)
     contradicted = [c for c in bundle.claims if c.label == "CONTRADICTED"]
-    lines = [f"The kept literature gives {n['SUPPORTED']} supported claims from "
-             f"{len({c.source_id for c in bundle.claims if c.label == 'SUPPORTED'})} papers. "
+    corroborated = sum(independent(c) for c in bundle.claims)
+    lines = [f"The kept literature gives {n['SUPPORTED']} claims borne out by evidence, from "
+             f"{len({c.source_id for c in bundle.claims if c.label == 'SUPPORTED'})} papers; {corroborated} of them are "
+             "corroborated by a paper other than their own, the rest rest on their own paper's word. "
              f"{n['NOT_ENOUGH_INFO']} claims could not be settled from the snapshot's abstracts and are marked unverified "
              "where the draft uses them."]
     if contradicted:

@@ -17,6 +17,7 @@ from tasks.tribunal.common import asked_models_present, num
 from tasks.tribunal.records import OWNER_REVIEW, ROLES, TribunalOutcome
 from tasks.moe.stats import iid_expected_unique
 from tasks.report import flagship
+from tasks.report.claims_summary import claims_sentence, support_basis
 
 SECTIONS = ("Abstract", "Introduction", "Methodology", "Results", "Discussion", "Limitations", "Conclusion", "Claims",
             "Uncertainties", "Tribunal", "References")
@@ -60,11 +61,8 @@ def _title(bundle: EvidenceBundle) -> str:
 
 
 def _abstract(bundle: EvidenceBundle, outcome: TribunalOutcome) -> str:
-    counts = {lab: sum(c.label == lab for c in bundle.claims) for lab in ("SUPPORTED", "CONTRADICTED", "NOT_ENOUGH_INFO")}
     answer = flagship.abstract(bundle) if bundle.token_latency else inert.md_inert(outcome.answer)
-    return (f"{answer}\n\nFrom {bundle.papers_kept} papers we extracted {len(bundle.claims)} claims; the {bundle.verifier} "
-            f"verifier and our own runs found {counts['SUPPORTED']} supported, {counts['CONTRADICTED']} contradicted and "
-            f"{counts['NOT_ENOUGH_INFO']} without enough evidence. The review tribunal scored the draft "
+    return (f"{answer}\n\n{claims_sentence(bundle)} The review tribunal scored the draft "
             f"{num(outcome.final.aggregate, 3)}/10 (threshold {num(outcome.policy.threshold, 3)}); policy: "
             f"**{outcome.policy.decision}**.")
 
@@ -203,9 +201,9 @@ def _results(bundle: EvidenceBundle, figures: dict[str, str]) -> str:
 def _claims(bundle: EvidenceBundle) -> str:
     if not bundle.claims:
         return "No claims were extracted."
-    rows = [[c.claim.claim_id, cell(c.claim.text[:220]), _arxiv(c.source_id), c.label, num(c.confidence, 2), cell(c.evidence_text),
-             c.disposition] for c in bundle.claims]
-    return _table(["id", "claim", "source", "verdict", "confidence", "evidence or run", "in text"], rows)
+    rows = [[c.claim.claim_id, cell(c.claim.text[:220]), _arxiv(c.source_id), c.label, support_basis(c), num(c.confidence, 2),
+             cell(c.evidence_text), c.disposition] for c in bundle.claims]
+    return _table(["id", "claim", "source", "verdict", "rests on", "confidence", "evidence or run", "in text"], rows)
 
 
 def _uncertainties(bundle: EvidenceBundle, outcome: TribunalOutcome) -> str:

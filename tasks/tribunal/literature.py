@@ -80,14 +80,16 @@ def validator_literature(bundle: EvidenceBundle, settings: TribunalSettings) -> 
 
 
 def compose_literature_answer(bundle: EvidenceBundle, max_points: int = 3) -> str:
-    """A short answer: one supported claim from each of the most relevant papers (papers arrive most relevant first,
-    claims ranked by relevance to the question), preferring a claim that carries a number."""
+    """A short answer: at most one supported claim per paper, claims corroborated by another paper first, then in the
+    order the claims stage ranked them by relevance to the question."""
+    from tasks.tribunal.checks.claims import independent
+
     usable = [c for c in bundle.claims if c.label == "SUPPORTED" and c.disposition == "stated"]
-    best = []
-    for paper in bundle.papers:
-        own = [c for c in usable if c.source_id == paper.arxiv_id]
-        if own:
-            best.append(next((c for c in own if c.claim.numbers), own[0]))
+    best, seen = [], set()
+    for c in sorted(usable, key=lambda c: not independent(c)):  # stable: keeps the relevance order within each group
+        if c.source_id not in seen:
+            best.append(c)
+            seen.add(c.source_id)
         if len(best) == max_points:
             break
     head = f"Literature review of {bundle.papers_kept} papers (no experiment was run)."

@@ -10,7 +10,7 @@ removes the "owner review required" banner.
 
 from __future__ import annotations
 
-from tasks.tribunal.records import Policy, RoundRecord, Ruling
+from tasks.tribunal.records import Policy, RoundRecord, Ruling, TribunalOutcome
 from tasks.tribunal.settings import TribunalSettings
 
 
@@ -53,3 +53,16 @@ def decide(rounds: list[RoundRecord], settings: TribunalSettings, warnings: list
     why = (f"aggregate {final.aggregate:.2f} ≥ threshold {settings.threshold:.2f} after {revision_rounds} revision round(s), "
            "no critical item failed; the draft still needs the owner's review")
     return Policy(decision="ACCEPT", reasons=[why], threshold=settings.threshold, aggregate=final.aggregate, rounds=revision_rounds)
+
+
+def escalate_after_review(outcome: TribunalOutcome, reasons: list[str]) -> TribunalOutcome:
+    """The outcome when the review of the written report escalates a draft the in-flow rounds accepted.
+
+    The rounds judge the bundle before the report exists; the written text can still fail a check (a number without
+    its source, an untagged figure). The stricter verdict wins, and the report says why.
+    """
+    if outcome.policy.decision != "ACCEPT":
+        return outcome
+    why = [f"the review of the written report escalates: {r}" for r in reasons] or ["the review of the written report escalates"]
+    policy = outcome.policy.model_copy(update={"decision": "ESCALATE_TO_OWNER", "reasons": list(outcome.policy.reasons) + why})
+    return outcome.model_copy(update={"policy": policy})

@@ -113,30 +113,6 @@ def merge_revisions(rulings: list[Ruling]) -> list[Revision]:
     return sorted(merged, key=lambda r: not r.automatable)
 
 
-def literature_answer(bundle: EvidenceBundle) -> str:
-    """The answer of a literature-only draft: what the papers claim, and how much of it other evidence bears out."""
-    from tasks.tribunal.checks.claims import independent
-
-    indep = sum(independent(c) for c in bundle.claims)
-    contra = sum(c.label == "CONTRADICTED" for c in bundle.claims)
-    return (f"This is a literature report: no experiment was run. From {bundle.papers_kept} papers we extracted "
-            f"{len(bundle.claims)} claims; {indep} are borne out by evidence from another paper and {contra} are contradicted.")
-
-
-def _literature_ruling(bundle: EvidenceBundle, settings: TribunalSettings) -> Ruling:
-    """A draft without experiments is judged on what it claims: papers found, claims extracted, stated briefly."""
-    answer = literature_answer(bundle)
-    items = [RubricItem(key="answer_papers", question="does the answer rest on kept papers?", passed=bundle.papers_kept > 0,
-                        evidence=f"{bundle.papers_kept} papers kept"),
-             RubricItem(key="answer_claims", question="does the answer report the claims extracted and checked?",
-                        passed=bool(bundle.claims), evidence=f"{len(bundle.claims)} claims"),
-             RubricItem(key="answer_concise", question=f"is the answer at most {settings.max_answer_sentences} sentences?",
-                        passed=len(re.findall(r"[.!?](\s|$)", answer)) <= settings.max_answer_sentences, weight=0.5,
-                        evidence="literature summary")]
-    findings = [f"the answer lacks {i.question.removeprefix('does the answer ')}" for i in items if not i.passed]
-    return Ruling(role="synthesizer", score=rubric_score(items), items=items, findings=findings, answer=answer)
-
-
 def synthesizer_ruling(bundle: EvidenceBundle, settings: TribunalSettings) -> Ruling:
     """Write the answer and judge how completely it answers the question.
 
@@ -146,8 +122,10 @@ def synthesizer_ruling(bundle: EvidenceBundle, settings: TribunalSettings) -> Ru
     Returns:
         The SYNTHESIZER's Ruling (``answer`` set).
     """
-    if not bundle.rows() or getattr(bundle, "asked", None) is None:
-        return _literature_ruling(bundle, settings)
+    if not bundle.rows() or bundle.asked is None:  # nothing measured or modelled: judged as a literature review
+        from tasks.tribunal.literature import synthesizer_literature
+
+        return synthesizer_literature(bundle, settings)
     answer, parts = compose_answer(bundle)
     labels = {"scaling": "how unique experts scale with N", "tokens": "64 vs 128 parallel tokens", "latency": "step latency",
               "bandwidth": "bandwidth utilisation", "baseline": f"the {bundle.asked.baseline_name} comparison"}

@@ -42,6 +42,11 @@ For LLaDA2.0-mini the distinct experts per MoE layer grow from {_g(s64.experts_c
 
 Llama-2-70B (138 GB) needs 2 H100 GPUs.
 
+## Limitations
+
+- Synthetic routing: unique-expert counts come from a calibrated routing model, not from traces.
+- Step times are modelled (roofline) from datasheets; no figure is projected from another GPU.
+
 ## Conclusion
 
 Unique experts grow with N, from {_g(s64.experts_central)} {mod} to {_g(s128.experts_central)} {mod}. Per committed token LLaDA2.0-mini is faster than Llama-2-70B: {_g(t64.per_token_ms)} ms {roof} against {_g(base.per_token_ms)} ms {roof}.

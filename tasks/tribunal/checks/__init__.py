@@ -8,6 +8,7 @@ Each returns a CheckResult whose findings name the defect (``untraced_number``, 
 from __future__ import annotations
 
 from tasks.tribunal.checks import citations, claims, conclusion, extrapolation, feasibility, numbers, units  # noqa: F401  (registers)
+from tasks.tribunal.checks import bounds, comparisons, injection, limitations, references, tables, unsupported, verdicts  # noqa: F401
 from tasks.tribunal.checks.base import REGISTRY, CheckContext, CheckResult, Finding
 from tasks.tribunal.checks.report_text import ReportText
 

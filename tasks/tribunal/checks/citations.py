@@ -50,33 +50,3 @@ def defining_papers_cited(ctx: CheckContext) -> CheckResult:
                   + (f"; missing {', '.join(missing)}" if missing else ""))
 
 
-ARXIV_REF = re.compile(r"(?:arXiv[: ]\s*|abs/|\[)(\d{4}\.\d{4,5})")
-
-
-def known_papers(ctx: CheckContext) -> set[str]:
-    """arXiv ids the run knows: kept papers, claim sources, defining papers and the data files' citations."""
-    b = ctx.bundle
-    known = {p.arxiv_id for p in b.papers} | {c.claim.source_id for c in b.claims if c.claim.source_id}
-    for group in (lexicon().get("defining_papers") or {}).values():
-        for ids in group.values():
-            known |= {str(pid) for pid in ids}
-    known |= {m for v in b.validation for m in re.findall(r"\d{4}\.\d{4,5}", v.citation)}
-    for folder in ("validation", "decoding"):
-        for path in sorted((CONF / folder).glob("*.yaml")):
-            known |= set(re.findall(r"\d{4}\.\d{4,5}", path.read_text(errors="replace")))
-    return known
-
-
-@register("references_known", "validator", "is every paper the report cites one the run retrieved or its data files cite?")
-def references_known(ctx: CheckContext) -> CheckResult:
-    if ctx.report is None:
-        return not_applicable("references_known", "no report text")
-    cited = sorted(set(ARXIV_REF.findall(ctx.report.markdown)))
-    if not cited:
-        return not_applicable("references_known", "no arXiv id cited")
-    known = known_papers(ctx)
-    unknown = [pid for pid in cited if pid not in known]
-    findings = [Finding(kind="unknown_reference", where="report",
-                        message=f"arXiv {pid} is cited but is not among the retrieved papers or the run's data files")
-                for pid in unknown]
-    return result("references_known", findings, f"{len(cited) - len(unknown)}/{len(cited)} cited arXiv ids known to the run")

@@ -105,19 +105,3 @@ def no_contradicted_claim_in_text(ctx: CheckContext) -> CheckResult:
                                                 f"\"{c.claim.text[:100]}\""))
     return result("no_contradicted_claim_in_text", findings, f"{len(contradicted)} contradicted claims, "
                   f"{sum(c.disposition == 'dropped' for c in contradicted)} dropped")
-
-
-@register("no_instructions_to_reviewer", "skeptic", "is the report free of text addressed to its reviewer?")
-def no_instructions_to_reviewer(ctx: CheckContext) -> CheckResult:
-    if ctx.report is None:
-        return not_applicable("no_instructions_to_reviewer", "no report text")
-    phrases = lexicon().get("to_reviewer", [])
-    # the report's own prose and any hidden comment; quoted third-party text (claims table, references) stays data
-    prose = " ".join(ctx.report.section(s) or "" for s in ("Abstract", "Introduction", "Methodology", "Results", "Discussion",
-                                                           "Limitations", "Conclusion"))
-    hidden = " ".join(re.findall(r"<!--(.*?)-->", ctx.report.markdown, re.S))
-    head = ctx.report.markdown.split("\n## ", 1)[0]
-    hits = sorted({p for p in phrases if p.lower() in f"{prose} {hidden} {head}".lower()})
-    findings = [Finding(kind="instructions_to_reviewer", where="report",
-                        message=f"the report addresses its reviewer ('{p}'): an owner must look") for p in hits[:3]]
-    return result("no_instructions_to_reviewer", findings, f"{len(hits)} reviewer-directed phrases")

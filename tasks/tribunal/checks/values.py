@@ -121,6 +121,10 @@ def bundle_values(bundle: EvidenceBundle) -> list[Value]:
     vals += _datasheets()
     labels = [c.label for c in bundle.claims]
     counts = [bundle.papers_kept, bundle.papers_retrieved, len(bundle.claims)] + [labels.count(x) for x in set(labels)]
+    from tasks.tribunal.checks.claims import independent  # the report's claim counts: corroborated vs own paper only
+
+    corroborated = sum(independent(c) for c in bundle.claims)
+    counts += [corroborated, labels.count("SUPPORTED") - corroborated]
     vals += [Value(float(n), "count", "count") for n in counts]
     asked = getattr(bundle.question, "structured", None)
     vals += [Value(float(n), "count", "asked N") for n in (getattr(asked, "parallel_tokens", None) or [])]
