@@ -5,7 +5,7 @@
 2. Alignment: the evidence sentences about the claim's subjects, and for each claimed number the aligned
    number of the same unit, metric and slot (tasks/claims/align.py, number_match.py).
 3. Checks, each returning typed findings (tasks/claims/findings.py registry): numbers, scope, polarity,
-   comparison, attribution (and semantic, registered but off by default).
+   comparison, attribution, setting (and semantic, registered but off by default).
 4. ``decide``: any contradiction -> CONTRADICTED; support with no gap -> SUPPORTED; else NOT_ENOUGH_INFO.
 
 The verdict also says whose evidence decided it: ``faithful`` (the claim's own paper) and
