@@ -12,7 +12,9 @@ from tasks.claims.context import clause_spans, metrics_overlap
 from tasks.claims.findings import Finding, register
 from tasks.claims.lexicon import antonyms, lexicon, pattern
 from tasks.claims.number_match import Tolerance, match_numbers
-from tasks.claims.slots import plain
+from tasks.claims.entities import names_match
+from tasks.claims.numbers import units_compatible, values_consistent
+from tasks.claims.slots import comparator, plain
 
 
 def overturned(text: str, x: str, y: str) -> bool:
@@ -42,6 +44,25 @@ def antonym_clash(claim: str, evidence: str, pairs: list[tuple[str, str]]) -> st
             if _asserts(low_claim, x) and _asserts(low_ev, y) and y not in low_claim \
                     and (x not in low_ev or overturned(low_ev, x, y)):
                 return f"claim says '{x}' but the evidence says '{y}'"
+    return ""
+
+
+def _comparatives(text: str, words: set[str]) -> set[tuple[str, str]]:
+    """(comparative, the word it modifies): "fewer active parameters" -> ("fewer", "active"); negated ones left out."""
+    tokens = [(m.group(0).lower(), m.start()) for m in re.finditer(r"[A-Za-z][\w-]*", text)]
+    return {(w, nxt.rstrip("s")) for (w, at), (nxt, _) in zip(tokens, tokens[1:]) if w in words and not negated(text, at)}
+
+
+def comparative_clash(claim: str, evidence: str, pairs: list[tuple[str, str]]) -> str:
+    """The claim qualifies a thing with one comparative ("more active parameters", "smaller models") where the
+    evidence qualifies the same thing only with its opposite ("fewer active parameters", "larger models")."""
+    words = {w for pair in pairs for w in pair}
+    said, found = _comparatives(claim, words), _comparatives(evidence, words)
+    for a, b in pairs:
+        for x, y in ((a, b), (b, a)):
+            for word, thing in said:
+                if word == x and (y, thing) in found and (x, thing) not in found:
+                    return f"claim says '{x} {thing}' but the evidence says '{y} {thing}'"
     return ""
 
 
@@ -78,7 +99,8 @@ def _support_sentences(al: Alignment, tol: Tolerance) -> list[Sentence]:
 class Polarity:
     """A matched number that moves the other way (reduces vs increases), an evaluative metric said to go the
     other way ("worse quality" vs "better quality"), or an opposite regime ("stays constant"/"grows",
-    memory- vs compute-bound) in the sentence that bears the claim out."""
+    memory- vs compute-bound) or comparative ("more"/"fewer active parameters") in the sentence that bears
+    the claim out."""
 
     tol: Tolerance = Tolerance()
 
@@ -97,18 +119,40 @@ class Polarity:
             clash = next((f"claim says {k} goes {w} but the evidence says it goes {ev_way[k]}"
                           for k, w in claim_way.items() if ev_way.get(k, w) != w), "")
             if not al.facts.numbers:  # a number-free claim: its regime words against the covering chunk
-                clash = clash or antonym_clash(al.claim.text, s.hit.chunk.text, antonyms("regime_antonyms"))
+                clash = clash or antonym_clash(al.claim.text, s.hit.chunk.text, antonyms("regime_antonyms")) \
+                    or comparative_clash(al.claim.text, s.hit.chunk.text, antonyms("comparative_antonyms"))
             if clash:
                 out.append(Finding(self.name, "contradict", f"{clash} ({s.chunk_id})", s.chunk_id, float(s.hit.score)))
                 break
         return out
 
 
+def reversed_roles(al: Alignment, claimed: set[str], tol: Tolerance) -> Finding | None:
+    """"A is 2-3x faster than B" where the evidence says "B is 2-3x faster than A": the claimed multiple, ranked
+    the same way, but with the claim's actor as what the evidence compares against and vice versa."""
+    actor = al.primary
+    for m in match_numbers(al, tol):
+        against = comparator(al.facts, m.claimed, actor)
+        if m.status == "match" or not against or not actor:
+            continue
+        for s in al.sentences:
+            if ranking(plain(s.facts)) != claimed or not s.facts.mentions(against):
+                continue
+            for e in s.facts.numbers:
+                theirs = comparator(s.facts, e, against)
+                if units_compatible(m.claimed, e) and values_consistent(m.claimed, e, tol.rel_tol, tol.approx_tol) \
+                        and any(names_match(a, t) for a in actor for t in theirs):
+                    return Finding("comparison", "contradict", f"roles reversed: {s.chunk_id} reports '{e.text}' for "
+                                   f"{against[0]} over {actor[0]}, not the other way", s.chunk_id, float(s.hit.score))
+    return None
+
+
 @register("comparison")
 @dataclass
 class Comparison:
     """A comparison whose direction is reversed: the claim ranks its subject only one way ("trails",
-    "underperforms", "slower than") where the evidence that bears it out ranks it only the other way."""
+    "underperforms", "slower than") where the evidence that bears it out ranks it only the other way, or the
+    claimed multiple is reported with the compared parties' roles swapped."""
 
     tol: Tolerance = Tolerance()
 
@@ -116,6 +160,9 @@ class Comparison:
         claimed = ranking(plain(al.facts))
         if len(claimed) != 1:
             return []
+        swapped = reversed_roles(al, claimed, self.tol)
+        if swapped:
+            return [swapped]
         sentences = _support_sentences(al, self.tol)
         if not al.facts.numbers:  # every sentence that names all the compared parties, not only the best-covering one
             sentences += [s for s in al.aligned if names_all(s, al.required) and s not in sentences]

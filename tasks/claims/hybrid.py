@@ -5,7 +5,7 @@
 2. Alignment: the evidence sentences about the claim's subjects, and for each claimed number the aligned
    number of the same unit, metric and slot (tasks/claims/align.py, number_match.py).
 3. Checks, each returning typed findings (tasks/claims/findings.py registry): numbers, scope, polarity,
-   comparison, attribution (and semantic, registered but off by default).
+   comparison, attribution, setting (and semantic, registered but off by default).
 4. ``decide``: any contradiction -> CONTRADICTED; support with no gap -> SUPPORTED; else NOT_ENOUGH_INFO.
 
 The verdict also says whose evidence decided it: ``faithful`` (the claim's own paper) and
@@ -21,6 +21,7 @@ import tasks.claims.check_attribution  # noqa: F401 - registers the check
 import tasks.claims.check_direction  # noqa: F401 - registers the checks
 import tasks.claims.check_numbers  # noqa: F401 - registers the checks
 import tasks.claims.check_semantic  # noqa: F401 - registers the check
+import tasks.claims.check_setting  # noqa: F401 - registers the check
 from tasks.claims.align import align
 from tasks.claims.base import Retrieve, as_claim, no_evidence, to_evidence
 from tasks.claims.evidence import expand, gather
@@ -31,7 +32,7 @@ from tasks.records import Chunk, ChunkHit
 
 # "semantic" (the learned entailment head) is registered but off: on probe3 and the dev set it changed no
 # verdict (ablation +0.0%), and a check earns its place by ablation. Turn it on with checks=(..., "semantic").
-DEFAULT_CHECKS = ("numbers", "scope", "polarity", "comparison", "attribution")
+DEFAULT_CHECKS = ("numbers", "scope", "polarity", "comparison", "attribution", "setting")
 
 
 @dataclass
@@ -52,7 +53,7 @@ class HybridVerifier:
         if not self._built:
             tol = Tolerance(self.rel_tol, self.approx_tol)
             kwargs = {"numbers": {"tol": tol}, "polarity": {"tol": tol}, "comparison": {"tol": tol}, "semantic": {"tol": tol},
-                      "attribution": {"tol": tol},
+                      "attribution": {"tol": tol}, "setting": {"tol": tol},
                       "scope": {"min_coverage": self.min_coverage, "support_similarity": self.support_similarity}}
             unknown = [c for c in self.checks if c not in REGISTRY]
             if unknown:

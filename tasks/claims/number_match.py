@@ -152,11 +152,15 @@ _FROM_TO = re.compile(r"^\s*(?:[a-z%]+\s+)?to\s+$", re.I)
 
 def derived_quantities(numbers: list[Quantity], text: str) -> list[Quantity]:
     """Quantities the sentence implies but does not state, read as approximate: what remains after a
-    reduction ("cuts the cache by 93.3%" -> 6.7% remains), and the ratios of two numbers of the same unit
+    reduction ("cuts the cache by 93.3%" -> 6.7% remains; "32x fewer" -> 1/32 remains), and the ratios of two numbers of the same unit
     and kind, never two ratios ("671B total, 37B activated" -> 5.5% and 18.1x; "falls from 69.5 to 14.6" -> 4.76x, 21% and a
     79% reduction; bare numbers only in a "from A to B" phrase)."""
     out = [q.model_copy(update={"value": 1 - q.value, "direction": None, "bound": "approx", "text": f"100% - {q.text}"})
            for q in numbers if q.unit == "%" and q.direction == "down" and q.high is None and 0 < q.value < 1]
+    # "32x fewer evaluations" -> about 3% of them remain (1/32)
+    out += [q.model_copy(update={"value": 1 / q.value, "unit": "%", "kind": "percent", "direction": None, "bound": "approx",
+                                 "text": f"1/{q.text}"})
+            for q in numbers if q.unit == "x" and q.direction == "down" and q.high is None and q.value > 1]
     for i, a in enumerate(numbers):
         for b in numbers[i + 1:]:
             if a.unit != b.unit or a.kind != b.kind or a.unit in ("x", "%") or a.high is not None or b.high is not None \

@@ -24,12 +24,15 @@ _PREFIX = {"": 1.0, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "p": 1e15}
 _PER_SECOND = r"(?:/\s?s(?:ec)?\b|/\s?second\b|(?:per|each|every|a)\s+sec(?:ond)?\b)"
 # Spelled-out fractions: "half", "a third", "two thirds", "three quarters", "one-fifth".
 _FRACTION_DENOM = {"half": 2, "halves": 2, "third": 3, "thirds": 3, "quarter": 4, "quarters": 4, "fourth": 4,
-                   "fourths": 4, "fifth": 5, "fifths": 5, "tenth": 10, "tenths": 10}
+                   "fourths": 4, "fifth": 5, "fifths": 5, "tenth": 10, "tenths": 10, "twentieth": 20,
+                   "twentieths": 20, "fiftieth": 50, "hundredth": 100, "hundredths": 100, "thousandth": 1000}
 _FRACTION_NUMER = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "nine": 9}
 _FRACTION_RE = (
     r"(?P<frac>\b(?:two|three|four|nine)[\s-](?:thirds|quarters|fourths|fifths|tenths)\b"
     # "a third"/"one quarter" is a fraction only as a quantity ("a third of", "by a quarter."), not "a third model"
-    r"|\b(?:a|one)[\s-](?:third|quarter|fifth|tenth)\b(?=\s+(?:of|less|fewer|more|the|their|its)\b|\s*[,.;)]|\s*$))"
+    # "one twentieth", "a hundredth", "one five-hundredth" (a word number times a hundredth/thousandth)
+    r"|\b(?:a|one)[\s-](?:(?:two|three|four|five|six|seven|eight|nine|ten)[\s-](?=hundredth|thousandth))?"
+    r"(?:third|quarter|fifth|tenth|twentieth|fiftieth|hundredth|thousandth)\b(?=\s+(?:of|less|fewer|more|the|their|its)\b|\s*[,.;)]|\s*$))"
 )
 # Order matters: the first unit pattern that matches right after the number wins.
 _UNITS: list[tuple[str, str, str]] = [  # (regex, canonical unit, kind)
@@ -123,8 +126,9 @@ def parse_numbers(text: str, masked: list[tuple[int, int]] | None = None) -> lis
         start = m.start()
         i += 1
         if m.group("frac"):
-            numer, denom = re.split(r"[\s-]", m.group("frac").lower())
-            out.append(Quantity(value=_FRACTION_NUMER[numer] / _FRACTION_DENOM[denom], unit="%", kind="fraction",
+            numer, *times, denom = re.split(r"[\s-]", m.group("frac").lower())
+            scale = math.prod(_WORD_NUMBERS[t] for t in times)
+            out.append(Quantity(value=_FRACTION_NUMER[numer] / (scale * _FRACTION_DENOM[denom]), unit="%", kind="fraction",
                                 text=m.group(0), span=m.span(), bound=_bound(text, start)))
             continue
         if m.group("half"):

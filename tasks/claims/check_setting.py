@@ -1,0 +1,131 @@
+"""Check "setting": is a matched number reported in the setting (other models, baselines, datasets) the claim names?
+
+"numbers" says a claimed value appears for the claim's subject. A sentence often reports several results
+side by side ("16B matches LLaMA2 7B with 40% of the compute, and 145B matches DeepSeek 67B with 28.5%"),
+so the value must also sit with the claim's *other* names. Two readings, both about where names sit
+relative to the matched number in its evidence sentence:
+
+- **interposed**: the claim's other name X is in the sentence, but a name Y the claim does not mention
+  lies between X and the number, on the same side, and is not in one list with X ("X and Y"). The
+  number belongs to Y's part of the sentence.
+- **absent**: the claim's other name X (a model it is run on) is nowhere in the evidence chunk, while the
+  sentence names another model Y that the claim does not. The number was measured on Y.
+
+- **crossed**: parallel lists pair by position ("4.96x and 5.75x on 16 and 2,048 GPUs"); the claim's
+  matched values or names at different positions of two lists of one length are paired wrongly.
+
+Each is a contradiction: a real number attached to the wrong model, baseline or setup.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from tasks.claims.align import Alignment, Sentence
+from tasks.claims.entities import names_match
+from tasks.claims.findings import Finding, register
+from tasks.claims.number_match import Tolerance, match_numbers
+from tasks.claims.records import Entity, Quantity
+
+_NAMED = ("model", "baseline", "dataset")
+
+
+def _group(kind: str) -> str:
+    return "dataset" if kind == "dataset" else "system"  # a baseline is a model in another role
+
+
+def _matches_any(name: str, names: list[str]) -> bool:
+    return any(names_match(name, n) for n in names)
+
+
+_LIST_GAP = re.compile(r"^[\s,()]*(?:(?:and|or|as well as)\b)?[\s,()]*$", re.I)
+
+
+def coordinated(text: str, a: Entity, b: Entity) -> bool:
+    """Are two names members of one list ("on X and Y, ... 39% and 15% respectively")? Then neither scopes out the other."""
+    first, second = sorted((a, b), key=lambda z: z.span[0])
+    return bool(_LIST_GAP.match(text[first.span[1]:second.span[0]]))
+
+
+def misplaced(claim_entities: list[Entity], primary: list[str], s: Sentence, e: Quantity,
+              chunk_text: str) -> str | None:
+    """Why the number ``e`` of sentence ``s`` is not the claim's (see the module docstring), or None."""
+    claim_names = [x.name for x in claim_entities]
+    inherited = list(s.facts.inherited)
+    others = [x for x in claim_entities if x.kind in _NAMED and not _matches_any(x.name, primary)]
+    strangers = [y for y in s.facts.entities if y.kind in _NAMED and not _matches_any(y.name, claim_names + primary)
+                 and not _matches_any(y.name, inherited)]
+    for x in others:
+        found = [y for y in s.facts.entities if y.kind in _NAMED and names_match(x.name, y.name)]
+        if not found:
+            if x.kind == "model" and not _matches_any(x.name, inherited) and x.name.lower() not in chunk_text.lower():
+                ys = [y for y in strangers if y.kind == "model"]
+                if ys:
+                    return f"'{e.text}' was measured on {ys[0].name}; the evidence does not mention {x.name}"
+            continue
+        blocking = []
+        for px in found:
+            lo, hi = sorted((px.span[1], e.span[0])) if px.span[1] <= e.span[0] else sorted((e.span[1], px.span[0]))
+            between = [y for y in strangers if _group(y.kind) == _group(x.kind) and lo <= y.span[0] and y.span[1] <= hi
+                       and not coordinated(s.facts.text, px, y)]
+            if not between:
+                return None  # one occurrence of X sits with the number
+            blocking += between
+        return f"'{e.text}' is reported with {blocking[0].name}, not {x.name}"
+    return None
+
+
+def _lists(items: list, text: str) -> list[list]:
+    """Runs of items joined only by list words ("4.96x and 5.75x", "Qwen3-30B and Qwen3-235B")."""
+    runs: list[list] = []
+    for it in sorted(items, key=lambda z: z.span[0]):
+        if runs and _LIST_GAP.match(text[runs[-1][-1].span[1]:it.span[0]]):
+            runs[-1].append(it)
+        else:
+            runs.append([it])
+    return [r for r in runs if len(r) > 1]
+
+
+def crossed(s: Sentence, anchors: list[tuple[int, int]]) -> str | None:
+    """Parallel lists are paired by position ("4.96x and 5.75x ... on 16 and 2,048 GPUs"): two spans of the
+    claim's matches (numbers or names) at different positions of two lists of one length cross the pairing."""
+    text = s.facts.text
+    named = [e for e in s.facts.entities if e.kind in _NAMED]
+    where = {}
+    counted = [e for e in s.facts.entities if e.kind == "hardware" and e.value]  # "2,048 A100" is a count too
+    for run in _lists(list(s.facts.numbers) + counted, text) + _lists(named, text):
+        for i, it in enumerate(run):
+            where.setdefault(it.span, (id(run), i, len(run), it))
+    hits = [where[a] for a in anchors if a in where]
+    for i, (r1, p1, n1, a) in enumerate(hits):
+        for r2, p2, n2, b in hits[i + 1:]:
+            if r1 != r2 and n1 == n2 and p1 != p2:
+                return f"'{getattr(a, 'text', getattr(a, 'name', ''))}' and '{getattr(b, 'text', getattr(b, 'name', ''))}' " \
+                       "sit at different positions of parallel lists"
+    return None
+
+
+@register("setting")
+@dataclass
+class Setting:
+    """Each matched claimed number: contradiction when it sits with a name the claim does not mention instead
+    of the claim's own (model, baseline, dataset); no finding otherwise (support is the number check's)."""
+
+    tol: Tolerance = Tolerance()
+
+    def __call__(self, al: Alignment) -> list[Finding]:
+        out = []
+        matches = [m for m in match_numbers(al, self.tol) if m.status == "match" and m.sentence and m.evidence]
+        for s in {id(m.sentence): m.sentence for m in matches}.values():
+            anchors = [m.evidence.span for m in matches if m.sentence is s]
+            anchors += [y.span for y in s.facts.entities if any(names_match(x.name, y.name) for x in al.facts.entities)]
+            why = crossed(s, anchors)
+            if why:
+                out.append(Finding(self.name, "contradict", f"{why} ({s.chunk_id})", s.chunk_id, float(s.hit.score)))
+        for m in matches:
+            why = misplaced(list(al.facts.entities), al.primary, m.sentence, m.evidence, m.sentence.hit.chunk.text)
+            if why:
+                out.append(Finding(self.name, "contradict", f"{why} ({m.sentence.chunk_id})", m.sentence.chunk_id,
+                                   float(m.sentence.hit.score)))
+        return out
