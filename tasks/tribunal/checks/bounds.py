@@ -11,12 +11,9 @@ digits match a time of the run in ms while its value converted to ms matches non
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-
-import yaml
 
 from tasks.tribunal.checks.base import CheckContext, CheckResult, Finding, not_applicable, register, result
-from tasks.tribunal.checks.lexicon import CONF, has_any
+from tasks.tribunal.checks.lexicon import has_any, tribunal_data
 from tasks.tribunal.checks.md_tables import cell_numbers, tables
 from tasks.tribunal.checks.report_text import numbers
 from tasks.tribunal.checks.values import Value, bundle_values, matches
@@ -25,13 +22,8 @@ PROSE = ("Abstract", "Introduction", "Results", "Discussion", "Limitations", "Co
 TIME_FIELDS = ("step_ms", "per_token_ms", "h100_projected_ms", "sensitivity step_ms", "sensitivity per_token_ms")
 
 
-@lru_cache(maxsize=1)
 def quantities() -> dict:
-    path = CONF / "tribunal" / "quantities.yaml"
-    try:
-        return yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise RuntimeError(f"cannot read {path}: {exc}; restore conf/tribunal/quantities.yaml") from exc
+    return tribunal_data("quantities")
 
 
 def _unit(after: str) -> str:

@@ -12,21 +12,15 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-import yaml
-
 from tasks.tribunal.checks.base import CheckContext, CheckResult, Finding, not_applicable, register, result
-from tasks.tribunal.checks.lexicon import CONF
+from tasks.tribunal.checks.lexicon import tribunal_data
 
 COMMENT = re.compile(r"<!--(.*?)-->", re.S)
 
 
 @lru_cache(maxsize=1)
 def patterns() -> dict[str, list[re.Pattern]]:
-    path = CONF / "tribunal" / "injection.yaml"
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise RuntimeError(f"cannot read {path}: {exc}; restore conf/tribunal/injection.yaml") from exc
+    data = tribunal_data("injection")
     return {k: [re.compile(p, re.I | re.M) for p in v or []] for k, v in data.items()}
 
 

@@ -11,13 +11,18 @@ ROOT = Path(__file__).resolve().parents[3]
 CONF = ROOT / "conf"
 
 
-@lru_cache(maxsize=1)
-def lexicon() -> dict:
-    path = CONF / "tribunal" / "lexicon.yaml"
+@lru_cache(maxsize=8)
+def tribunal_data(name: str) -> dict:
+    """conf/tribunal/<name>.yaml (word lists and patterns of the checks), loaded once; a missing or broken file names itself."""
+    path = CONF / "tribunal" / f"{name}.yaml"
     try:
         return yaml.safe_load(path.read_text()) or {}
     except (OSError, yaml.YAMLError) as exc:
-        raise RuntimeError(f"cannot read the tribunal lexicon {path}: {exc}; restore conf/tribunal/lexicon.yaml") from exc
+        raise RuntimeError(f"cannot read the tribunal data {path}: {exc}; restore conf/tribunal/{name}.yaml") from exc
+
+
+def lexicon() -> dict:
+    return tribunal_data("lexicon")
 
 
 @lru_cache(maxsize=64)
