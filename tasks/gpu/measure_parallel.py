@@ -102,6 +102,7 @@ def measure_model(spec, args, comm: Comm, per_rank_ceil: list[dict], run: Measur
     stack, err = None, ""
     try:
         stack = ParallelStack(spec, comm, args.prefix_len, device=_dev(), seed=args.seed, engine=_engine())
+        stack.fused = stack.fused and not args.unfused
     except (torch.OutOfMemoryError, RuntimeError, ValueError) as exc:
         err = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
     if not _agree(comm, stack is not None):
@@ -130,7 +131,8 @@ def measure_model(spec, args, comm: Comm, per_rank_ceil: list[dict], run: Measur
                 log(f"[{spec.name}] N={n} {engine}: FAILED {err}")
                 continue
             ranks = comm.all_gather_object(res)
-            info = {"engine": engine, "local_engine": stack.moe_layers[0].info() if stack.moe_layers else "dense"}
+            info = {"engine": engine, "local_engine": stack.moe_layers[0].info() if stack.moe_layers else "dense",
+                    "fused_step": stack.fused, "all_reduce": comm.all_reduce_impl}
             kinds = ["step"] + (["decode"] if spec.family == "dense" and n == 1 else [])
             for kind in kinds:
                 note = (f"{comm.world_size} GPUs: tensor-parallel attention/FFNs"
@@ -167,6 +169,7 @@ def single_gpu_rows(spec, args, run: MeasurementRun, local_rank: int, log) -> li
              "bf16_gemm_flops": run.ceilings.details["per_rank"][0]["bf16_gemm_flops"]}]
     stack = ParallelStack(spec, comm, args.prefix_len, device=_dev(), seed=args.seed, engine=_engine(),
                           dispatch="replicated")
+    stack.fused = stack.fused and not args.unfused
     rows = []
     for n in args.tokens:
         routing = sample_routing(spec, args.routing, n, args.rotations, args.seed + n)
@@ -193,6 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--rotations", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--all-reduce", default="symm", choices=["symm", "nccl"],
+                    help="symm: torch's symmetric-memory one-shot all-reduce (NCCL where it cannot start)")
+    ap.add_argument("--unfused", action="store_true", help="plain torch per-GPU ops instead of the fused launches")
     ap.add_argument("--time-budget-s", type=float, default=1e9)
     ap.add_argument("--git-sha", default=None)
     ap.add_argument("--out", required=True)
@@ -221,6 +227,10 @@ def main(argv: list[str] | None = None) -> None:
     prov.gpu_name = f"{comm.world_size}x{prov.gpu_name}"
     ceilings, per_rank_ceil = measure_ceilings_all(comm)
     run = MeasurementRun(provenance=prov, ceilings=ceilings)
+    if args.all_reduce == "symm" and torch.cuda.is_available():
+        how = comm.enable_symm_all_reduce(max(args.tokens) * max(s.hidden for s in specs), torch.bfloat16, "cuda")
+        run.checks.append({"check": "all-reduce implementation", "result": how})
+        log(f"all-reduce: {how}")
     log(f"{prov.gpu_name}: copy {[round(r['copy_bandwidth_bytes_s'] / 1e12, 3) for r in per_rank_ceil]} TB/s, "
         f"link {ceilings.details['link']}")
     try:
@@ -259,6 +269,9 @@ def format_table(run: MeasurementRun) -> str:
     for c in run.checks:
         if "relative_error" in c:
             lines.append(f"check {c['model']} {c['engine']} N={c['n_tokens']}: rel err {c['relative_error']:.2e}")
+            continue
+        if "one_gpu_ms" not in c:
+            lines.append(f"{c['check']}: {c.get('result', '')}")
             continue
         lines.append(f"1-GPU {c['model']} N={c['n_tokens']}: {c['one_gpu_ms']:.3f} ms vs {c['sharded_ms']} "
                      f"(recorded 1-GPU sweep: {c['recorded_one_gpu_ms']})")
