@@ -35,26 +35,28 @@ def compute(comm):
     full = MoEWeights.random(E, H, I, dtype=torch.float32, seed=3)
     lo, hi = rank * E // world, (rank + 1) * E // world
     local = MoEWeights(full.w_gate_up[lo:hi].contiguous(), full.w_down[lo:hi].contiguous())
-    for mode in ("all_to_all", "replicated"):
-        layer = ExpertParallelMoE(local, E, K, comm, engine="grouped_triton", dispatch=mode)
+    for mode, combine in (("all_to_all", "all_reduce"), ("all_to_all", "all_to_all"), ("replicated", "all_reduce")):
+        layer = ExpertParallelMoE(local, E, K, comm, engine="grouped_triton", dispatch=mode, combine=combine)
         for n in (1, 5, 12):  # N=1: rank 1 holds no tokens; N=5: uneven slices
             g = torch.Generator().manual_seed(n)
             x, ids, logits = torch.randn(n, H, generator=g), ids_of(n, n), torch.randn(n, E + 3, generator=g)[:, :E]
             res = torch.randn(n, H, generator=g)
             y = comm.all_reduce(layer(x, ids, logits=logits, residual=res / world))
             w = torch.softmax(logits.gather(1, ids.long()), -1)
-            out[(mode, n)] = relative_error(y, reference_moe(full, x, ids, w) + res)
+            out[(mode, combine, n)] = relative_error(y, reference_moe(full, x, ids, w) + res)
     spec = tiny_spec("llada2_mini", num_experts=8, top_k=2)
     routing = torch.stack([ids_of(6, 10 + j) for j in range(spec.num_layers)])
-    for mode in ("all_to_all", "replicated"):
+    for mode, combine in (("all_to_all", "all_reduce"), ("all_to_all", "all_to_all"), ("replicated", "all_reduce")):
         stack = ParallelStack(spec, comm, prefix_len=4, device="cpu", dtype=torch.float32, seed=5,
                               engine="grouped_triton", dispatch=mode, init="slice")
         stack.fused = True
+        for m in stack.moe_layers:
+            m.combine = combine
         stack.prepare(6)
         logits = stack.forward(torch.arange(6), routing[:len(stack.moe_layers)])
         gathered = [torch.empty_like(logits) for _ in range(world)]
         dist.all_gather(gathered, logits) if world > 1 else gathered.__setitem__(0, logits)
-        out[("logits", mode)] = torch.cat(gathered, 1).numpy()
+        out[("logits", mode, combine)] = torch.cat(gathered, 1).numpy()
     return out
 
 def worker(rank, world, port, queue):
@@ -147,13 +149,14 @@ def worker(rank, world, port, queue):
             res = torch.randn(n, h, generator=g).cuda().bfloat16()
             w = torch.softmax(logits.gather(1, ids.long()), -1)
             ref = reference_moe(full, x, ids, w) + res.float()
-            for mode in ("all_to_all", "replicated"):
-                layer = ExpertParallelMoE(local, e, spec.top_k, comm, engine="grouped_triton", dispatch=mode)
+            for mode, combine in (("all_to_all", "all_reduce"), ("all_to_all", "all_to_all"), ("replicated", "all_reduce")):
+                layer = ExpertParallelMoE(local, e, spec.top_k, comm, engine="grouped_triton", dispatch=mode,
+                                          combine=combine)
                 half = (res.float() / world).bfloat16() if rank == 0 else res - (res.float() / world).bfloat16()
                 y = comm.all_reduce(layer(x, ids, logits=logits, residual=half, out=comm.scratch((n, h), x.dtype, "cuda")))
                 y2 = layer(x, ids, logits=logits, residual=half).clone()
                 dist.all_reduce(y2)
-                out[(mode, n)] = (relative_error(y.float(), ref), bool(torch.equal(y, y2)))
+                out[(mode, combine, n)] = (relative_error(y.float(), ref), bool(torch.equal(y, y2)))
     queue.put((rank, out))
     dist.destroy_process_group()
 

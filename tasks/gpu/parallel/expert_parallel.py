@@ -9,8 +9,13 @@ attention before this layer ends in an all-reduce). Two dispatch modes:
   k routing weights riding in the same row. The buffers have a fixed capacity of ceil(N/W) rows per GPU pair
   and fixed row positions (a token's row is its index in the slice), so no host sync is needed and the whole
   step, collectives included, is captured in a CUDA graph. Each GPU sums the weighted outputs of a row's
-  local experts on its side and sends one row per (token, GPU) back with a second all-to-all; the token's
-  owner adds the W rows into rows [t0, t1) of an [N, H] output (zero elsewhere, or the residual given).
+  local experts on its side: one row per (token, GPU). Two ways back (``combine``):
+  ``all_reduce`` (default): a received row's position is its token's global index (source slice start +
+  index in the slice), so the expert side writes its rows straight into the [N, H] buffer that the layer's
+  all-reduce sums anyway (with the tensor-parallel shared expert's partial output): the all-reduce is the
+  combine, and the layer makes one all-to-all (the dispatch). ``all_to_all`` (DeepEP's return trip): a
+  second all-to-all sends the rows back to the token's owner, which adds the W rows into rows [t0, t1) of an
+  [N, H] output (zero elsewhere, or the residual given) before the same all-reduce.
 - ``replicated``: no dispatch: each rank runs its own experts on the slots of all N tokens routed to them.
 
 Either way the caller sums the ranks' outputs with the all-reduce that the tensor-parallel shared expert
@@ -30,6 +35,7 @@ from tasks.gpu.parallel.comm import Comm, shard_range
 from tasks.gpu.parallel.local_experts import make_local_experts
 
 DISPATCH_MODES = ("all_to_all", "replicated")
+COMBINE_MODES = ("all_reduce", "all_to_all")  # all_to_all dispatch: how the expert side's rows come back
 
 
 class ExpertParallelMoE:
@@ -45,9 +51,12 @@ class ExpertParallelMoE:
     """
 
     def __init__(self, local: MoEWeights, num_experts: int, top_k: int, comm: Comm, engine: str = "grouped_triton",
-                 dispatch: str = "all_to_all") -> None:
+                 dispatch: str = "all_to_all", combine: str = "all_reduce") -> None:
         if dispatch not in DISPATCH_MODES:
             raise ValueError(f"dispatch must be one of {DISPATCH_MODES}, got {dispatch!r}")
+        if combine not in COMBINE_MODES:
+            raise ValueError(f"combine must be one of {COMBINE_MODES}, got {combine!r}")
+        self.combine = combine
         lo, hi = shard_range(num_experts, comm.world_size, comm.rank, "num_experts")
         if local.num_experts != hi - lo:
             raise ValueError(f"rank {comm.rank} holds {local.num_experts} experts, expected {hi - lo}")
@@ -100,9 +109,12 @@ class ExpertParallelMoE:
         recv = torch.empty_like(send)
         self.comm.all_to_all(recv.view(w_size * per, -1), send.view(w_size * per, -1))
         rows = w_size * per
-        y = self.experts.run_plan(recv[:, :, :h].reshape(rows, h),
-                                  recv[:, :, h:h + k * c].contiguous().view(torch.int32).view(rows, k), 0,
-                                  weights=recv[:, :, h + k * c:].contiguous().view(torch.float32).view(rows, k))
+        x_r = recv[:, :, :h].reshape(rows, h)
+        ids_r = recv[:, :, h:h + k * c].contiguous().view(torch.int32).view(rows, k)
+        w_r = recv[:, :, h + k * c:].contiguous().view(torch.float32).view(rows, k)
+        if self.combine == "all_reduce":  # row src*per + i is token src*per + i; rows >= N are padding
+            return self.experts.run_plan(x_r[:n], ids_r[:n], 0, weights=w_r[:n], residual=residual, out=out)
+        y = self.experts.run_plan(x_r, ids_r, 0, weights=w_r)
         back = torch.empty_like(y)
         self.comm.all_to_all(back, y)  # one row per (token, GPU): the GPU's local experts already summed
         if out is None:
@@ -113,6 +125,7 @@ class ExpertParallelMoE:
 
     def info(self) -> dict:
         return {"dispatch": self.dispatch, "experts_per_rank": self.e_local, "expert_lo": self.expert_lo,
+                "combine": self.combine if self.dispatch == "all_to_all" else "all_reduce (no dispatch)",
                 "local_engine": self.experts.info()}
 
 
