@@ -11,7 +11,8 @@ Fused (the default on GPUs, ``fused=True``): issue 15's per-GPU launches (tasks/
 KV-cache write in one launch, flash attention from N = 8, the residual add + next RMSNorm in one launch after
 each all-reduce, the router GEMM and the shared expert's gate/up as one GEMM, the routing plan (softmax of the
 router logits inside), the two grouped expert launches and one combine that adds the shared expert's partial
-output, written straight into the all-reduce's buffer (Comm.scratch). About 16 launches per MoE layer.
+output, written straight into the all-reduce's buffer (Comm.scratch): 574 kernels per LLaDA2.0-flash step
+(about 18 per layer; 42a7e41, results/README.md h200x2).
 
 Weights are random and made on each rank's device at shard size (``init='shard'``): the full model is never
 allocated anywhere. ``init='slice'`` draws the full tensors from one seed and keeps the rank's slice, so a
