@@ -14,10 +14,10 @@ from typing import Literal
 
 from tasks.claims.align import Alignment, Sentence
 from tasks.claims.entities import names_match
-from tasks.claims.lexicon import pattern
+from tasks.claims.lexicon import lexicon, pattern
 from tasks.claims.numbers import units_compatible, values_consistent
 from tasks.claims.records import Entity, Quantity
-from tasks.claims.slots import comparator, same_slot_metric, shares, slot_qualifiers, slot_words
+from tasks.claims.slots import compared, comparator, same_slot_metric, shares, slot_qualifiers, slot_words
 from tasks.claims.context import metrics_overlap
 
 
@@ -44,9 +44,26 @@ def hardware_key(e: Entity) -> str:
     return e.name.replace(" ", "").upper()
 
 
+def _architecture(key: str) -> str | None:
+    """The GPU architecture a hardware key names or belongs to ('H100' -> 'HOPPER', 'HOPPER' -> 'HOPPER')."""
+    for arch, gpus in lexicon()["gpu_architectures"].items():
+        if key == arch or key in {g.replace(" ", "").upper() for g in gpus}:
+            return arch
+    return None
+
+
+def same_hardware(a: Entity, b: Entity) -> bool:
+    """One accelerator, or an architecture and one of its GPUs ("Hopper" and "H100")."""
+    ka, kb = hardware_key(a), hardware_key(b)
+    if ka == kb:
+        return True
+    arch = {k: _architecture(k) for k in (ka, kb)}
+    return (arch[ka] == kb or arch[kb] == ka) and arch[ka] is not None
+
+
 def other_setup(s: Sentence, claimed: list[Entity]) -> bool:
     """Does the sentence describe hardware, none of it the claimed hardware?"""
-    if any(hardware_key(h) == hardware_key(c) for h in s.facts.hardware for c in claimed):
+    if any(same_hardware(h, c) for h in s.facts.hardware for c in claimed):
         return False
     return bool(s.facts.hardware) or bool(pattern("device_words").search(s.facts.text))
 
@@ -74,6 +91,12 @@ def _match_one(al: Alignment, c: Quantity, tol: Tolerance) -> NumberMatch:
               for e in s.facts.numbers_for(subjects)
               if units_compatible(c, e) and metrics_overlap(c, e, strict=True)
               and not values_consistent(c, e, tol.rel_tol, tol.approx_tol)]
+    # A figure measured against other baselines says nothing of the claim's comparison ("8-31x over FlexGen" is
+    # not a rival of "50x over vLLM"); the same value against another baseline is handled above (other_comparator).
+    against = comparator(cf, c, al.primary)
+    if against:
+        rivals = [(s, e) for s, e in rivals if not compared(s.facts, e)
+                  or any(names_match(x, y) for x in against for y in comparator(s.facts, e, al.primary))]
     # A claim set on named hardware is not refuted by a figure from a sentence about another setup.
     if cf.hardware:
         rivals = [(s, e) for s, e in rivals if not other_setup(s, cf.hardware)]

@@ -45,10 +45,16 @@ _UNITS: list[tuple[str, str, str]] = [  # (regex, canonical unit, kind)
     (r"\s?(?:ms|milliseconds?)\b", "ms", "time"),
     (r"\s?(?:µs|μs|us|microseconds?)\b", "us", "time"),
     (r"\s?(?:s|sec|seconds?)\b(?!/)", "s", "time"),
+    (r"\s?(?:min|minutes?)\b(?!/)", "min", "time"),
+    (r"\s?(?:h|hrs?|hours?)\b(?!/)", "h", "time"),
+    (r"\s?(?:days?)\b", "day", "time"),
+    (r"\s?(?:weeks?)\b", "week", "time"),
+    (r"\s?(?:months?)\b", "month", "time"),
     (r"\s?(?P<m>[kKMBT]|thousand|million|billion|trillion)\b", "", "count"),
 ]
 _UNIT_RES = [(re.compile(pattern), unit, kind) for pattern, unit, kind in _UNITS]
-_TIME_SCALE = {"ms": 1e-3, "us": 1e-6, "s": 1.0}
+_TIME_SCALE = {"ms": 1e-3, "us": 1e-6, "s": 1.0, "min": 60.0, "h": 3600.0, "day": 86400.0, "week": 604800.0,
+               "month": 2629800.0}
 
 _NUMBER_RE = re.compile(
     _FRACTION_RE + "|"
@@ -144,7 +150,24 @@ def parse_numbers(text: str, masked: list[tuple[int, int]] | None = None) -> lis
                                 bound="approx" if bound == "exact" else bound))
             continue
         if m.group("w"):
-            unit, kind, _, unit_end = _unit_after(text, m.end())
+            value, high, end = float(_WORD_NUMBERS[m.group("w").lower()]), None, m.end()
+            nxt = raw[i] if i < len(raw) else None
+            gap = text[m.end():nxt.start()] if nxt is not None else ""
+            between = bool(_BETWEEN.search(text[max(0, start - 10):start])) and bool(_BETWEEN_GAP.fullmatch(gap))
+            if nxt is not None and (nxt.group("w") or nxt.group("a")) and (_RANGE_GAP.fullmatch(gap) or between):
+                top = float(_WORD_NUMBERS[nxt.group("w").lower()]) if nxt.group("w") else _to_float(nxt.group("a"))
+                unit, kind, scale, unit_end = _unit_after(text, nxt.end())
+                if top > value and kind in ("multiple", "percent", "time"):  # "two to three times", "between two and ten times"
+                    i += 1
+                    scale = 0.01 if unit == "%" else scale
+                    out.append(Quantity(value=value * scale, high=top * scale, unit=unit, kind=kind, bound=_bound(text, start),
+                                        text=text[start:unit_end].strip(), span=(start, unit_end)))
+                    continue
+            unit, kind, scale, unit_end = _unit_after(text, m.end())
+            if kind == "time":  # "four weeks", "two days"
+                out.append(Quantity(value=value * scale, unit=unit, kind=kind, bound=_bound(text, start),
+                                    text=text[start:unit_end].strip(), span=(start, unit_end)))
+                continue
             factor = _FACTOR_OF.search(text[max(0, start - 48):start])
             if factor:  # "by nearly a factor of five": a multiple, bounded by the words before "a factor of"
                 unit, kind, unit_end = "x", "multiple", m.end()
@@ -162,9 +185,11 @@ def parse_numbers(text: str, masked: list[tuple[int, int]] | None = None) -> lis
         nxt = raw[i] if i < len(raw) else None
         gap = text[m.end():nxt.start()] if nxt is not None else ""
         between = bool(_BETWEEN.search(text[max(0, start - 10):start])) and bool(_BETWEEN_GAP.fullmatch(gap))
-        if nxt is not None and nxt.group("a") and (_RANGE_GAP.fullmatch(gap) or between) \
-                and not text[max(0, start - 6):start].lower().endswith("from ") and _to_float(nxt.group("a")) > value:
-            high, end = _to_float(nxt.group("a")), nxt.end()  # "2-4x", "1.14x to 1.66x", "76.64% to 79.84%"
+        top = None if nxt is None else _to_float(nxt.group("a")) if nxt.group("a") \
+            else float(_WORD_NUMBERS[nxt.group("w").lower()]) if nxt.group("w") else None
+        if top is not None and (_RANGE_GAP.fullmatch(gap) or between) \
+                and not text[max(0, start - 6):start].lower().endswith("from ") and top > value:
+            high, end = top, nxt.end()  # "2-4x", "1.14x to 1.66x", "76.64% to 79.84%", "2 to four times"
             i += 1
         unit, kind, scale, unit_end = _unit_after(text, end)
         if high is not None and unit == "" and kind == "plain":
