@@ -8,6 +8,7 @@ closest chunks. Every check reads the same :class:`Alignment`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from tasks.claims.context import SentenceFacts, analyse_sentence, title_subject
@@ -30,22 +31,35 @@ class Sentence:
         return self.hit.chunk.chunk_id
 
 
+def _chunk_order(hit: ChunkHit) -> tuple[str, int]:
+    tail = hit.chunk.chunk_id.rsplit("#", 1)[-1]
+    return hit.chunk.arxiv_id, int(tail) if tail.isdigit() else 0
+
+
 def read_sentences(hits: list[ChunkHit]) -> list[Sentence]:
-    """Every sentence of every hit; a pronoun ("it matches ...") refers to the system the chunk last named."""
-    out = []
-    for hit in hits:
+    """Every sentence of every hit; a pronoun ("it matches ...") refers to the system its paper last named,
+    read in the paper's order across its chunks (an abstract split in two keeps its subject)."""
+    by_hit: dict[int, list[Sentence]] = {}
+    named: tuple[str, ...] = ()
+    paper = None
+    for hit in sorted(hits, key=_chunk_order):
         inherited = title_subject(hit.chunk.title)
-        text = hit.chunk.text
-        named: tuple[str, ...] = ()
+        if hit.chunk.arxiv_id != paper:
+            paper, named = hit.chunk.arxiv_id, ()
+        text, out = hit.chunk.text, []
         for a, b in sentence_spans(text):
             sentence = text[a:b].strip()
             facts = analyse_sentence(sentence, inherited=inherited)
-            if named and not facts.models and pattern("pronoun").search(sentence):
+            opens_with_pronoun = re.match(r"\s*(?:it|its|they|their)\b", sentence, re.I) is not None
+            if named and (opens_with_pronoun or not facts.models) and pattern("pronoun").search(sentence):
                 facts = analyse_sentence(sentence, inherited=inherited + named)
-            own = tuple(e.name for e in facts.models if e.name not in inherited)
+            # "it" is who the last sentence reported on ("competitive with LLaMA3 8B" is not it), else any name
+            own = tuple(n for n in facts.actors() if n not in inherited) \
+                or tuple(e.name for e in facts.models if e.name not in inherited)
             named = own[:1] if own else named
             out.append(Sentence(hit, facts))
-    return out
+        by_hit[id(hit)] = out
+    return [s for hit in hits for s in by_hit[id(hit)]]
 
 
 def names_all(s: Sentence, required: list[str]) -> bool:

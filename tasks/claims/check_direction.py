@@ -66,10 +66,18 @@ def comparative_clash(claim: str, evidence: str, pairs: list[tuple[str, str]]) -
     return ""
 
 
+def _inflected(term: str) -> str:
+    """A pattern for a lexicon word and its inflections ("beat" -> beats, beating; "trail" -> trailed)."""
+    if re.fullmatch(r"[a-z]+", term):
+        return rf"\b{term}(?:s|es|ed|d|ing|ting|ging|ning)?\b"
+    return rf"\b{re.escape(term)}\b"
+
+
 def ranking(text: str) -> set[str]:
-    """'better' and/or 'worse': the comparison words ``text`` asserts (negated ones left out)."""
+    """'better' and/or 'worse': the comparison words ``text`` asserts, in any inflection (negated ones left out)."""
     low = text.lower()
-    return {side for side, words in lexicon()["comparison"].items() if any(_asserts(low, w) for w in words)}
+    return {side for side, words in lexicon()["comparison"].items()
+            if any(not negated(low, m.start()) for w in words for m in re.finditer(_inflected(w), low))}
 
 
 def evaluative_polarity(text: str) -> dict[str, str]:

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from tasks.claims.entities import extract_entities, names_match
+from tasks.claims.lexicon import pattern
 from tasks.claims.numbers import parse_numbers
 from tasks.claims.records import Entity, Quantity
 
@@ -40,8 +41,6 @@ _UNIT_METRIC = {"tokens/s": "throughput", "FLOP/s": "flops", "B/s": "bandwidth",
 _KIND_METRIC = {"params": "params", "tokens": "tokens"}
 _CLAUSE_BREAK = re.compile(r"[,;:()]|\b(?:and|while|whereas|but|which|respectively|although)\b", re.I)
 _QUALIFIERS = re.compile(r"more than|less than|up to|as much as|at least|at most|no more|no less", re.I)
-_UP = re.compile(r"\b(?:increas\w*|improv\w*|rais\w*|higher|faster|speed-?ups?|speeds?\s+up|sped\s+up|boost\w*|grow\w*|rises?|rising|gains?|more|larger|greater|exceed\w*)\b", re.I)
-_DOWN = re.compile(r"\b(?:reduc\w*|cut\w*|lower\w*|decreas\w*|drops?|dropp\w*|fewer|less|slower|shrink\w*|sav\w*|fall\w*|falls|declin\w*|smaller)\b", re.I)
 # A cost/loss/penalty of X is a decrease by X ("at a cost of 0.3% accuracy", "a 0.5% accuracy loss"),
 # read only when the clause has no explicit direction verb of its own.
 _LOSS = re.compile(r"\b(?:(?:at|for|with)\s+(?:a|the)\s+(?:\w+\s+){0,2}(?:cost|price|expense)\s+of|losses?|penalt(?:y|ies)|degradation|"
@@ -76,7 +75,7 @@ def metrics_of(text: str, quantity: Quantity | None = None) -> tuple[str, ...]:
 
 def direction_of(text: str) -> str | None:
     text = _QUALIFIERS.sub(" ", text)
-    up, down = bool(_UP.search(text)), bool(_DOWN.search(text))
+    up, down = bool(pattern("direction", "up").search(text)), bool(pattern("direction", "down").search(text))
     if not up and not down and _LOSS.search(text):
         return "down"
     return "up" if up and not down else "down" if down and not up else None
