@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
 from tasks.claims.context import SentenceFacts, analyse_sentence, title_subject
 from tasks.claims.entities import names_match
 from tasks.claims.lexicon import pattern
@@ -101,6 +103,23 @@ class Alignment:
         return self.subjects + self.baselines
 
 
+def _title_words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z][a-z-]{4,}", text.lower()) if w not in ENGLISH_STOP_WORDS}
+
+
+def described_papers(text: str, hits: list[ChunkHit], max_titles: int = 2) -> set[str]:
+    """Papers a claim that names no system describes by their title ("the sparsely-gated MoE work", "the Hopper
+    benchmarking study"): a word of the claim that occurs in the titles of at most ``max_titles`` retrieved papers."""
+    titles = {h.chunk.arxiv_id: _title_words(h.chunk.title or "") for h in hits}
+    claim_words = _title_words(text)
+    out: set[str] = set()
+    for word in claim_words:
+        having = [pid for pid, words in titles.items() if word in words]
+        if 0 < len(having) <= max_titles:
+            out.update(having)
+    return out
+
+
 def align(claim: Claim, hits: list[ChunkHit], source_id: str | None, unaligned_top: int = 2) -> Alignment:
     """Read the claim and its evidence; keep the sentences about the claim's subjects."""
     source_title = next((h.chunk.title for h in hits if source_id and h.chunk.arxiv_id == source_id), None)
@@ -109,7 +128,8 @@ def align(claim: Claim, hits: list[ChunkHit], source_id: str | None, unaligned_t
     sentences = read_sentences(hits)
     if subjects:
         aligned = [s for s in sentences if s.facts.mentions(subjects)]
-    else:
+    else:  # the closest chunks, and the papers the claim describes by a rare word of their title
         top = {h.chunk.chunk_id for h in sorted(hits, key=lambda h: -h.score)[:unaligned_top]}
-        aligned = [s for s in sentences if s.chunk_id in top]
+        described = described_papers(claim.text, hits)
+        aligned = [s for s in sentences if s.chunk_id in top or s.hit.chunk.arxiv_id in described]
     return Alignment(claim, cf, hits, sentences, aligned, subjects, source_id)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import tasks.claims.check_attribution  # noqa: F401 - registers the check
 import tasks.claims.check_direction  # noqa: F401 - registers the checks
+import tasks.claims.check_negation  # noqa: F401 - registers the check
 import tasks.claims.check_numbers  # noqa: F401 - registers the checks
 import tasks.claims.check_semantic  # noqa: F401 - registers the check
 import tasks.claims.check_setting  # noqa: F401 - registers the check
@@ -32,7 +33,7 @@ from tasks.records import Chunk, ChunkHit
 
 # "semantic" (the learned entailment head) is registered but off: on probe3 and the dev set it changed no
 # verdict (ablation +0.0%), and a check earns its place by ablation. Turn it on with checks=(..., "semantic").
-DEFAULT_CHECKS = ("numbers", "scope", "polarity", "comparison", "attribution", "setting")
+DEFAULT_CHECKS = ("numbers", "scope", "polarity", "comparison", "attribution", "setting", "negation")
 
 
 @dataclass
@@ -53,7 +54,7 @@ class HybridVerifier:
         if not self._built:
             tol = Tolerance(self.rel_tol, self.approx_tol)
             kwargs = {"numbers": {"tol": tol}, "polarity": {"tol": tol}, "comparison": {"tol": tol}, "semantic": {"tol": tol},
-                      "attribution": {"tol": tol}, "setting": {"tol": tol},
+                      "attribution": {"tol": tol}, "setting": {"tol": tol}, "negation": {"tol": tol},
                       "scope": {"min_coverage": self.min_coverage, "support_similarity": self.support_similarity}}
             unknown = [c for c in self.checks if c not in REGISTRY]
             if unknown:
