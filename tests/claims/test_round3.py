@@ -1,0 +1,104 @@
+"""Round-3 mechanisms of issue 14, each on papers and claims invented for these tests (no probe item is copied):
+spelled ranges and durations, GPU architectures as hardware, comparisons in any inflection, pronouns across
+chunks, papers described by title, the "negation" check, parallel lists crossed only by the claim's own pairs,
+and a figure against other baselines not refuting the claim's comparison."""
+
+import pytest
+
+from tasks.claims.hybrid import HybridVerifier
+from tasks.claims.number_match import same_hardware
+from tasks.claims.numbers import parse_numbers, values_consistent
+from tasks.claims.entities import hardware_mentions
+from tests.claims.conftest import fake_retriever, make_paper
+
+PAPERS = [
+    ("2503.00031", "Marlow: Cache Reuse for Diffusion Decoding",
+     "Marlow reuses key-value states across denoising steps and makes decoding 3-7x faster with no retraining."),
+    ("2503.00032", "Profiling the Vireo Accelerator Cluster",
+     "The authors profile kernel latency on a V100 testbed. Training the Quarry-9B model took 6 days on 64 V100 GPUs."),
+    ("2503.00033", "Dissecting the NVIDIA Blackwell Architecture with Microbenchmarks",
+     "The study compares tensor-core throughput across Blackwell, Hopper and Ampere. FP4 matrix multiplication "
+     "runs 1.8x faster than FP8 in the reported microbenchmarks."),
+    ("2503.00034", "Sable: Score Matching for Discrete Text",
+     "Sable lowers perplexity by 30-60% against earlier discrete diffusion models and is competitive with "
+     "autoregressive models, outperforming Pico-LM."),
+    ("2503.00035", "Tessellate: A Diffusion Language Model",
+     "Tessellate is trained from scratch as a masked diffusion model and matches Wren 8B on reading tasks. "
+     "After instruction tuning it follows multi-turn prompts well. It also handles reversed recall, surpassing "
+     "Oriole-4 on a reversed list task."),
+    ("2503.00036", "Heron: Adaptive Expert Prefetching",
+     "Rather than prefetching experts with a static lookahead window, Heron tunes its lookahead from measured "
+     "transfer bandwidth, which cuts stall time by 41%."),
+    ("2503.00037", "Kestrel: Batch-Aware Expert Routing",
+     "On Finch-20B and Finch-200B at batch size 8, expert-layer latency falls by 33% and 11% respectively."),
+    ("2503.00038", "Ptarmigan: Module Batching for MoE Throughput",
+     "Ptarmigan reaches 5-12x higher throughput than offloading systems such as Lumen and even larger gains over "
+     "interactive engines such as Vesper."),
+]
+
+
+@pytest.fixture(scope="module")
+def retrieve():
+    return fake_retriever([make_paper(*p) for p in PAPERS])
+
+
+def label(text, retrieve):
+    return HybridVerifier(paper_chunks=retrieve.paper_chunks).verify(text, retrieve).label
+
+
+def test_spelled_ranges_and_durations_parse():
+    (q,) = parse_numbers("between four and nine times faster")
+    assert (q.value, q.high, q.unit) == (4.0, 9.0, "x")
+    (q,) = parse_numbers("two to five times")
+    assert (q.value, q.high) == (2.0, 5.0)
+    weeks, days = parse_numbers("about three weeks, not 21 days")
+    assert weeks.unit == days.unit == "s" and values_consistent(weeks, days)
+    assert not values_consistent(parse_numbers("two weeks")[0], parse_numbers("6 days")[0])
+
+
+def test_architectures_are_hardware_and_match_their_gpus():
+    names = [e.name for e in hardware_mentions("a V100 cluster and Hopper GPUs, not P100")]
+    assert names == ["V100", "HOPPER", "P100"]
+    h100, hopper, volta = (hardware_mentions(t)[0] for t in ("H100", "Hopper", "Volta"))
+    assert same_hardware(h100, hopper) and not same_hardware(h100, volta)
+
+
+def test_spelled_range_supports_a_paraphrase(retrieve):
+    assert label("Marlow speeds up decoding between three and seven times without retraining.", retrieve) == "SUPPORTED"
+
+
+def test_wrong_duration_and_wrong_gpu_are_contradicted(retrieve):
+    assert label("Training the Quarry-9B model took about six weeks on 64 V100 GPUs.", retrieve) == "CONTRADICTED"
+    assert label("Quarry-9B was trained in 6 days on 64 V100 GPUs.", retrieve) == "SUPPORTED"
+
+
+def test_architecture_comparison_with_the_wrong_generations(retrieve):
+    text = "The Blackwell microbenchmark study compares tensor-core throughput of Blackwell against Volta and Turing."
+    assert label(text, retrieve) == "CONTRADICTED"
+
+
+def test_reversed_comparison_in_another_inflection(retrieve):
+    assert label("Sable lowers perplexity by 30-60% against earlier discrete diffusion models but still trails Pico-LM.",
+                 retrieve) == "CONTRADICTED"
+
+
+def test_pronoun_refers_to_the_papers_subject_not_its_baseline(retrieve):
+    assert label("Tessellate falls behind Oriole-4 on a reversed list task.", retrieve) == "CONTRADICTED"
+
+
+def test_claim_asserting_the_set_aside_alternative(retrieve):
+    assert label("Heron prefetches experts with a static lookahead window.", retrieve) == "CONTRADICTED"
+    assert label("Heron tunes its prefetch lookahead from measured transfer bandwidth.", retrieve) == "SUPPORTED"
+
+
+def test_parallel_lists_follow_the_claims_own_pairing(retrieve):
+    ok = "At batch size 8, Kestrel lowers expert-layer latency by 33% for Finch-20B and by 11% for Finch-200B."
+    swapped = "At batch size 8, Kestrel lowers expert-layer latency by 11% for Finch-20B and by 33% for Finch-200B."
+    assert label(ok, retrieve) == "SUPPORTED"
+    assert label(swapped, retrieve) == "CONTRADICTED"
+
+
+def test_a_figure_against_other_baselines_does_not_refute_another_comparison(retrieve):
+    # 5-12x is over offloading systems; nothing gives a figure over Vesper
+    assert label("Ptarmigan's throughput exceeds Vesper's by more than 40x.", retrieve) == "NOT_ENOUGH_INFO"
+    assert label("Ptarmigan reaches 5-12x higher throughput than offloading systems such as Lumen.", retrieve) == "SUPPORTED"
