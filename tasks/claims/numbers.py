@@ -50,14 +50,16 @@ _UNITS: list[tuple[str, str, str]] = [  # (regex, canonical unit, kind)
     (r"\s?(?:days?)\b", "day", "time"),
     (r"\s?(?:weeks?)\b", "week", "time"),
     (r"\s?(?:months?)\b", "month", "time"),
-    (r"\s?(?P<m>[kKMBT]|thousand|million|billion|trillion)\b", "", "count"),
+    (r"(?:\s|-)?(?P<m>[kKMBT]|thousand|million|billion|trillion)\b", "", "count"),
 ]
 _UNIT_RES = [(re.compile(pattern), unit, kind) for pattern, unit, kind in _UNITS]
 _TIME_SCALE = {"ms": 1e-3, "us": 1e-6, "s": 1.0, "min": 60.0, "h": 3600.0, "day": 86400.0, "week": 604800.0,
                "month": 2629800.0}
 
 _NUMBER_RE = re.compile(
-    _FRACTION_RE + "|"
+    rf"(?P<wf>\b(?:{'|'.join(w for w in _WORD_NUMBERS if '-' not in w)})fold\b)"  # "fivefold"
+    rf"|(?P<wh>\b(?:one|{'|'.join(w for w in _WORD_NUMBERS if '-' not in w)})\s+and\s+a\s+half\b)|"  # "two and a half"
+    + _FRACTION_RE + "|"
     rf"(?<![\w.])(?P<a>{_NUM})(?![\d])"
     rf"|(?P<w>\b(?:{'|'.join(sorted(_WORD_NUMBERS, key=len, reverse=True))})\b)"
     r"|(?P<half>\bhalf\b(?!-\w))|(?P<twice>\btwice\b|\bdoubles?\b|\bdoubled\b)"
@@ -104,7 +106,8 @@ def _unit_after(text: str, end: int) -> tuple[str, str, float, int]:
         if kind == "count":
             scale = _MAGNITUDE[groups["m"].lower()]
             tail = text[end + m.end():end + m.end() + 24].lower()
-            kind = "tokens" if re.match(r"\s*(?:-\s*)?tokens?\b", tail) else "params" if groups["m"] in "BMT" else "count"
+            kind = "tokens" if re.match(r"\s*(?:-\s*)?tokens?\b", tail) else "params" \
+                if groups["m"] in "BMT" or re.match(r"\s*(?:-\s*)?param", tail) else "count"
             return "", kind, scale, end + m.end()
         if kind == "time":
             return "s", kind, _TIME_SCALE[unit], end + m.end()
@@ -136,6 +139,20 @@ def parse_numbers(text: str, masked: list[tuple[int, int]] | None = None) -> lis
             scale = math.prod(_WORD_NUMBERS[t] for t in times)
             out.append(Quantity(value=_FRACTION_NUMER[numer] / (scale * _FRACTION_DENOM[denom]), unit="%", kind="fraction",
                                 text=m.group(0), span=m.span(), bound=_bound(text, start)))
+            continue
+        if m.group("wf") or m.group("wh"):
+            word = re.match(r"[a-z]+", m.group(0).lower()).group(0)
+            if m.group("wf"):
+                value = float(_WORD_NUMBERS[word[:-4]])
+                unit, kind, unit_end = "x", "multiple", m.end()
+            else:
+                value = (1.0 if word == "one" else float(_WORD_NUMBERS[word])) + 0.5
+                unit, kind, scale, unit_end = _unit_after(text, m.end())
+                if kind not in ("multiple", "time"):
+                    unit, kind, unit_end = "", "plain", m.end()
+                value = value * (scale if kind == "time" else 1.0)
+            out.append(Quantity(value=value, unit=unit, kind=kind, text=text[start:unit_end].strip(), span=(start, unit_end),
+                                bound=_bound(text, start)))
             continue
         if m.group("half"):
             out.append(Quantity(value=0.5, unit="%", kind="fraction", text=m.group(0), span=m.span(), bound=_bound(text, start)))
@@ -225,7 +242,8 @@ def units_compatible(a: Quantity, b: Quantity) -> bool:
         if a.unit != "":
             return True
         plainish = {"plain", "count"}
-        return a.kind == b.kind or a.kind in plainish and b.kind in plainish
+        magnitudes = {"count", "params"}  # "2.788M" and "2.8 million": a magnitude letter reads as parameters
+        return a.kind == b.kind or a.kind in plainish and b.kind in plainish or {a.kind, b.kind} <= magnitudes
     # "half" / "a third" is a share (50%) and a multiple (0.5x) alike
     for frac, other in ((a, b), (b, a)):
         if frac.kind == "fraction" and other.unit in ("%", "x"):
