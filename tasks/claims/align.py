@@ -120,11 +120,21 @@ def described_papers(text: str, hits: list[ChunkHit], max_titles: int = 2) -> se
     return out
 
 
+def plain_opening_word(text: str, name: str, hits: list[ChunkHit]) -> bool:
+    """A capitalised plain word that opens the claim ("Contrary to ...") and that no evidence uses is an ordinary
+    word, not a name ("Switch" is a name: titles use it)."""
+    if not (text.lstrip().startswith(name) and name.isalpha() and name[1:].islower()):
+        return False
+    word = re.compile(rf"\b{re.escape(name)}\b", re.I)
+    return not any(word.search(h.chunk.text) or word.search(h.chunk.title or "") for h in hits)
+
+
 def align(claim: Claim, hits: list[ChunkHit], source_id: str | None, unaligned_top: int = 2) -> Alignment:
     """Read the claim and its evidence; keep the sentences about the claim's subjects."""
     source_title = next((h.chunk.title for h in hits if source_id and h.chunk.arxiv_id == source_id), None)
     cf = analyse_sentence(claim.text, inherited=title_subject(source_title) if source_title else ())
-    subjects = [e.name for e in cf.models] or list(cf.inherited)  # an extracted "it" is its own paper's subject
+    # an extracted "it" is its own paper's subject; a plain word opening the claim ("Contrary to") is no name
+    subjects = [e.name for e in cf.models if not plain_opening_word(claim.text, e.name, hits)] or list(cf.inherited)
     sentences = read_sentences(hits)
     if subjects:
         aligned = [s for s in sentences if s.facts.mentions(subjects)]

@@ -26,9 +26,15 @@ def overturned(text: str, x: str, y: str) -> bool:
 
 
 def negated(text: str, at: int) -> bool:
-    """Is the term at ``at`` negated by a word shortly before it ("not from a shift to compute-bound")?"""
+    """Is the term at ``at`` negated by a word shortly before it ("not from a shift to compute-bound"), or inside a
+    set-aside phrase ("rather than from a shift into a compute-bound regime")?"""
     window = " ".join(text[:at].split()[-int(lexicon()["negation_window_words"]):])
-    return bool(pattern("negation").search(window))
+    if pattern("negation").search(window):
+        return True
+    for m in pattern("set_aside").finditer(text[:at]):
+        if not re.search(r"[,;:.()]", text[m.end():at]):
+            return True
+    return False
 
 
 def _asserts(text: str, term: str) -> bool:
@@ -78,6 +84,20 @@ def ranking(text: str) -> set[str]:
     low = text.lower()
     return {side for side, words in lexicon()["comparison"].items()
             if any(not negated(low, m.start()) for w in words for m in re.finditer(_inflected(w), low))}
+
+
+def ranked_against(facts) -> list[str]:
+    """The names a sentence ranks its subject against: the first name right after a comparison word
+    ("trails GPT-4o on ...", "beating GPT-4o") in the same clause."""
+    low = facts.text.lower()
+    out = []
+    for words in lexicon()["comparison"].values():
+        for w in words:
+            for m in re.finditer(_inflected(w), low):
+                after = [e for e in facts.entities if e.kind in ("model", "baseline") and 0 <= e.span[0] - m.end() <= 30
+                         and not re.search(r"[,;:.]", facts.text[m.end():e.span[0]])]
+                out += [min(after, key=lambda e: e.span[0]).name] if after else []
+    return out
 
 
 def evaluative_polarity(text: str) -> dict[str, str]:
@@ -174,6 +194,9 @@ class Comparison:
         sentences = _support_sentences(al, self.tol)
         if not al.facts.numbers:  # every sentence that names all the compared parties, not only the best-covering one
             sentences += [s for s in al.aligned if names_all(s, al.required) and s not in sentences]
+        targets = ranked_against(al.facts)  # and every aligned sentence that ranks the subject against the same party
+        sentences += [s for s in al.aligned if s not in sentences
+                      and any(names_match(t, u) for t in targets for u in ranked_against(s.facts))]
         for s in sentences:
             said = ranking(plain(s.facts))
             if len(said) == 1 and said != claimed:
