@@ -28,7 +28,8 @@ def overturned(text: str, x: str, y: str) -> bool:
 def negated(text: str, at: int) -> bool:
     """Is the term at ``at`` negated by a word shortly before it ("not from a shift to compute-bound"), or inside a
     set-aside phrase ("rather than from a shift into a compute-bound regime")?"""
-    window = " ".join(text[:at].split()[-int(lexicon()["negation_window_words"]):])
+    before = re.split(r"[,;:.()]|\b(?:and|but|while|whereas|yet)\b", text[:at])[-1]  # negation ends at its clause
+    window = " ".join(before.split()[-int(lexicon()["negation_window_words"]):])
     if pattern("negation").search(window):
         return True
     for m in pattern("set_aside").finditer(text[:at]):
