@@ -64,6 +64,9 @@ class Attribution:
         if not claimed:
             return []
         relevant = [s for s in support if _hardware_of(s)] if al.facts.numbers else []
+        if not relevant and support:  # the abstract names its setup in another sentence ("... on TPU v4 slices")
+            papers = {s.hit.chunk.arxiv_id for s in support}
+            relevant = [s for s in al.sentences if s.hit.chunk.arxiv_id in papers and s.facts.hardware]
         if not relevant and not al.facts.numbers:
             relevant = [s for s in al.aligned if _hardware_of(s) and (not al.required or names_all(s, al.required))]
         if not relevant and not al.facts.numbers and not al.required and al.hits:  # names no system: its best paper

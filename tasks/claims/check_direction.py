@@ -148,8 +148,10 @@ class Polarity:
             clash = next((f"claim says {k} goes {w} but the evidence says it goes {ev_way[k]}"
                           for k, w in claim_way.items() if ev_way.get(k, w) != w), "")
             if not al.facts.numbers:  # a number-free claim: its regime words against the covering chunk
-                clash = clash or antonym_clash(al.claim.text, s.hit.chunk.text, antonyms("regime_antonyms")) \
-                    or comparative_clash(al.claim.text, s.hit.chunk.text, antonyms("comparative_antonyms"))
+                clash = clash or antonym_clash(al.claim.text, s.hit.chunk.text, antonyms("regime_antonyms"))
+            # opposite comparatives on one thing ("higher"/"lower computational cost") in the sentence itself
+            clash = clash or comparative_clash(al.claim.text, s.hit.chunk.text if not al.facts.numbers else s.facts.text,
+                                               antonyms("comparative_antonyms"))
             if clash:
                 out.append(Finding(self.name, "contradict", f"{clash} ({s.chunk_id})", s.chunk_id, float(s.hit.score)))
                 break

@@ -28,6 +28,7 @@ from tasks.claims.entities import names_match
 from tasks.claims.findings import Finding, register
 from tasks.claims.number_match import Tolerance, match_numbers
 from tasks.claims.records import Entity, Quantity
+from tasks.claims.slots import slot_span
 
 _NAMED = ("model", "baseline", "dataset")
 
@@ -65,6 +66,11 @@ def misplaced(claim_entities: list[Entity], primary: list[str], s: Sentence, e: 
                 if ys:
                     return f"'{e.text}' was measured on {ys[0].name}; the evidence does not mention {x.name}"
             continue
+        a, b = slot_span(s.facts, e)  # the number's own clause names another setting, X sits elsewhere
+        own = [y for y in strangers if a <= y.span[0] < b and not any(coordinated(s.facts.text, px, y) for px in found)
+               and (_group(y.kind) == _group(x.kind) or re.search(r"\b(?:on|for|in)\s+(?:the\s+)?$", s.facts.text[:y.span[0]]))]
+        if own and not any(a <= px.span[0] < b for px in found):
+            return f"'{e.text}' is reported with {own[0].name}, not {x.name}"
         blocking = []
         for px in found:
             lo, hi = sorted((px.span[1], e.span[0])) if px.span[1] <= e.span[0] else sorted((e.span[1], px.span[0]))

@@ -76,6 +76,10 @@ def metrics_of(text: str, quantity: Quantity | None = None) -> tuple[str, ...]:
 def direction_of(text: str) -> str | None:
     text = _QUALIFIERS.sub(" ", text)
     up, down = bool(pattern("direction", "up").search(text)), bool(pattern("direction", "down").search(text))
+    # "a 7.3x latency improvement" is a fall in latency: praise words give no direction to a lower-is-better quantity
+    if up and not down and pattern("direction", "lower_is_better").search(text) \
+            and not pattern("direction", "up").search(pattern("direction", "praise").sub(" ", text)):
+        return None
     if not up and not down and _LOSS.search(text):
         return "down"
     return "up" if up and not down else "down" if down and not up else None
@@ -241,6 +245,9 @@ def analyse_sentence(text: str, inherited: tuple[str, ...] = ()) -> SentenceFact
         noun = _NOUN_AFTER.match(plain[q.span[1]:q.span[1] + 40])
         if noun:
             direction = "down" if noun.group("down") else "up"
+            if noun.group("up") and pattern("direction", "praise").search(noun.group(0)) \
+                    and pattern("direction", "lower_is_better").search(noun.group(0)):
+                direction = None  # "7.3x latency improvement": latency falls; the praise word gives no direction
         metrics = metrics_of(clause, q)
         prev = numbers[-1] if numbers else None
         if not metrics and prev is not None and (prev.unit, prev.kind) == (q.unit, q.kind) \

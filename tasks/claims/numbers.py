@@ -83,7 +83,8 @@ def _to_float(text: str) -> float:
 
 
 def _bound(text: str, start: int) -> str:
-    before = text[max(0, start - 24):start].replace("-", " ")  # "up-to-10.3x"
+    before = text[max(0, start - 27):start].replace("-", " ")  # "up-to-10.3x"
+    before = re.sub(r"\b(?:a|an)\s*$", "", before, flags=re.I)  # "close to a fivefold speedup"
     if _UPPER.search(before):
         return "upper"
     if _BELOW.search(before):
