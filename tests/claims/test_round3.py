@@ -102,3 +102,57 @@ def test_a_figure_against_other_baselines_does_not_refute_another_comparison(ret
     # 5-12x is over offloading systems; nothing gives a figure over Vesper
     assert label("Ptarmigan's throughput exceeds Vesper's by more than 40x.", retrieve) == "NOT_ENOUGH_INFO"
     assert label("Ptarmigan reaches 5-12x higher throughput than offloading systems such as Lumen.", retrieve) == "SUPPORTED"
+
+
+# Round 4 (probe7 opened for development); again invented papers and claims.
+PAPERS4 = [
+    ("2503.00041", "Scaling Inference for the Orca-900B Model",
+     "The system partitions Orca-900B over TPU v5 slices. With a 4096-token context it reaches 31 ms per token in "
+     "low-batch int4 generation."),
+    ("2503.00042", "Sparse Expert Layers at Scale",
+     "Gated expert layers with up to 90 billion parameters beat earlier models on translation at lower "
+     "computational cost."),
+    ("2503.00043", "Zephyr-MoE: Fast Serving",
+     "Zephyr-MoE offers a 5.1x lower inference latency than dense serving."),
+    ("2503.00044", "Gannet: Faster Attention",
+     "Gannet trains faster: 2x on Pico-LM (length 2K) and 3.3x on Path Tasks. Its fused kernel runs two and a half "
+     "times faster than the baseline kernel on 1,024 GPUs."),
+    ("2503.00045", "Mind the Cache Gap",
+     "Large-batch decoding stays memory-bound: DRAM bandwidth saturation, not compute, flattens throughput."),
+]
+
+
+@pytest.fixture(scope="module")
+def retrieve4():
+    return fake_retriever([make_paper(*p) for p in PAPERS4])
+
+
+def test_hardware_named_in_another_sentence_of_the_abstract(retrieve4):
+    assert label("Orca-900B reaches 31 ms per token with a 4096-token context on H100 GPUs.", retrieve4) == "CONTRADICTED"
+    assert label("Orca-900B reaches 31 ms per token with a 4096-token context on TPU v5.", retrieve4) == "SUPPORTED"
+
+
+def test_opposite_comparative_beside_a_matched_number(retrieve4):
+    assert label("Gated expert layers of up to 90 billion parameters beat earlier models on translation, though at a "
+                 "higher computational cost.", retrieve4) == "CONTRADICTED"
+
+
+def test_praise_word_gives_latency_no_direction(retrieve4):
+    assert label("Zephyr-MoE delivers a 5.1x inference latency improvement over dense serving.", retrieve4) == "SUPPORTED"
+
+
+def test_number_whose_clause_names_another_setting(retrieve4):
+    # a real number given to the wrong setting: never SUPPORTED (here the owner logic leaves it unsettled)
+    assert label("Gannet speeds up Pico-LM training at length 2K by 3.3x.", retrieve4) in ("CONTRADICTED", "NOT_ENOUGH_INFO")
+    assert label("Gannet speeds up Pico-LM training at length 2K by 2x.", retrieve4) == "SUPPORTED"
+
+
+def test_compound_spelled_numbers(retrieve4):
+    (q,) = parse_numbers("a fivefold gain")
+    assert (q.value, q.unit) == (5.0, "x")
+    assert label("Gannet's fused kernel is 2.5x faster than the baseline kernel on 1,024 GPUs.", retrieve4) == "SUPPORTED"
+
+
+def test_negation_reaches_the_end_of_its_clause(retrieve4):
+    assert label("The throughput plateau of large-batch decoding comes from DRAM bandwidth saturation, not from a "
+                 "move into the compute-bound regime.", retrieve4) == "SUPPORTED"
