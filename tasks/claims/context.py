@@ -252,12 +252,28 @@ def analyse_sentence(text: str, inherited: tuple[str, ...] = ()) -> SentenceFact
                 direction = None  # "7.3x latency improvement": latency falls; the praise word gives no direction
         metrics = metrics_of(clause, q)
         prev = numbers[-1] if numbers else None
+        q = _listed_unit(text, prev, q)
         if not metrics and prev is not None and (prev.unit, prev.kind) == (q.unit, q.kind) \
                 and re.fullmatch(r"[\s,]*(?:and|or)?\s*", text[prev.span[1]:q.span[0]]):
             metrics = prev.metrics  # "drops by 39% and 15%": a coordinated number measures the same thing
         numbers.append(q.model_copy(update={"metrics": metrics, "direction": direction}))
     return SentenceFacts(text=text, entities=tuple(entities), numbers=tuple(numbers),
                          owners=_owners(text, entities, numbers), inherited=inherited)
+
+
+def _listed_unit(text: str, prev: Quantity | None, q: Quantity) -> Quantity:
+    """"892 tokens per second on HumanEval+, 801 on BigCodeBench": a bare number listed after a number with a unit,
+    of the same order, takes that unit."""
+    if prev is None or q.unit or q.kind != "plain" or not prev.unit or prev.high is not None:
+        return q
+    gap = text[prev.span[1]:q.span[0]]
+    raw = re.match(r"[\d,]*\.?\d+", prev.text)
+    if not raw or len(gap) > 40 or not re.search(r",|\band\b", gap) or re.search(r"[;.()]", gap):
+        return q
+    prev_raw = float(raw.group(0).replace(",", ""))
+    if not prev_raw or not 0.2 <= q.value / prev_raw <= 5:
+        return q
+    return q.model_copy(update={"unit": prev.unit, "kind": prev.kind, "value": q.value * prev.value / prev_raw})
 
 
 def title_subject(title: str) -> tuple[str, ...]:

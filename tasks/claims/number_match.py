@@ -156,7 +156,7 @@ def _support(al: Alignment, c: Quantity, tol: Tolerance):
                 other_comparator = other_comparator or (s, e, (claim_against[0], against[0]))
                 continue
             return (s, e), None, None
-    if other_slot is None and other_comparator is None and c.unit in ("x", "%"):  # a ratio the evidence implies but does not state
+    if other_slot is None and other_comparator is None and c.unit in ("x", "%", "tokens/s", "s"):  # implied, not stated
         for s in al.aligned:
             numbers = s.facts.numbers_for(al.subjects)
             for e in [q for q in numbers if vague(q)] + derived_quantities(numbers, s.facts.text):
@@ -184,6 +184,15 @@ def derived_quantities(numbers: list[Quantity], text: str) -> list[Quantity]:
     out += [q.model_copy(update={"value": 1 / q.value, "unit": "%", "kind": "percent", "direction": None, "bound": "approx",
                                  "text": f"1/{q.text}"})
             for q in numbers if q.unit == "x" and q.direction == "down" and q.high is None and q.value > 1]
+    # "29 ms per token" is about 34 tokens per second, and the other way round
+    for q in numbers:
+        per_token = re.match(r"\s*(?:per|each|a|/)\s*(?:generated\s+|output\s+)?token\b", text[q.span[1]:q.span[1] + 30], re.I)
+        if q.unit == "s" and q.high is None and q.value > 0 and per_token:
+            out.append(q.model_copy(update={"value": 1 / q.value, "unit": "tokens/s", "kind": "throughput", "bound": "approx",
+                                            "metrics": ("throughput",), "direction": None, "text": f"1/{q.text}"}))
+        if q.unit == "tokens/s" and q.high is None and q.value > 0:
+            out.append(q.model_copy(update={"value": 1 / q.value, "unit": "s", "kind": "time", "bound": "approx",
+                                            "metrics": ("latency",), "direction": None, "text": f"1/{q.text}"}))
     for i, a in enumerate(numbers):
         for b in numbers[i + 1:]:
             if a.unit != b.unit or a.kind != b.kind or a.unit in ("x", "%") or a.high is not None or b.high is not None \

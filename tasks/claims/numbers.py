@@ -85,6 +85,8 @@ def _to_float(text: str) -> float:
 def _bound(text: str, start: int) -> str:
     before = text[max(0, start - 27):start].replace("-", " ")  # "up-to-10.3x"
     before = re.sub(r"\b(?:a|an)\s*$", "", before, flags=re.I)  # "close to a fivefold speedup"
+    if re.search(r"\b(?:exactly|precisely)\s*$", before, re.I):
+        return "strict"  # "exactly twice": an approximate figure does not settle it
     if _UPPER.search(before):
         return "upper"
     if _BELOW.search(before):
@@ -268,6 +270,8 @@ def values_consistent(claim: Quantity, evidence: Quantity, rel_tol: float = 0.02
     and a single claimed value inside an evidence range is borne out.
     """
     if not units_compatible(claim, evidence):
+        return False
+    if claim.bound == "strict" and (evidence.bound != "exact" or evidence.high is not None):
         return False
     tol = approx_tol if "approx" in (claim.bound, evidence.bound) else rel_tol
     if claim.bound == evidence.bound == "exact" and claim.high is None and evidence.high is None \
