@@ -31,6 +31,7 @@ from tasks.claims.records import Entity, Quantity
 from tasks.claims.slots import slot_span
 
 _NAMED = ("model", "baseline", "dataset")
+_RESULT_UNITS = ("x", "%", "tokens/s", "s", "B/s", "FLOP/s")  # results, not model sizes or counts
 
 
 def _group(kind: str) -> str:
@@ -67,7 +68,8 @@ def misplaced(claim_entities: list[Entity], primary: list[str], s: Sentence, e: 
                     return f"'{e.text}' was measured on {ys[0].name}; the evidence does not mention {x.name}"
             continue
         a, b = slot_span(s.facts, e)  # the number's own clause names another setting, X sits elsewhere
-        own = [y for y in strangers if a <= y.span[0] < b and not any(coordinated(s.facts.text, px, y) for px in found)
+        own = [y for y in strangers if e.span[1] <= y.span[0] < b and e.unit in _RESULT_UNITS  # "2.4x on LRA"
+               and not any(coordinated(s.facts.text, px, y) for px in found)
                and (_group(y.kind) == _group(x.kind) or re.search(r"\b(?:on|for|in)\s+(?:the\s+)?$", s.facts.text[:y.span[0]]))]
         if own and not any(a <= px.span[0] < b for px in found):
             return f"'{e.text}' is reported with {own[0].name}, not {x.name}"

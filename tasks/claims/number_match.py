@@ -90,7 +90,7 @@ def _match_one(al: Alignment, c: Quantity, tol: Tolerance) -> NumberMatch:
               or (al.setting_only and s.facts.mentions(al.primary, explicit_only=True))
               for e in s.facts.numbers_for(subjects)
               if units_compatible(c, e) and metrics_overlap(c, e, strict=True)
-              and not values_consistent(c, e, tol.rel_tol, tol.approx_tol)]
+              and not values_consistent(loose(c), e, tol.rel_tol, tol.approx_tol)]
     # A figure measured against other baselines says nothing of the claim's comparison ("8-31x over FlexGen" is
     # not a rival of "50x over vLLM"); the same value against another baseline is handled above (other_comparator).
     against = comparator(cf, c, al.primary)
@@ -163,6 +163,11 @@ def _support(al: Alignment, c: Quantity, tol: Tolerance):
                 if metrics_overlap(c, e, strict=False) and values_consistent(c, e, tol.rel_tol, tol.approx_tol):
                     return (s, e), None, None
     return None, other_slot, other_comparator
+
+
+def loose(q: Quantity) -> Quantity:
+    """``q`` without its "exactly": an approximate figure leaves an exact claim unsettled, it does not refute it."""
+    return q.model_copy(update={"bound": "exact"}) if q.bound == "strict" else q
 
 
 def vague(q: Quantity) -> bool:

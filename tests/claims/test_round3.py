@@ -5,6 +5,7 @@ and a figure against other baselines not refuting the claim's comparison."""
 
 import pytest
 
+from tasks.claims.context import analyse_sentence
 from tasks.claims.hybrid import HybridVerifier
 from tasks.claims.number_match import same_hardware
 from tasks.claims.numbers import parse_numbers, values_consistent
@@ -156,3 +157,53 @@ def test_compound_spelled_numbers(retrieve4):
 def test_negation_reaches_the_end_of_its_clause(retrieve4):
     assert label("The throughput plateau of large-batch decoding comes from DRAM bandwidth saturation, not from a "
                  "move into the compute-bound regime.", retrieve4) == "SUPPORTED"
+
+
+# Round 5 (probe8 opened for development); invented papers and claims.
+PAPERS5 = [
+    ("2503.00051", "Paddock: PagedKV Serving",
+     "Paddock improves throughput by 3-5x over Lark and Wren, with larger gains for longer prompts and bigger models."),
+    ("2503.00052", "Rill-2: Fast Coding Models",
+     "On coding tasks the 70B model decodes at 740 tokens per second on MBPP, 655 on HumanEval and 590 on LiveCodeBench."),
+    ("2503.00053", "Skerry: Serving at Scale",
+     "For Skerry-300B with a 4096-token context, low-batch generation takes 25 ms per token in int8."),
+    ("2503.00054", "Brill: Token Pruning for Vision Transformers",
+     "Brill roughly triples image throughput for ViT-B while costing only 0.4% accuracy."),
+    ("2503.00055", "Dissecting the Ampere Tensor Core",
+     "FP16 tensor-core throughput is nearly double that of TF32 in the microbenchmarks."),
+]
+
+
+@pytest.fixture(scope="module")
+def retrieve5():
+    return fake_retriever([make_paper(*p) for p in PAPERS5])
+
+
+def test_advantage_trend_reversed(retrieve5):
+    assert label("Paddock's throughput advantage over Lark and Wren shrinks for longer prompts and bigger models.",
+                 retrieve5) == "CONTRADICTED"
+    assert label("Paddock's throughput advantage over Lark and Wren grows for longer prompts.", retrieve5) == "SUPPORTED"
+
+
+def test_listed_numbers_take_the_unit(retrieve5):
+    assert analyse_sentence("It reaches 740 tokens per second on MBPP, 655 on HumanEval.").numbers[1].unit == "tokens/s"
+    assert label("The 70B Rill-2 model decodes at 740 tokens per second on HumanEval.", retrieve5) != "SUPPORTED"
+
+
+@pytest.mark.xfail(reason="known gap: a listed number's slot lacks the words of its list head ('655 on HumanEval'), "
+                          "so the head's value is taken as the claim's slot; written before the fix, left failing")
+def test_listed_number_paraphrase_is_supported(retrieve5):
+    assert label("The 70B Rill-2 model decodes at about 650 tokens per second on HumanEval.", retrieve5) == "SUPPORTED"
+
+
+def test_latency_per_token_implies_tokens_per_second(retrieve5):
+    assert label("Skerry-300B generates about 40 tokens per second at low batch with a 4096-token context in int8.",
+                 retrieve5) == "SUPPORTED"
+
+
+def test_no_direction_across_a_contrast(retrieve5):
+    assert label("Brill about triples ViT-B image throughput while costing only 0.4% accuracy.", retrieve5) == "SUPPORTED"
+
+
+def test_exactly_is_not_settled_by_nearly(retrieve5):
+    assert label("On Ampere, FP16 tensor-core throughput is exactly twice that of TF32.", retrieve5) == "NOT_ENOUGH_INFO"
