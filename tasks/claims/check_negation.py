@@ -31,11 +31,15 @@ def set_aside_spans(text: str) -> list[tuple[int, int]]:
     return out
 
 
+def _stems(text: str) -> set[str]:
+    """Content stems, hyphenated compounds split ("fixed-step" -> fixed, step)."""
+    return content_stems(text.replace("-", " "))
+
+
 def _asserted_stems(text: str) -> set[str]:
     """Content stems of the claim that are not negated in it."""
-    low = text.lower()
-    return {stem(m.group(0)) for m in re.finditer(r"[a-z][a-z\-]+", low)
-            if not negated(low, m.start())} & content_stems(text)
+    low = text.lower().replace("-", " ")
+    return {stem(m.group(0)) for m in re.finditer(r"[a-z]+", low) if not negated(low, m.start())} & _stems(text)
 
 
 def rejected_stems(paper_sentences: list[Sentence]) -> dict[str, Sentence]:
@@ -47,10 +51,10 @@ def rejected_stems(paper_sentences: list[Sentence]) -> dict[str, Sentence]:
         spans = set_aside_spans(text)
         rest = list(text)
         for a, b in spans:
-            for w in content_stems(text[a:b]):
+            for w in _stems(text[a:b]):
                 inside.setdefault(w, s)
             rest[a:b] = " " * (b - a)
-        outside |= content_stems("".join(rest))
+        outside |= _stems("".join(rest))
     return {w: s for w, s in inside.items() if w not in outside}
 
 

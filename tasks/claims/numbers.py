@@ -184,6 +184,10 @@ def parse_numbers(text: str, masked: list[tuple[int, int]] | None = None) -> lis
                                         text=text[start:unit_end].strip(), span=(start, unit_end)))
                     continue
             unit, kind, scale, unit_end = _unit_after(text, m.end())
+            if kind in ("count", "params", "tokens"):  # "five trillion tokens", "two billion parameters"
+                out.append(Quantity(value=value * scale, unit=unit, kind=kind, bound=_bound(text, start),
+                                    text=text[start:unit_end].strip(), span=(start, unit_end)))
+                continue
             if kind == "time":  # "four weeks", "two days"
                 out.append(Quantity(value=value * scale, unit=unit, kind=kind, bound=_bound(text, start),
                                     text=text[start:unit_end].strip(), span=(start, unit_end)))
