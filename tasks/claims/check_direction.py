@@ -107,7 +107,9 @@ def evaluative_polarity(text: str) -> dict[str, str]:
     up_re, down_re, metric_re = (pattern("evaluation", k) for k in ("up", "down", "metric"))
     for a, b in clause_spans(text):
         clause = text[a:b]
-        up, down = bool(up_re.search(clause)), bool(down_re.search(clause))
+        low = clause.lower()  # "no drop in quality" says nothing went down
+        up = any(not negated(low, m.start()) for m in up_re.finditer(low))
+        down = any(not negated(low, m.start()) for m in down_re.finditer(low))
         if up != down:
             for m in metric_re.finditer(clause):
                 out[m.group(0).lower()] = "up" if up else "down"
