@@ -249,8 +249,9 @@ def units_compatible(a: Quantity, b: Quantity) -> bool:
         if a.unit != "":
             return True
         plainish = {"plain", "count"}
-        magnitudes = {"count", "params"}  # "2.788M" and "2.8 million": a magnitude letter reads as parameters
-        return a.kind == b.kind or a.kind in plainish and b.kind in plainish or {a.kind, b.kind} <= magnitudes
+        # "2.788M" (read as parameters) and "2.8 million"; "3 trillion pretraining tokens" and "three trillion tokens"
+        return a.kind == b.kind or a.kind in plainish and b.kind in plainish \
+            or {a.kind, b.kind} in ({"count", "params"}, {"count", "tokens"})
     # "half" / "a third" is a share (50%) and a multiple (0.5x) alike
     for frac, other in ((a, b), (b, a)):
         if frac.kind == "fraction" and other.unit in ("%", "x"):

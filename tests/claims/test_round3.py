@@ -207,3 +207,41 @@ def test_no_direction_across_a_contrast(retrieve5):
 
 def test_exactly_is_not_settled_by_nearly(retrieve5):
     assert label("On Ampere, FP16 tensor-core throughput is exactly twice that of TF32.", retrieve5) == "NOT_ENOUGH_INFO"
+
+
+# Round 6 (probe9 opened for development); invented papers and claims.
+PAPERS6 = [
+    ("2503.00061", "Pipit: Caching for Diffusion Decoding",
+     "Pipit speeds up Wren and Lark by up to 3.9x and consistently improves generation quality."),
+    ("2503.00062", "Stint: Adaptive Expert Prefetch",
+     "Instead of a fixed prefetch distance, Stint adapts its lookahead at run time, keeping stalls under 0.2% of the baseline."),
+    ("2503.00063", "Tern-MoE: An Open Sparse Model",
+     "Tern-MoE routes each token to 4 of 32 experts per layer and was pretrained on three trillion tokens."),
+    ("2503.00064", "Knot: Memory-Lean Offloading",
+     "Knot cuts GPU memory use by up to 81% and delivers up to six times the throughput of offloading baselines."),
+]
+
+
+@pytest.fixture(scope="module")
+def retrieve6():
+    return fake_retriever([make_paper(*p) for p in PAPERS6])
+
+
+def test_quality_drop_against_quality_gain(retrieve6):
+    assert label("Pipit speeds up Wren and Lark by up to 3.9x, but at the cost of a consistent drop in generation quality.",
+                 retrieve6) == "CONTRADICTED"
+    assert label("Pipit speeds up Wren and Lark by up to 3.9x with no drop in generation quality.", retrieve6) == "SUPPORTED"
+
+
+def test_hyphenated_set_aside_alternative(retrieve6):
+    assert label("Stint prefetches experts at a fixed-distance lookahead, keeping stalls under 0.2% of the baseline.",
+                 retrieve6) == "CONTRADICTED"
+
+
+def test_word_number_with_magnitude(retrieve6):
+    assert label("Tern-MoE sends each token to 4 of its 32 experts and saw 3 trillion pretraining tokens.", retrieve6) == "SUPPORTED"
+
+
+def test_direction_does_not_carry_into_a_clause_with_its_own_verb(retrieve6):
+    assert label("Knot trims GPU memory by as much as 81% and delivers up to six times the throughput of offloading "
+                 "baselines.", retrieve6) == "SUPPORTED"
