@@ -17,7 +17,7 @@ from tasks.claims.entities import names_match
 from tasks.claims.lexicon import lexicon, pattern
 from tasks.claims.numbers import units_compatible, values_consistent
 from tasks.claims.records import Entity, Quantity
-from tasks.claims.slots import compared, comparator, same_slot_metric, shares, slot_qualifiers, slot_words
+from tasks.claims.slots import compared, comparator, stem, same_slot_metric, shares, slot_qualifiers, slot_words
 from tasks.claims.context import metrics_overlap
 
 
@@ -71,8 +71,23 @@ def other_setup(s: Sentence, claimed: list[Entity]) -> bool:
 def match_numbers(al: Alignment, tol: Tolerance = Tolerance()) -> list[NumberMatch]:
     """One :class:`NumberMatch` per number of the claim (cached on the alignment)."""
     if "numbers" not in al.cache:
-        al.cache["numbers"] = [_match_one(al, c, tol) for c in al.facts.numbers]
+        al.cache["numbers"] = _one_each([_match_one(al, c, tol) for c in al.facts.numbers])
     return al.cache["numbers"]
+
+
+def _one_each(matches: list[NumberMatch]) -> list[NumberMatch]:
+    """Two claimed numbers cannot both be one evidence number: "pruning 66% of tokens cuts FLOPs by two-thirds"
+    matched twice to "66%" leaves the approximate reading ("two-thirds") in another slot."""
+    exact = {(id(m.sentence), m.evidence.span) for m in matches if m.status == "match" and m.claimed.bound != "approx"
+             and m.claimed.text.replace(" ", "") == m.evidence.text.replace(" ", "")}
+    out = []
+    for m in matches:
+        stated = m.status == "match" and m.sentence.facts.text[m.evidence.span[0]:m.evidence.span[1]].strip() == m.evidence.text
+        key = (id(m.sentence), m.evidence.span) if stated else None  # derived ratios share their source's span
+        if key in exact and m.claimed.text.replace(" ", "") != m.evidence.text.replace(" ", ""):
+            m = NumberMatch(m.claimed, "other_slot", m.sentence, m.evidence)
+        out.append(m)
+    return out
 
 
 def _match_one(al: Alignment, c: Quantity, tol: Tolerance) -> NumberMatch:
@@ -89,7 +104,8 @@ def _match_one(al: Alignment, c: Quantity, tol: Tolerance) -> NumberMatch:
     rivals = [(s, e) for s in al.aligned if any(names_match(a, p) for a in s.facts.actors() for p in al.primary)
               or (al.setting_only and s.facts.mentions(al.primary, explicit_only=True))
               for e in s.facts.numbers_for(subjects)
-              if units_compatible(c, e) and metrics_overlap(c, e, strict=True)
+              if units_compatible(c, e) and metrics_overlap(c, e, strict=True) and comparable(c, e)
+              and same_counted(cf.text, c, s.facts.text, e)
               and not values_consistent(loose(c), e, tol.rel_tol, tol.approx_tol)]
     # A figure measured against other baselines says nothing of the claim's comparison ("8-31x over FlexGen" is
     # not a rival of "50x over vLLM"); the same value against another baseline is handled above (other_comparator).
@@ -163,6 +179,27 @@ def _support(al: Alignment, c: Quantity, tol: Tolerance):
                 if metrics_overlap(c, e, strict=False) and values_consistent(c, e, tol.rel_tol, tol.approx_tol):
                     return (s, e), None, None
     return None, other_slot, other_comparator
+
+
+def comparable(c: Quantity, e: Quantity) -> bool:
+    """Can ``e`` refute ``c``? Not a value of another scale
+    altogether ("10B tokens of retraining" vs "20T tokens of pretraining"), unless only the scale word differs
+    ("7 billion" vs "7 trillion" is a scale error)."""
+    if c.value > 0 and e.value > 0 and max(c.value, e.value) / min(c.value, e.value) > 100:
+        mantissa = lambda q: re.search(r"\d+(?:\.\d+)?", q.text)  # noqa: E731
+        mc, me = mantissa(c), mantissa(e)
+        return bool(mc and me and mc.group(0) == me.group(0))
+    return True
+
+
+def same_counted(claim_text: str, c: Quantity, text: str, e: Quantity) -> bool:
+    """Bare counts refute each other only when they count the same thing ("64 cache slots" vs "six cache slots",
+    not "64 tokens" vs "six benchmarks")."""
+    if c.kind != "plain" or e.kind != "plain":
+        return True
+    noun = lambda t, q: re.match(r"\s*(?:[a-z]+-)?([a-z]{3,})", t[q.span[1]:q.span[1] + 30].lower())  # noqa: E731
+    nc, ne = noun(claim_text, c), noun(text, e)
+    return not (nc and ne) or stem(nc.group(1)) == stem(ne.group(1))
 
 
 def loose(q: Quantity) -> Quantity:

@@ -177,6 +177,8 @@ def parse_numbers(text: str, masked: list[tuple[int, int]] | None = None) -> lis
             if nxt is not None and (nxt.group("w") or nxt.group("a")) and (_RANGE_GAP.fullmatch(gap) or between):
                 top = float(_WORD_NUMBERS[nxt.group("w").lower()]) if nxt.group("w") else _to_float(nxt.group("a"))
                 unit, kind, scale, unit_end = _unit_after(text, nxt.end())
+                if kind == "plain" and _FACTOR_OF.search(text[max(0, start - 48):start]):  # "a factor of two to ten"
+                    unit, kind, scale, unit_end = "x", "multiple", 1.0, nxt.end()
                 if top > value and kind in ("multiple", "percent", "time"):  # "two to three times", "between two and ten times"
                     i += 1
                     scale = 0.01 if unit == "%" else scale
@@ -285,8 +287,8 @@ def values_consistent(claim: Quantity, evidence: Quantity, rel_tol: float = 0.02
         return _close(claim.value, evidence.value, 1e-9)
     c_lo, c_hi = claim.value, claim.high if claim.high is not None else claim.value
     e_lo, e_hi = evidence.value, evidence.high if evidence.high is not None else evidence.value
-    if claim.bound == "lower" and claim.high is None:
-        return e_lo >= c_lo * (1 - tol)
+    if claim.bound == "lower" and claim.high is None:  # "more than 7 billion" is not borne out by 7 trillion
+        return c_lo * (1 - tol) <= e_lo <= c_lo * 10
     if claim.bound == "below" and claim.high is None:
         return e_hi <= c_hi * (1 + tol)
     if claim.bound == "upper" and claim.high is None and evidence.high is None and evidence.bound != "upper":

@@ -245,3 +245,34 @@ def test_word_number_with_magnitude(retrieve6):
 def test_direction_does_not_carry_into_a_clause_with_its_own_verb(retrieve6):
     assert label("Knot trims GPU memory by as much as 81% and delivers up to six times the throughput of offloading "
                  "baselines.", retrieve6) == "SUPPORTED"
+
+
+# Round 7 (probe10 opened for development); invented papers and claims.
+PAPERS7 = [
+    ("2503.00071", "Loam-2 Technical Report", "Loam-2 was pre-trained on more than 9 trillion tokens."),
+    ("2503.00072", "Sedge: Token Dropping for ViTs",
+     "Dropping 50% of the input tokens reduces FLOPs by 28-34% with under 0.4% accuracy loss."),
+    ("2503.00073", "Fescue: KV Reuse for Diffusion LMs",
+     "Fescue makes inference 3-8x faster without training. It uses six cache slots per layer."),
+]
+
+
+@pytest.fixture(scope="module")
+def retrieve7():
+    return fake_retriever([make_paper(*p) for p in PAPERS7])
+
+
+def test_scale_error_in_a_lower_bound(retrieve7):
+    assert label("Loam-2 was pre-trained on more than 9 billion tokens.", retrieve7) == "CONTRADICTED"
+    assert label("Loam-2 was pre-trained on over 9 trillion tokens.", retrieve7) == "SUPPORTED"
+
+
+def test_one_evidence_number_cannot_settle_two_claimed_numbers(retrieve7):
+    assert label("Dropping 50% of the input tokens cuts FLOPs by about half with under 0.4% accuracy loss.",
+                 retrieve7) == "CONTRADICTED"
+
+
+def test_factor_range_and_spelled_counts_are_no_rivals(retrieve7):
+    assert label("Fescue speeds up inference by a factor of three to eight without any training.", retrieve7) == "SUPPORTED"
+    assert label("Fescue's speedup holds when the block grows to 128 tokens.", retrieve7) == "NOT_ENOUGH_INFO"
+    assert label("Fescue keeps 64 cache slots per layer.", retrieve7) == "CONTRADICTED"
