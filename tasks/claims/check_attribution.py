@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 from tasks.claims.align import Alignment, Sentence, names_all
 from tasks.claims.check_direction import _support_sentences
-from tasks.claims.entities import name_parts, names_match
+from tasks.claims.entities import hardware_mentions, name_parts, names_match
 from tasks.claims.findings import Finding, register
 from tasks.claims.lexicon import pattern_group
-from tasks.claims.number_match import Tolerance, hardware_key, match_numbers
+from tasks.claims.number_match import Tolerance, match_numbers, same_hardware
 from tasks.claims.slots import plain
 
 
@@ -23,6 +23,11 @@ def same_family_other_version(a: str, b: str) -> bool:
     pa, pb = name_parts(a), name_parts(b)
     return bool(pa and pb) and pa[0] == pb[0] and len(pa[0]) >= 3 and pa[0].isalpha() and len(pa) > 1 and len(pb) > 1 \
         and not names_match(a, b)
+
+
+def _hardware_of(s: Sentence) -> list:
+    """The hardware a sentence names, or else its paper's title ("Dissecting the NVIDIA Hopper Architecture")."""
+    return s.facts.hardware or hardware_mentions(s.hit.chunk.title or "")
 
 
 def architectures(s_text: str) -> set[str]:
@@ -58,14 +63,20 @@ class Attribution:
         claimed = al.facts.hardware
         if not claimed:
             return []
-        relevant = [s for s in support if s.facts.hardware] if al.facts.numbers else []
-        if not relevant and not al.facts.numbers and al.required:
-            relevant = [s for s in al.aligned if s.facts.hardware and names_all(s, al.required)]
-        seen = [(s, e) for s in relevant for e in s.facts.hardware]
+        relevant = [s for s in support if _hardware_of(s)] if al.facts.numbers else []
+        if not relevant and support:  # the abstract names its setup in another sentence ("... on TPU v4 slices")
+            papers = {s.hit.chunk.arxiv_id for s in support}
+            relevant = [s for s in al.sentences if s.hit.chunk.arxiv_id in papers and s.facts.hardware]
+        if not relevant and not al.facts.numbers:
+            relevant = [s for s in al.aligned if _hardware_of(s) and (not al.required or names_all(s, al.required))]
+        if not relevant and not al.facts.numbers and not al.required and al.hits:  # names no system: its best paper
+            best = max(al.hits, key=lambda h: h.score).chunk.arxiv_id
+            relevant = [s for s in al.sentences if s.hit.chunk.arxiv_id == best and _hardware_of(s)]
+        seen = [(s, e) for s in relevant for e in _hardware_of(s)]
         if not seen:
             return [_f(self.name, "gap", "evidence names no hardware for " + ", ".join(e.name for e in claimed), None)]
         for c in claimed:
-            same = [(s, e) for s, e in seen if hardware_key(e) == hardware_key(c)]
+            same = [(s, e) for s, e in seen if same_hardware(e, c)]
             if not same:
                 s, e = seen[0]
                 return [_f(self.name, "contradict", f"claim names {c.name} but {s.chunk_id} reports {e.name}", s)]

@@ -26,9 +26,16 @@ def overturned(text: str, x: str, y: str) -> bool:
 
 
 def negated(text: str, at: int) -> bool:
-    """Is the term at ``at`` negated by a word shortly before it ("not from a shift to compute-bound")?"""
-    window = " ".join(text[:at].split()[-int(lexicon()["negation_window_words"]):])
-    return bool(pattern("negation").search(window))
+    """Is the term at ``at`` negated by a word shortly before it ("not from a shift to compute-bound"), or inside a
+    set-aside phrase ("rather than from a shift into a compute-bound regime")?"""
+    before = re.split(r"[,;:.()]|\b(?:and|but|while|whereas|yet)\b", text[:at])[-1]  # negation ends at its clause
+    window = " ".join(before.split()[-int(lexicon()["negation_window_words"]):])
+    if pattern("negation").search(window):
+        return True
+    for m in pattern("set_aside").finditer(text[:at]):
+        if not re.search(r"[,;:.()]", text[m.end():at]):
+            return True
+    return False
 
 
 def _asserts(text: str, term: str) -> bool:
@@ -66,10 +73,32 @@ def comparative_clash(claim: str, evidence: str, pairs: list[tuple[str, str]]) -
     return ""
 
 
+def _inflected(term: str) -> str:
+    """A pattern for a lexicon word and its inflections ("beat" -> beats, beating; "trail" -> trailed)."""
+    if re.fullmatch(r"[a-z]+", term):
+        return rf"\b{term}(?:s|es|ed|d|ing|ting|ging|ning)?\b"
+    return rf"\b{re.escape(term)}\b"
+
+
 def ranking(text: str) -> set[str]:
-    """'better' and/or 'worse': the comparison words ``text`` asserts (negated ones left out)."""
+    """'better' and/or 'worse': the comparison words ``text`` asserts, in any inflection (negated ones left out)."""
     low = text.lower()
-    return {side for side, words in lexicon()["comparison"].items() if any(_asserts(low, w) for w in words)}
+    return {side for side, words in lexicon()["comparison"].items()
+            if any(not negated(low, m.start()) for w in words for m in re.finditer(_inflected(w), low))}
+
+
+def ranked_against(facts) -> list[str]:
+    """The names a sentence ranks its subject against: the first name right after a comparison word
+    ("trails GPT-4o on ...", "beating GPT-4o") in the same clause."""
+    low = facts.text.lower()
+    out = []
+    for words in lexicon()["comparison"].values():
+        for w in words:
+            for m in re.finditer(_inflected(w), low):
+                after = [e for e in facts.entities if e.kind in ("model", "baseline") and 0 <= e.span[0] - m.end() <= 30
+                         and not re.search(r"[,;:.]", facts.text[m.end():e.span[0]])]
+                out += [min(after, key=lambda e: e.span[0]).name] if after else []
+    return out
 
 
 def evaluative_polarity(text: str) -> dict[str, str]:
@@ -78,7 +107,9 @@ def evaluative_polarity(text: str) -> dict[str, str]:
     up_re, down_re, metric_re = (pattern("evaluation", k) for k in ("up", "down", "metric"))
     for a, b in clause_spans(text):
         clause = text[a:b]
-        up, down = bool(up_re.search(clause)), bool(down_re.search(clause))
+        low = clause.lower()  # "no drop in quality" says nothing went down
+        up = any(not negated(low, m.start()) for m in up_re.finditer(low))
+        down = any(not negated(low, m.start()) for m in down_re.finditer(low))
         if up != down:
             for m in metric_re.finditer(clause):
                 out[m.group(0).lower()] = "up" if up else "down"
@@ -119,8 +150,10 @@ class Polarity:
             clash = next((f"claim says {k} goes {w} but the evidence says it goes {ev_way[k]}"
                           for k, w in claim_way.items() if ev_way.get(k, w) != w), "")
             if not al.facts.numbers:  # a number-free claim: its regime words against the covering chunk
-                clash = clash or antonym_clash(al.claim.text, s.hit.chunk.text, antonyms("regime_antonyms")) \
-                    or comparative_clash(al.claim.text, s.hit.chunk.text, antonyms("comparative_antonyms"))
+                clash = clash or antonym_clash(al.claim.text, s.hit.chunk.text, antonyms("regime_antonyms"))
+            # opposite comparatives on one thing ("higher"/"lower computational cost") in the sentence itself
+            clash = clash or comparative_clash(al.claim.text, s.hit.chunk.text if not al.facts.numbers else s.facts.text,
+                                               antonyms("comparative_antonyms"))
             if clash:
                 out.append(Finding(self.name, "contradict", f"{clash} ({s.chunk_id})", s.chunk_id, float(s.hit.score)))
                 break
@@ -166,6 +199,9 @@ class Comparison:
         sentences = _support_sentences(al, self.tol)
         if not al.facts.numbers:  # every sentence that names all the compared parties, not only the best-covering one
             sentences += [s for s in al.aligned if names_all(s, al.required) and s not in sentences]
+        targets = ranked_against(al.facts)  # and every aligned sentence that ranks the subject against the same party
+        sentences += [s for s in al.aligned if s not in sentences
+                      and any(names_match(t, u) for t in targets for u in ranked_against(s.facts))]
         for s in sentences:
             said = ranking(plain(s.facts))
             if len(said) == 1 and said != claimed:

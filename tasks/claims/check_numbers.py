@@ -63,7 +63,13 @@ class Scope:
             return []
         if not al.subjects and not al.aligned:
             return [Finding(self.name, "gap", "no aligned evidence")]
-        candidates = [s for s in al.aligned if names_all(s, al.required)]
+        required = al.required
+        # a claim may combine facts of two sentences of one abstract: the names must sit in one chunk
+        chunk_names = {}
+        for s in al.sentences:
+            chunk_names.setdefault(s.chunk_id, []).append(s)
+        candidates = [s for s in al.aligned if names_all(s, required)
+                      or all(any(names_all(t, [n]) for t in chunk_names[s.chunk_id]) for n in required)]
         if not candidates:
             return [Finding(self.name, "gap", f"no single evidence sentence covers {', '.join(al.required) or 'the claim'}")]
         words = content_stems(al.claim.text)

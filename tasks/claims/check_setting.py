@@ -23,12 +23,15 @@ import re
 from dataclasses import dataclass
 
 from tasks.claims.align import Alignment, Sentence
+from tasks.claims.context import clause_spans
 from tasks.claims.entities import names_match
 from tasks.claims.findings import Finding, register
 from tasks.claims.number_match import Tolerance, match_numbers
 from tasks.claims.records import Entity, Quantity
+from tasks.claims.slots import slot_span
 
 _NAMED = ("model", "baseline", "dataset")
+_RESULT_UNITS = ("x", "%", "tokens/s", "s", "B/s", "FLOP/s")  # results, not model sizes or counts
 
 
 def _group(kind: str) -> str:
@@ -64,6 +67,12 @@ def misplaced(claim_entities: list[Entity], primary: list[str], s: Sentence, e: 
                 if ys:
                     return f"'{e.text}' was measured on {ys[0].name}; the evidence does not mention {x.name}"
             continue
+        a, b = slot_span(s.facts, e)  # the number's own clause names another setting, X sits elsewhere
+        own = [y for y in strangers if e.span[1] <= y.span[0] < b and e.unit in _RESULT_UNITS  # "2.4x on LRA"
+               and not any(coordinated(s.facts.text, px, y) for px in found)
+               and (_group(y.kind) == _group(x.kind) or re.search(r"\b(?:on|for|in)\s+(?:the\s+)?$", s.facts.text[:y.span[0]]))]
+        if own and not any(a <= px.span[0] < b for px in found):
+            return f"'{e.text}' is reported with {own[0].name}, not {x.name}"
         blocking = []
         for px in found:
             lo, hi = sorted((px.span[1], e.span[0])) if px.span[1] <= e.span[0] else sorted((e.span[1], px.span[0]))
@@ -87,22 +96,46 @@ def _lists(items: list, text: str) -> list[list]:
     return [r for r in runs if len(r) > 1]
 
 
-def crossed(s: Sentence, anchors: list[tuple[int, int]]) -> str | None:
-    """Parallel lists are paired by position ("4.96x and 5.75x ... on 16 and 2,048 GPUs"): two spans of the
-    claim's matches (numbers or names) at different positions of two lists of one length cross the pairing."""
+def _positions(s: Sentence) -> dict[tuple[int, int], tuple[int, int, int]]:
+    """Span -> (list id, position, list length) for the items of the sentence's parallel lists."""
     text = s.facts.text
     named = [e for e in s.facts.entities if e.kind in _NAMED]
-    where = {}
     counted = [e for e in s.facts.entities if e.kind == "hardware" and e.value]  # "2,048 A100" is a count too
+    where: dict = {}
     for run in _lists(list(s.facts.numbers) + counted, text) + _lists(named, text):
         for i, it in enumerate(run):
-            where.setdefault(it.span, (id(run), i, len(run), it))
-    hits = [where[a] for a in anchors if a in where]
-    for i, (r1, p1, n1, a) in enumerate(hits):
-        for r2, p2, n2, b in hits[i + 1:]:
+            where.setdefault(it.span, (id(run), i, len(run)))
+    return where
+
+
+def _kinds_differ(a, b) -> bool:
+    """Two numbers of one clause that measure different things ("5.75x ... on 16 GPUs") pair up."""
+    return all(hasattr(x, "unit") and not hasattr(x, "name") for x in (a, b)) and (a.unit, a.kind) != (b.unit, b.kind)
+
+
+def claim_pairs(facts) -> list[tuple]:
+    """What the claim pairs: items (numbers, names) of one clause, and its own parallel lists by position."""
+    counts = list(facts.numbers) + [e for e in facts.entities if e.kind == "hardware" and e.value]  # "16-GPU A100"
+    items = counts + [e for e in facts.entities if e.kind in _NAMED]
+    pairs = [(a, b) for a0, b0 in clause_spans(facts.text) for i, a in enumerate(items) for b in items[i + 1:]
+             if a0 <= a.span[0] < b0 and a0 <= b.span[0] < b0 and ((a in counts) != (b in counts) or _kinds_differ(a, b))]
+    runs = _lists(list(facts.numbers), facts.text), _lists([e for e in facts.entities if e.kind in _NAMED], facts.text)
+    for nums in runs[0]:
+        for names in runs[1]:
+            if len(nums) == len(names):
+                pairs += list(zip(nums, names))
+    return pairs
+
+
+def crossed(s: Sentence, pairs: list[tuple[tuple[int, int], tuple[int, int], str, str]]) -> str | None:
+    """Parallel lists are paired by position ("4.96x and 5.75x ... on 16 and 2,048 GPUs"): a pair the claim makes
+    (given as the two evidence spans it maps to) at different positions of two lists of one length is crossed."""
+    where = _positions(s)
+    for a, b, ta, tb in pairs:
+        if a in where and b in where:
+            (r1, p1, n1), (r2, p2, n2) = where[a], where[b]
             if r1 != r2 and n1 == n2 and p1 != p2:
-                return f"'{getattr(a, 'text', getattr(a, 'name', ''))}' and '{getattr(b, 'text', getattr(b, 'name', ''))}' " \
-                       "sit at different positions of parallel lists"
+                return f"'{ta}' and '{tb}' sit at different positions of parallel lists"
     return None
 
 
@@ -117,10 +150,19 @@ class Setting:
     def __call__(self, al: Alignment) -> list[Finding]:
         out = []
         matches = [m for m in match_numbers(al, self.tol) if m.status == "match" and m.sentence and m.evidence]
+        pairs = claim_pairs(al.facts)
         for s in {id(m.sentence): m.sentence for m in matches}.values():
-            anchors = [m.evidence.span for m in matches if m.sentence is s]
-            anchors += [y.span for y in s.facts.entities if any(names_match(x.name, y.name) for x in al.facts.entities)]
-            why = crossed(s, anchors)
+            # the evidence spans each claimed number or name maps to in this sentence
+            spans = {id(m.claimed): [m.evidence.span] for m in matches if m.sentence is s}
+            for x in al.facts.entities:
+                if x.kind == "hardware" and x.value:  # a GPU count maps to the same count in the evidence
+                    spans[id(x)] = [q.span for q in s.facts.numbers if q.value == x.value] + \
+                        [y.span for y in s.facts.hardware if y.value == x.value]
+                else:
+                    spans[id(x)] = [y.span for y in s.facts.entities if names_match(x.name, y.name)]
+            mapped = [(sa, sb, getattr(a, "text", None) or a.name, getattr(b, "text", None) or b.name)
+                      for a, b in pairs for sa in spans.get(id(a), []) for sb in spans.get(id(b), [])]
+            why = crossed(s, mapped)
             if why:
                 out.append(Finding(self.name, "contradict", f"{why} ({s.chunk_id})", s.chunk_id, float(s.hit.score)))
         for m in matches:

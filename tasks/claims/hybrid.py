@@ -19,9 +19,11 @@ from dataclasses import dataclass, field
 
 import tasks.claims.check_attribution  # noqa: F401 - registers the check
 import tasks.claims.check_direction  # noqa: F401 - registers the checks
+import tasks.claims.check_negation  # noqa: F401 - registers the check
 import tasks.claims.check_numbers  # noqa: F401 - registers the checks
 import tasks.claims.check_semantic  # noqa: F401 - registers the check
 import tasks.claims.check_setting  # noqa: F401 - registers the check
+import tasks.claims.check_trend  # noqa: F401 - registers the check
 from tasks.claims.align import align
 from tasks.claims.base import Retrieve, as_claim, no_evidence, to_evidence
 from tasks.claims.evidence import expand, gather
@@ -32,7 +34,7 @@ from tasks.records import Chunk, ChunkHit
 
 # "semantic" (the learned entailment head) is registered but off: on probe3 and the dev set it changed no
 # verdict (ablation +0.0%), and a check earns its place by ablation. Turn it on with checks=(..., "semantic").
-DEFAULT_CHECKS = ("numbers", "scope", "polarity", "comparison", "attribution", "setting")
+DEFAULT_CHECKS = ("numbers", "scope", "polarity", "comparison", "attribution", "setting", "negation", "trend")
 
 
 @dataclass
@@ -53,7 +55,7 @@ class HybridVerifier:
         if not self._built:
             tol = Tolerance(self.rel_tol, self.approx_tol)
             kwargs = {"numbers": {"tol": tol}, "polarity": {"tol": tol}, "comparison": {"tol": tol}, "semantic": {"tol": tol},
-                      "attribution": {"tol": tol}, "setting": {"tol": tol},
+                      "attribution": {"tol": tol}, "setting": {"tol": tol}, "negation": {"tol": tol},
                       "scope": {"min_coverage": self.min_coverage, "support_similarity": self.support_similarity}}
             unknown = [c for c in self.checks if c not in REGISTRY]
             if unknown:

@@ -36,4 +36,8 @@ def qualifier_groups() -> dict[str, dict[str, re.Pattern]]:
 
 
 def antonyms(key: str) -> list[tuple[str, str]]:
-    return [tuple(pair) for pair in lexicon()[key]]
+    """Opposed word pairs; an entry may be a pair of words or a pair of groups (every word against every word)."""
+    out = []
+    for a, b in lexicon()[key]:
+        out += [(x, y) for x in ([a] if isinstance(a, str) else a) for y in ([b] if isinstance(b, str) else b)]
+    return out

@@ -14,10 +14,10 @@ from typing import Literal
 
 from tasks.claims.align import Alignment, Sentence
 from tasks.claims.entities import names_match
-from tasks.claims.lexicon import pattern
+from tasks.claims.lexicon import lexicon, pattern
 from tasks.claims.numbers import units_compatible, values_consistent
 from tasks.claims.records import Entity, Quantity
-from tasks.claims.slots import comparator, same_slot_metric, shares, slot_qualifiers, slot_words
+from tasks.claims.slots import compared, comparator, stem, same_slot_metric, shares, slot_qualifiers, slot_words
 from tasks.claims.context import metrics_overlap
 
 
@@ -44,9 +44,26 @@ def hardware_key(e: Entity) -> str:
     return e.name.replace(" ", "").upper()
 
 
+def _architecture(key: str) -> str | None:
+    """The GPU architecture a hardware key names or belongs to ('H100' -> 'HOPPER', 'HOPPER' -> 'HOPPER')."""
+    for arch, gpus in lexicon()["gpu_architectures"].items():
+        if key == arch or key in {g.replace(" ", "").upper() for g in gpus}:
+            return arch
+    return None
+
+
+def same_hardware(a: Entity, b: Entity) -> bool:
+    """One accelerator, or an architecture and one of its GPUs ("Hopper" and "H100")."""
+    ka, kb = hardware_key(a), hardware_key(b)
+    if ka == kb:
+        return True
+    arch = {k: _architecture(k) for k in (ka, kb)}
+    return (arch[ka] == kb or arch[kb] == ka) and arch[ka] is not None
+
+
 def other_setup(s: Sentence, claimed: list[Entity]) -> bool:
     """Does the sentence describe hardware, none of it the claimed hardware?"""
-    if any(hardware_key(h) == hardware_key(c) for h in s.facts.hardware for c in claimed):
+    if any(same_hardware(h, c) for h in s.facts.hardware for c in claimed):
         return False
     return bool(s.facts.hardware) or bool(pattern("device_words").search(s.facts.text))
 
@@ -54,8 +71,23 @@ def other_setup(s: Sentence, claimed: list[Entity]) -> bool:
 def match_numbers(al: Alignment, tol: Tolerance = Tolerance()) -> list[NumberMatch]:
     """One :class:`NumberMatch` per number of the claim (cached on the alignment)."""
     if "numbers" not in al.cache:
-        al.cache["numbers"] = [_match_one(al, c, tol) for c in al.facts.numbers]
+        al.cache["numbers"] = _one_each([_match_one(al, c, tol) for c in al.facts.numbers])
     return al.cache["numbers"]
+
+
+def _one_each(matches: list[NumberMatch]) -> list[NumberMatch]:
+    """Two claimed numbers cannot both be one evidence number: "pruning 66% of tokens cuts FLOPs by two-thirds"
+    matched twice to "66%" leaves the approximate reading ("two-thirds") in another slot."""
+    exact = {(id(m.sentence), m.evidence.span) for m in matches if m.status == "match" and m.claimed.bound != "approx"
+             and m.claimed.text.replace(" ", "") == m.evidence.text.replace(" ", "")}
+    out = []
+    for m in matches:
+        stated = m.status == "match" and m.sentence.facts.text[m.evidence.span[0]:m.evidence.span[1]].strip() == m.evidence.text
+        key = (id(m.sentence), m.evidence.span) if stated else None  # derived ratios share their source's span
+        if key in exact and m.claimed.text.replace(" ", "") != m.evidence.text.replace(" ", ""):
+            m = NumberMatch(m.claimed, "other_slot", m.sentence, m.evidence)
+        out.append(m)
+    return out
 
 
 def _match_one(al: Alignment, c: Quantity, tol: Tolerance) -> NumberMatch:
@@ -72,8 +104,15 @@ def _match_one(al: Alignment, c: Quantity, tol: Tolerance) -> NumberMatch:
     rivals = [(s, e) for s in al.aligned if any(names_match(a, p) for a in s.facts.actors() for p in al.primary)
               or (al.setting_only and s.facts.mentions(al.primary, explicit_only=True))
               for e in s.facts.numbers_for(subjects)
-              if units_compatible(c, e) and metrics_overlap(c, e, strict=True)
-              and not values_consistent(c, e, tol.rel_tol, tol.approx_tol)]
+              if units_compatible(c, e) and metrics_overlap(c, e, strict=True) and comparable(c, e)
+              and same_counted(cf.text, c, s.facts.text, e)
+              and not values_consistent(loose(c), e, tol.rel_tol, tol.approx_tol)]
+    # A figure measured against other baselines says nothing of the claim's comparison ("8-31x over FlexGen" is
+    # not a rival of "50x over vLLM"); the same value against another baseline is handled above (other_comparator).
+    against = comparator(cf, c, al.primary)
+    if against:
+        rivals = [(s, e) for s, e in rivals if not compared(s.facts, e)
+                  or any(names_match(x, y) for x in against for y in comparator(s.facts, e, al.primary))]
     # A claim set on named hardware is not refuted by a figure from a sentence about another setup.
     if cf.hardware:
         rivals = [(s, e) for s, e in rivals if not other_setup(s, cf.hardware)]
@@ -133,13 +172,39 @@ def _support(al: Alignment, c: Quantity, tol: Tolerance):
                 other_comparator = other_comparator or (s, e, (claim_against[0], against[0]))
                 continue
             return (s, e), None, None
-    if other_slot is None and other_comparator is None and c.unit in ("x", "%"):  # a ratio the evidence implies but does not state
+    if other_slot is None and other_comparator is None and c.unit in ("x", "%", "tokens/s", "s"):  # implied, not stated
         for s in al.aligned:
             numbers = s.facts.numbers_for(al.subjects)
             for e in [q for q in numbers if vague(q)] + derived_quantities(numbers, s.facts.text):
                 if metrics_overlap(c, e, strict=False) and values_consistent(c, e, tol.rel_tol, tol.approx_tol):
                     return (s, e), None, None
     return None, other_slot, other_comparator
+
+
+def comparable(c: Quantity, e: Quantity) -> bool:
+    """Can ``e`` refute ``c``? Not a value of another scale
+    altogether ("10B tokens of retraining" vs "20T tokens of pretraining"), unless only the scale word differs
+    ("7 billion" vs "7 trillion" is a scale error)."""
+    if c.value > 0 and e.value > 0 and max(c.value, e.value) / min(c.value, e.value) > 100:
+        mantissa = lambda q: re.search(r"\d+(?:\.\d+)?", q.text)  # noqa: E731
+        mc, me = mantissa(c), mantissa(e)
+        return bool(mc and me and mc.group(0) == me.group(0))
+    return True
+
+
+def same_counted(claim_text: str, c: Quantity, text: str, e: Quantity) -> bool:
+    """Bare counts refute each other only when they count the same thing ("64 cache slots" vs "six cache slots",
+    not "64 tokens" vs "six benchmarks")."""
+    if c.kind != "plain" or e.kind != "plain":
+        return True
+    noun = lambda t, q: re.match(r"\s*(?:[a-z]+-)?([a-z]{3,})", t[q.span[1]:q.span[1] + 30].lower())  # noqa: E731
+    nc, ne = noun(claim_text, c), noun(text, e)
+    return not (nc and ne) or stem(nc.group(1)) == stem(ne.group(1))
+
+
+def loose(q: Quantity) -> Quantity:
+    """``q`` without its "exactly": an approximate figure leaves an exact claim unsettled, it does not refute it."""
+    return q.model_copy(update={"bound": "exact"}) if q.bound == "strict" else q
 
 
 def vague(q: Quantity) -> bool:
@@ -161,6 +226,15 @@ def derived_quantities(numbers: list[Quantity], text: str) -> list[Quantity]:
     out += [q.model_copy(update={"value": 1 / q.value, "unit": "%", "kind": "percent", "direction": None, "bound": "approx",
                                  "text": f"1/{q.text}"})
             for q in numbers if q.unit == "x" and q.direction == "down" and q.high is None and q.value > 1]
+    # "29 ms per token" is about 34 tokens per second, and the other way round
+    for q in numbers:
+        per_token = re.match(r"\s*(?:per|each|a|/)\s*(?:generated\s+|output\s+)?token\b", text[q.span[1]:q.span[1] + 30], re.I)
+        if q.unit == "s" and q.high is None and q.value > 0 and per_token:
+            out.append(q.model_copy(update={"value": 1 / q.value, "unit": "tokens/s", "kind": "throughput", "bound": "approx",
+                                            "metrics": ("throughput",), "direction": None, "text": f"1/{q.text}"}))
+        if q.unit == "tokens/s" and q.high is None and q.value > 0:
+            out.append(q.model_copy(update={"value": 1 / q.value, "unit": "s", "kind": "time", "bound": "approx",
+                                            "metrics": ("latency",), "direction": None, "text": f"1/{q.text}"}))
     for i, a in enumerate(numbers):
         for b in numbers[i + 1:]:
             if a.unit != b.unit or a.kind != b.kind or a.unit in ("x", "%") or a.high is not None or b.high is not None \

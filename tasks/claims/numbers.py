@@ -45,13 +45,21 @@ _UNITS: list[tuple[str, str, str]] = [  # (regex, canonical unit, kind)
     (r"\s?(?:ms|milliseconds?)\b", "ms", "time"),
     (r"\s?(?:µs|μs|us|microseconds?)\b", "us", "time"),
     (r"\s?(?:s|sec|seconds?)\b(?!/)", "s", "time"),
-    (r"\s?(?P<m>[kKMBT]|thousand|million|billion|trillion)\b", "", "count"),
+    (r"\s?(?:min|minutes?)\b(?!/)", "min", "time"),
+    (r"\s?(?:h|hrs?|hours?)\b(?!/)", "h", "time"),
+    (r"\s?(?:days?)\b", "day", "time"),
+    (r"\s?(?:weeks?)\b", "week", "time"),
+    (r"\s?(?:months?)\b", "month", "time"),
+    (r"(?:\s|-)?(?P<m>[kKMBT]|thousand|million|billion|trillion)\b", "", "count"),
 ]
 _UNIT_RES = [(re.compile(pattern), unit, kind) for pattern, unit, kind in _UNITS]
-_TIME_SCALE = {"ms": 1e-3, "us": 1e-6, "s": 1.0}
+_TIME_SCALE = {"ms": 1e-3, "us": 1e-6, "s": 1.0, "min": 60.0, "h": 3600.0, "day": 86400.0, "week": 604800.0,
+               "month": 2629800.0}
 
 _NUMBER_RE = re.compile(
-    _FRACTION_RE + "|"
+    rf"(?P<wf>\b(?:{'|'.join(w for w in _WORD_NUMBERS if '-' not in w)})fold\b)"  # "fivefold"
+    rf"|(?P<wh>\b(?:one|{'|'.join(w for w in _WORD_NUMBERS if '-' not in w)})\s+and\s+a\s+half\b)|"  # "two and a half"
+    + _FRACTION_RE + "|"
     rf"(?<![\w.])(?P<a>{_NUM})(?![\d])"
     rf"|(?P<w>\b(?:{'|'.join(sorted(_WORD_NUMBERS, key=len, reverse=True))})\b)"
     r"|(?P<half>\bhalf\b(?!-\w))|(?P<twice>\btwice\b|\bdoubles?\b|\bdoubled\b)"
@@ -75,7 +83,10 @@ def _to_float(text: str) -> float:
 
 
 def _bound(text: str, start: int) -> str:
-    before = text[max(0, start - 24):start].replace("-", " ")  # "up-to-10.3x"
+    before = text[max(0, start - 27):start].replace("-", " ")  # "up-to-10.3x"
+    before = re.sub(r"\b(?:a|an)\s*$", "", before, flags=re.I)  # "close to a fivefold speedup"
+    if re.search(r"\b(?:exactly|precisely)\s*$", before, re.I):
+        return "strict"  # "exactly twice": an approximate figure does not settle it
     if _UPPER.search(before):
         return "upper"
     if _BELOW.search(before):
@@ -98,7 +109,8 @@ def _unit_after(text: str, end: int) -> tuple[str, str, float, int]:
         if kind == "count":
             scale = _MAGNITUDE[groups["m"].lower()]
             tail = text[end + m.end():end + m.end() + 24].lower()
-            kind = "tokens" if re.match(r"\s*(?:-\s*)?tokens?\b", tail) else "params" if groups["m"] in "BMT" else "count"
+            kind = "tokens" if re.match(r"\s*(?:-\s*)?tokens?\b", tail) else "params" \
+                if groups["m"] in "BMT" or re.match(r"\s*(?:-\s*)?param", tail) else "count"
             return "", kind, scale, end + m.end()
         if kind == "time":
             return "s", kind, _TIME_SCALE[unit], end + m.end()
@@ -131,6 +143,20 @@ def parse_numbers(text: str, masked: list[tuple[int, int]] | None = None) -> lis
             out.append(Quantity(value=_FRACTION_NUMER[numer] / (scale * _FRACTION_DENOM[denom]), unit="%", kind="fraction",
                                 text=m.group(0), span=m.span(), bound=_bound(text, start)))
             continue
+        if m.group("wf") or m.group("wh"):
+            word = re.match(r"[a-z]+", m.group(0).lower()).group(0)
+            if m.group("wf"):
+                value = float(_WORD_NUMBERS[word[:-4]])
+                unit, kind, unit_end = "x", "multiple", m.end()
+            else:
+                value = (1.0 if word == "one" else float(_WORD_NUMBERS[word])) + 0.5
+                unit, kind, scale, unit_end = _unit_after(text, m.end())
+                if kind not in ("multiple", "time"):
+                    unit, kind, unit_end = "", "plain", m.end()
+                value = value * (scale if kind == "time" else 1.0)
+            out.append(Quantity(value=value, unit=unit, kind=kind, text=text[start:unit_end].strip(), span=(start, unit_end),
+                                bound=_bound(text, start)))
+            continue
         if m.group("half"):
             out.append(Quantity(value=0.5, unit="%", kind="fraction", text=m.group(0), span=m.span(), bound=_bound(text, start)))
             continue
@@ -144,7 +170,30 @@ def parse_numbers(text: str, masked: list[tuple[int, int]] | None = None) -> lis
                                 bound="approx" if bound == "exact" else bound))
             continue
         if m.group("w"):
-            unit, kind, _, unit_end = _unit_after(text, m.end())
+            value, high, end = float(_WORD_NUMBERS[m.group("w").lower()]), None, m.end()
+            nxt = raw[i] if i < len(raw) else None
+            gap = text[m.end():nxt.start()] if nxt is not None else ""
+            between = bool(_BETWEEN.search(text[max(0, start - 10):start])) and bool(_BETWEEN_GAP.fullmatch(gap))
+            if nxt is not None and (nxt.group("w") or nxt.group("a")) and (_RANGE_GAP.fullmatch(gap) or between):
+                top = float(_WORD_NUMBERS[nxt.group("w").lower()]) if nxt.group("w") else _to_float(nxt.group("a"))
+                unit, kind, scale, unit_end = _unit_after(text, nxt.end())
+                if kind == "plain" and _FACTOR_OF.search(text[max(0, start - 48):start]):  # "a factor of two to ten"
+                    unit, kind, scale, unit_end = "x", "multiple", 1.0, nxt.end()
+                if top > value and kind in ("multiple", "percent", "time"):  # "two to three times", "between two and ten times"
+                    i += 1
+                    scale = 0.01 if unit == "%" else scale
+                    out.append(Quantity(value=value * scale, high=top * scale, unit=unit, kind=kind, bound=_bound(text, start),
+                                        text=text[start:unit_end].strip(), span=(start, unit_end)))
+                    continue
+            unit, kind, scale, unit_end = _unit_after(text, m.end())
+            if kind in ("count", "params", "tokens"):  # "five trillion tokens", "two billion parameters"
+                out.append(Quantity(value=value * scale, unit=unit, kind=kind, bound=_bound(text, start),
+                                    text=text[start:unit_end].strip(), span=(start, unit_end)))
+                continue
+            if kind == "time":  # "four weeks", "two days"
+                out.append(Quantity(value=value * scale, unit=unit, kind=kind, bound=_bound(text, start),
+                                    text=text[start:unit_end].strip(), span=(start, unit_end)))
+                continue
             factor = _FACTOR_OF.search(text[max(0, start - 48):start])
             if factor:  # "by nearly a factor of five": a multiple, bounded by the words before "a factor of"
                 unit, kind, unit_end = "x", "multiple", m.end()
@@ -162,9 +211,11 @@ def parse_numbers(text: str, masked: list[tuple[int, int]] | None = None) -> lis
         nxt = raw[i] if i < len(raw) else None
         gap = text[m.end():nxt.start()] if nxt is not None else ""
         between = bool(_BETWEEN.search(text[max(0, start - 10):start])) and bool(_BETWEEN_GAP.fullmatch(gap))
-        if nxt is not None and nxt.group("a") and (_RANGE_GAP.fullmatch(gap) or between) \
-                and not text[max(0, start - 6):start].lower().endswith("from ") and _to_float(nxt.group("a")) > value:
-            high, end = _to_float(nxt.group("a")), nxt.end()  # "2-4x", "1.14x to 1.66x", "76.64% to 79.84%"
+        top = None if nxt is None else _to_float(nxt.group("a")) if nxt.group("a") \
+            else float(_WORD_NUMBERS[nxt.group("w").lower()]) if nxt.group("w") else None
+        if top is not None and (_RANGE_GAP.fullmatch(gap) or between) \
+                and not text[max(0, start - 6):start].lower().endswith("from ") and top > value:
+            high, end = top, nxt.end()  # "2-4x", "1.14x to 1.66x", "76.64% to 79.84%", "2 to four times"
             i += 1
         unit, kind, scale, unit_end = _unit_after(text, end)
         if high is not None and unit == "" and kind == "plain":
@@ -200,7 +251,9 @@ def units_compatible(a: Quantity, b: Quantity) -> bool:
         if a.unit != "":
             return True
         plainish = {"plain", "count"}
-        return a.kind == b.kind or a.kind in plainish and b.kind in plainish
+        # "2.788M" (read as parameters) and "2.8 million"; "3 trillion pretraining tokens" and "three trillion tokens"
+        return a.kind == b.kind or a.kind in plainish and b.kind in plainish \
+            or {a.kind, b.kind} in ({"count", "params"}, {"count", "tokens"})
     # "half" / "a third" is a share (50%) and a multiple (0.5x) alike
     for frac, other in ((a, b), (b, a)):
         if frac.kind == "fraction" and other.unit in ("%", "x"):
@@ -225,6 +278,8 @@ def values_consistent(claim: Quantity, evidence: Quantity, rel_tol: float = 0.02
     """
     if not units_compatible(claim, evidence):
         return False
+    if claim.bound == "strict" and (evidence.bound != "exact" or evidence.high is not None):
+        return False
     tol = approx_tol if "approx" in (claim.bound, evidence.bound) else rel_tol
     if claim.bound == evidence.bound == "exact" and claim.high is None and evidence.high is None \
             and claim.unit == evidence.unit and _decimals(claim) >= 1 and _decimals(claim) == _decimals(evidence):
@@ -232,8 +287,8 @@ def values_consistent(claim: Quantity, evidence: Quantity, rel_tol: float = 0.02
         return _close(claim.value, evidence.value, 1e-9)
     c_lo, c_hi = claim.value, claim.high if claim.high is not None else claim.value
     e_lo, e_hi = evidence.value, evidence.high if evidence.high is not None else evidence.value
-    if claim.bound == "lower" and claim.high is None:
-        return e_lo >= c_lo * (1 - tol)
+    if claim.bound == "lower" and claim.high is None:  # "more than 7 billion" is not borne out by 7 trillion
+        return c_lo * (1 - tol) <= e_lo <= c_lo * 10
     if claim.bound == "below" and claim.high is None:
         return e_hi <= c_hi * (1 + tol)
     if claim.bound == "upper" and claim.high is None and evidence.high is None and evidence.bound != "upper":

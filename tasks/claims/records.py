@@ -16,7 +16,7 @@ NumberKind = Literal[
 ]
 Label = Literal["SUPPORTED", "CONTRADICTED", "NOT_ENOUGH_INFO"]
 LABELS: tuple[str, ...] = ("SUPPORTED", "CONTRADICTED", "NOT_ENOUGH_INFO")
-Bound = Literal["exact", "approx", "lower", "upper", "below"]
+Bound = Literal["exact", "approx", "lower", "upper", "below", "strict"]
 
 
 class Quantity(Record):

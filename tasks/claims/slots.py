@@ -108,3 +108,9 @@ def comparator(facts: SentenceFacts, q: Quantity, exclude: list[str] = ()) -> li
     start = a + cue.end()
     return [e.name for e in facts.entities if e.kind in ("model", "baseline") and start <= e.span[0] < b
             and not any(names_match(e.name, x) for x in exclude)]
+
+
+def compared(facts: SentenceFacts, q: Quantity) -> bool:
+    """Is ``q`` stated against something, named or not ("8-31x higher than model-based batching systems")?"""
+    a, b = slot_span(facts, q)
+    return pattern("comparator_cue").search(facts.text[a:b]) is not None
