@@ -21,8 +21,8 @@ from tasks.tribunal.records import TribunalOutcome
 
 def _figure_cache(ctx) -> Path | None:
     """``run.cache_dir/figures``: figures rendered before from the same rows are copied, not drawn again."""
-    settings = getattr(ctx, "settings", None)
-    return project_path(settings.run.cache_dir) / "figures" if settings is not None else None
+    cache_dir = getattr(getattr(getattr(ctx, "settings", None), "run", None), "cache_dir", None)
+    return project_path(cache_dir) / "figures" if cache_dir else None
 
 
 def log_sweep_figures(ctx, rows: list[SweepRow], baseline: str | None = None) -> list[Path]:
