@@ -27,7 +27,7 @@ import torch.distributed as dist  # noqa: E402
 
 from tasks.gpu.measure import sample_routing  # noqa: E402
 from tasks.gpu.parallel.comm import Comm  # noqa: E402
-from tasks.gpu.parallel.points import assemble, engine_label, layer_check, time_point  # noqa: E402
+from tasks.gpu.parallel.points import assemble, engine_label, layer_check, return_trip, time_point  # noqa: E402
 from tasks.gpu.parallel.stack import ParallelStack  # noqa: E402
 from tasks.gpu.parallel.timing import _agree  # noqa: E402
 from tasks.gpu.results import Ceilings, FailedPoint, MeasurementRun, collect_provenance, find_recorded, save_results  # noqa: E402,E501
@@ -102,6 +102,7 @@ def measure_model(spec, args, comm: Comm, per_rank_ceil: list[dict], run: Measur
     stack, err = None, ""
     try:
         stack = ParallelStack(spec, comm, args.prefix_len, device=_dev(), seed=args.seed, engine=_engine())
+        stack.fused = stack.fused and not args.unfused
     except (torch.OutOfMemoryError, RuntimeError, ValueError) as exc:
         err = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
     if not _agree(comm, stack is not None):
@@ -113,7 +114,7 @@ def measure_model(spec, args, comm: Comm, per_rank_ceil: list[dict], run: Measur
     dispatches = args.dispatch if spec.family == "moe" else ["none"]
     for dispatch in dispatches:
         for m in stack.moe_layers:
-            m.dispatch = dispatch
+            m.dispatch, m.combine = dispatch, args.combine
         engine = engine_label(spec, comm, dispatch)
         for n in args.tokens:
             if time.monotonic() > deadline:
@@ -130,7 +131,8 @@ def measure_model(spec, args, comm: Comm, per_rank_ceil: list[dict], run: Measur
                 log(f"[{spec.name}] N={n} {engine}: FAILED {err}")
                 continue
             ranks = comm.all_gather_object(res)
-            info = {"engine": engine, "local_engine": stack.moe_layers[0].info() if stack.moe_layers else "dense"}
+            info = {"engine": engine, "local_engine": stack.moe_layers[0].info() if stack.moe_layers else "dense",
+                    "fused_step": stack.fused, "all_reduce": comm.all_reduce_impl}
             kinds = ["step"] + (["decode"] if spec.family == "dense" and n == 1 else [])
             for kind in kinds:
                 note = (f"{comm.world_size} GPUs: tensor-parallel attention/FFNs"
@@ -144,6 +146,8 @@ def measure_model(spec, args, comm: Comm, per_rank_ceil: list[dict], run: Measur
             log(f"[{spec.name}] N={n:4d} {engine:16s} {p.step_ms:8.3f} ms  a2a {par['a2a_ms']:.3f} ms "
                 f"({par['a2a_share']:.1%})  comm {par['comm_share']:.1%}  roofline {p.roofline_ratio:.1%}  "
                 f"graph {p.engine_info['cuda_graph']}")
+            if dispatch == "all_to_all" and n in args.return_trip_tokens:
+                run.checks.append(return_trip(stack, spec, args, routing, n, engine, per_rank_ceil, local_rank, log))
             if spec.family == "moe" and n == args.check_tokens:
                 err = layer_check(stack, routing, n, args.seed)
                 run.checks.append({"check": "expert-parallel layer vs float32 reference", "model": spec.name,
@@ -167,6 +171,7 @@ def single_gpu_rows(spec, args, run: MeasurementRun, local_rank: int, log) -> li
              "bf16_gemm_flops": run.ceilings.details["per_rank"][0]["bf16_gemm_flops"]}]
     stack = ParallelStack(spec, comm, args.prefix_len, device=_dev(), seed=args.seed, engine=_engine(),
                           dispatch="replicated")
+    stack.fused = stack.fused and not args.unfused
     rows = []
     for n in args.tokens:
         routing = sample_routing(spec, args.routing, n, args.rotations, args.seed + n)
@@ -193,6 +198,14 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--rotations", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--all-reduce", default="nccl", choices=["symm", "nccl"],
+                    help="symm: torch's symmetric-memory one-shot all-reduce (NCCL where it cannot start; on the "
+                         "image's torch 2.11 it did not start: 'SymmetricMemory does not find allocation backend')")
+    ap.add_argument("--combine", default="all_reduce", choices=["all_reduce", "all_to_all"],
+                    help="all_to_all dispatch: expert rows summed by the layer's all-reduce, or a return all-to-all")
+    ap.add_argument("--return-trip-tokens", nargs="*", type=int, default=[],
+                    help="N at which the all_to_all dispatch is also timed with the return all-to-all (a check)")
+    ap.add_argument("--unfused", action="store_true", help="plain torch per-GPU ops instead of the fused launches")
     ap.add_argument("--time-budget-s", type=float, default=1e9)
     ap.add_argument("--git-sha", default=None)
     ap.add_argument("--out", required=True)
@@ -221,6 +234,10 @@ def main(argv: list[str] | None = None) -> None:
     prov.gpu_name = f"{comm.world_size}x{prov.gpu_name}"
     ceilings, per_rank_ceil = measure_ceilings_all(comm)
     run = MeasurementRun(provenance=prov, ceilings=ceilings)
+    if args.all_reduce == "symm" and torch.cuda.is_available():
+        how = comm.enable_symm_all_reduce(max(args.tokens) * max(s.hidden for s in specs), torch.bfloat16, "cuda")
+        run.checks.append({"check": "all-reduce implementation", "result": how})
+        log(f"all-reduce: {how}")
     log(f"{prov.gpu_name}: copy {[round(r['copy_bandwidth_bytes_s'] / 1e12, 3) for r in per_rank_ceil]} TB/s, "
         f"link {ceilings.details['link']}")
     try:
@@ -259,6 +276,10 @@ def format_table(run: MeasurementRun) -> str:
     for c in run.checks:
         if "relative_error" in c:
             lines.append(f"check {c['model']} {c['engine']} N={c['n_tokens']}: rel err {c['relative_error']:.2e}")
+            continue
+        if "one_gpu_ms" not in c:
+            lines.append(f"{c['check']}: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                                                    for k, v in c.items() if k != "check"))
             continue
         lines.append(f"1-GPU {c['model']} N={c['n_tokens']}: {c['one_gpu_ms']:.3f} ms vs {c['sharded_ms']} "
                      f"(recorded 1-GPU sweep: {c['recorded_one_gpu_ms']})")

@@ -35,20 +35,23 @@ def _pow2(n: int) -> int:
 if triton is not None:
     @triton.jit
     def _slot_expert(ids_ptr, s, valid, E: tl.constexpr, E_R: tl.constexpr, K: tl.constexpr,
-                     SLOT_K: tl.constexpr):
-        # Slot s = token * SLOT_K + j: routed expert ids[token, j] for j < K, always-on shared expert
-        # E_R + (j - K) after them; padding lanes get E (a bin that is never stored).
+                     SLOT_K: tl.constexpr, LO):
+        # Slot s = token * SLOT_K + j: routed expert ids[token, j] - LO for j < K, always-on shared expert
+        # E_R + (j - K) after them; padding lanes and routed ids outside [LO, LO + E_R) (another GPU's experts
+        # under expert parallelism) get E (a bin that is never stored or computed).
         if SLOT_K == K:
-            return tl.load(ids_ptr + s, mask=valid, other=E).to(tl.int32)
+            r = tl.load(ids_ptr + s, mask=valid, other=0).to(tl.int32) - LO
+            return tl.where(valid & (r >= 0) & (r < E_R), r, E)
         t = s // SLOT_K
         j = s - t * SLOT_K
-        routed = tl.load(ids_ptr + t * K + j, mask=valid & (j < K), other=0).to(tl.int32)
+        routed = tl.load(ids_ptr + t * K + j, mask=valid & (j < K), other=0).to(tl.int32) - LO
+        routed = tl.where((routed >= 0) & (routed < E_R), routed, E)
         e = tl.where(j < K, routed, E_R + j - K)
         return tl.where(valid, e, E)
 
     @triton.jit
     def _routing_metadata_kernel(ids_ptr, order_ptr, counts_ptr, offsets_ptr, logits_ptr, rw_ptr, n_slots,
-                                 n_rank_progs, E: tl.constexpr, E_R: tl.constexpr, K: tl.constexpr,
+                                 n_rank_progs, LO, LOGIT_STRIDE, E: tl.constexpr, E_R: tl.constexpr, K: tl.constexpr,
                                  SLOT_K: tl.constexpr, K_POW2: tl.constexpr, HAS_LOGITS: tl.constexpr,
                                  BLOCK_S: tl.constexpr,
                                  CHUNK: tl.constexpr, SLOTS_CAP: tl.constexpr):
@@ -63,11 +66,11 @@ if triton is not None:
         if pid < n_rank_progs:
             mine = pid * BLOCK_S + lane
             my_valid = mine < n_slots
-            my_e = _slot_expert(ids_ptr, mine, my_valid, E, E_R, K, SLOT_K)
+            my_e = _slot_expert(ids_ptr, mine, my_valid, E, E_R, K, SLOT_K, LO)
             pos = tl.zeros((BLOCK_S,), dtype=tl.int32)
             for c0 in range(0, SLOTS_CAP, CHUNK):  # constexpr bound (power-of-two bucket of n_slots)
                 j = c0 + tl.arange(0, CHUNK)
-                e_j = _slot_expert(ids_ptr, j, j < n_slots, E, E_R, K, SLOT_K)
+                e_j = _slot_expert(ids_ptr, j, j < n_slots, E, E_R, K, SLOT_K, LO)
                 same_earlier = (e_j[None, :] == my_e[:, None]) & (j[None, :] < mine[:, None])
                 before = (e_j[None, :] < my_e[:, None]) | same_earlier
                 pos += tl.sum(before.to(tl.int32), 1)
@@ -79,12 +82,13 @@ if triton is not None:
                 q = tl.arange(0, K_POW2)
                 qm = routed[:, None] & (q[None, :] < K)
                 eq = tl.load(ids_ptr + tok[:, None] * K + q[None, :], mask=qm, other=0)
-                lq = tl.load(logits_ptr + tok[:, None] * E_R + eq, mask=qm, other=float("-inf")).to(tl.float32)
+                lq = tl.load(logits_ptr + tok[:, None] * LOGIT_STRIDE + eq, mask=qm,
+                             other=float("-inf")).to(tl.float32)
                 mx = tl.max(lq, 1)
                 mx = tl.where(routed, mx, 0.0)
                 den = tl.sum(tl.where(qm, tl.exp(lq - mx[:, None]), 0.0), 1)
-                mine_l = tl.load(logits_ptr + tok * E_R + tl.minimum(my_e, E_R - 1), mask=routed,
-                                 other=0.0).to(tl.float32)
+                raw = tl.load(ids_ptr + tok * K + jj, mask=routed, other=0)  # global id (logits column)
+                mine_l = tl.load(logits_ptr + tok * LOGIT_STRIDE + raw, mask=routed, other=0.0).to(tl.float32)
                 rw = tl.where(routed, tl.exp(mine_l - mx) / tl.where(routed, den, 1.0), 1.0)
                 tl.store(rw_ptr + mine, rw, mask=my_valid)
         else:
@@ -93,7 +97,7 @@ if triton is not None:
             upto = tl.zeros((BLOCK_S,), dtype=tl.int32)
             for c0 in range(0, SLOTS_CAP, CHUNK):
                 j = c0 + tl.arange(0, CHUNK)
-                e_j = _slot_expert(ids_ptr, j, j < n_slots, E, E_R, K, SLOT_K)
+                e_j = _slot_expert(ids_ptr, j, j < n_slots, E, E_R, K, SLOT_K, LO)
                 cnt += tl.sum((e_j[None, :] == ex[:, None]).to(tl.int32), 1)
                 upto += tl.sum((e_j[None, :] <= ex[:, None]).to(tl.int32), 1)
             tl.store(counts_ptr + ex, cnt, mask=ex < E)
@@ -128,12 +132,14 @@ def routing_metadata(topk_ids: torch.Tensor, num_experts: int):
 
 
 def routing_plan(topk_ids: torch.Tensor, num_routed: int, num_shared: int = 0,
-                 router_logits: torch.Tensor | None = None):
+                 router_logits: torch.Tensor | None = None, expert_lo: int = 0):
     """Slot order, counts, offsets and (with router_logits) per-slot routing weights, in one launch.
 
     Slots are token-major with num_shared always-on experts (ids num_routed .. num_routed+num_shared-1)
     after each token's top-k; a shared slot's weight is 1.0, a routed slot's the softmax of the token's k
-    router logits [N, num_routed] at its chosen experts. Past MAX_FUSED_* the same plan is built with torch.
+    router logits [N, >= num_routed] (rows may be strided) at its chosen experts. Past MAX_FUSED_* the same
+    plan is built with torch. With expert_lo (expert parallelism) routed ids are global: this GPU's experts
+    are [expert_lo, expert_lo + num_routed), and slots routed elsewhere sort last and are never counted.
     Returns:
         order [N*(k+S)] int64, counts [E] int32, offsets [E] int32, route_w [N*(k+S)] float32 or None.
     """
@@ -143,25 +149,27 @@ def routing_plan(topk_ids: torch.Tensor, num_routed: int, num_shared: int = 0,
     n_slots = n * slot_k
     dev = topk_ids.device
     if n_slots > MAX_FUSED_SLOTS or e > MAX_FUSED_EXPERTS or FALLBACKS.get("routing_plan"):
-        return _torch_plan(topk_ids, num_routed, num_shared, router_logits)
+        return _torch_plan(topk_ids, num_routed, num_shared, router_logits, expert_lo)
     try:
-        return _fused_plan(topk_ids, num_routed, num_shared, router_logits)
+        return _fused_plan(topk_ids, num_routed, num_shared, router_logits, expert_lo)
     except Exception as exc:  # noqa: BLE001 - a build failure on this GPU/Triton: torch computes the same plan
         if dev.type == "cuda" and torch.cuda.is_current_stream_capturing():
             raise
         FALLBACKS["routing_plan"] = f"{type(exc).__name__}: {str(exc)[:200]}"
-        return _torch_plan(topk_ids, num_routed, num_shared, router_logits)
+        return _torch_plan(topk_ids, num_routed, num_shared, router_logits, expert_lo)
 
 
-def _torch_plan(topk_ids, num_routed: int, num_shared: int, router_logits):
+def _torch_plan(topk_ids, num_routed: int, num_shared: int, router_logits, expert_lo: int = 0):
     """routing_plan with torch ops (argsort, index_add, softmax): the path past MAX_FUSED_* and the fallback."""
     n, k = topk_ids.shape
     e, dev = num_routed + num_shared, topk_ids.device
-    ids = topk_ids
+    loc = topk_ids.long() - expert_lo
+    ids = torch.where((loc >= 0) & (loc < num_routed), loc, e)  # other GPUs' experts: bin e, dropped below
     if num_shared:
         extra = torch.arange(num_routed, e, device=dev, dtype=ids.dtype).expand(n, num_shared)
         ids = torch.cat([ids, extra], 1)
-    order, counts, offsets = sort_by_expert(ids, e)
+    order, counts, offsets = sort_by_expert(ids, e + 1)
+    counts, offsets = counts[:e].contiguous(), offsets[:e].contiguous()
     rw = None
     if router_logits is not None:
         rw = torch.softmax(router_logits.float().gather(1, topk_ids.long()), -1)
@@ -171,7 +179,7 @@ def _torch_plan(topk_ids, num_routed: int, num_shared: int, router_logits):
     return order, counts, offsets, rw
 
 
-def _fused_plan(topk_ids, num_routed: int, num_shared: int, router_logits):
+def _fused_plan(topk_ids, num_routed: int, num_shared: int, router_logits, expert_lo: int = 0):
     n, k = topk_ids.shape
     e, slot_k, dev = num_routed + num_shared, k + num_shared, topk_ids.device
     n_slots = n * slot_k
@@ -180,11 +188,15 @@ def _fused_plan(topk_ids, num_routed: int, num_shared: int, router_logits):
     offsets = torch.empty(e, dtype=torch.int32, device=dev)
     has_logits = router_logits is not None
     rw = torch.empty(n_slots, dtype=torch.float32, device=dev) if has_logits else None
-    logits = router_logits.contiguous() if has_logits else order  # unused pointer when HAS_LOGITS is off
+    if has_logits and router_logits.stride(1) != 1:
+        router_logits = router_logits.contiguous()
+    logits = router_logits if has_logits else order  # unused pointer when HAS_LOGITS is off
+    stride = router_logits.stride(0) if has_logits else 0
     rank_progs = triton.cdiv(n_slots, _RANK_BLOCK)
     grid = (rank_progs + triton.cdiv(e, _RANK_BLOCK),)
     _routing_metadata_kernel[grid](topk_ids.contiguous().reshape(-1), order, counts, offsets, logits,
-                                   rw if has_logits else order, n_slots, rank_progs, E=e, E_R=num_routed, K=k,
+                                   rw if has_logits else order, n_slots, rank_progs, expert_lo, stride,
+                                   E=e, E_R=num_routed, K=k,
                                    SLOT_K=slot_k, K_POW2=max(2, _pow2(k)), HAS_LOGITS=has_logits,
                                    BLOCK_S=_RANK_BLOCK, CHUNK=_RANK_CHUNK,
                                    SLOTS_CAP=max(_RANK_CHUNK, _pow2(n_slots)), num_warps=4)

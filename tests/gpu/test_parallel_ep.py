@@ -43,12 +43,12 @@ def _compute(comm: Comm) -> dict:
     lo, hi = rank * E // world, (rank + 1) * E // world
     local = MoEWeights(full.w_gate_up[lo:hi].contiguous(), full.w_down[lo:hi].contiguous())
     out = {}
-    for mode in ("all_to_all", "replicated"):
-        layer = ExpertParallelMoE(local, E, K, comm, engine="torch_loop", dispatch=mode)
+    for mode, combine in (("all_to_all", "all_reduce"), ("all_to_all", "all_to_all"), ("replicated", "all_reduce")):
+        layer = ExpertParallelMoE(local, E, K, comm, engine="torch_loop", dispatch=mode, combine=combine)
         for n in (1, 5, 12):  # N=1: rank 1 holds no tokens; N=5: uneven slices
             x, ids, w = _moe_inputs(n, seed=n)
             y = comm.all_reduce(layer(x, ids, w).clone())
-            out[(mode, n)] = relative_error(y, reference_moe(full, x, ids, w))
+            out[(mode, combine, n)] = relative_error(y, reference_moe(full, x, ids, w))
     spec = tiny_spec("llada2_mini", num_experts=8, top_k=2)
     stack = ParallelStack(spec, comm, prefix_len=4, device="cpu", dtype=torch.float32, seed=5,
                           engine="torch_loop", init="slice")

@@ -3,21 +3,28 @@
 Rank r owns experts [r*E_local, (r+1)*E_local). The hidden states arrive replicated (the tensor-parallel
 attention before this layer ends in an all-reduce). Two dispatch modes:
 
-- ``all_to_all`` (default): rank r takes its slice of the tokens, [r*ceil(N/W), ...), and sends each of
-  their k (token, expert) slots to the expert's owner. Every rank sends every other rank a buffer of fixed
-  capacity C = ceil(N/W) * k rows (the most that can go one way, so no token is ever dropped); unused rows
-  carry the sentinel expert id E_local and are never computed. Fixed, equal splits need no host sync, so the
-  whole step, collectives included, can be captured in a CUDA graph. The expert outputs, weighted on the
-  expert's rank, come back with a second all-to-all into the same positions, are summed per token, and land
-  in rows [t0, t1) of an [N, H] output that is zero elsewhere.
+- ``all_to_all`` (default): rank r takes its slice of the tokens, [r*ceil(N/W), ...), and sends each of them
+  ONCE to every GPU (DeepEP style: one row per (token, GPU), not one per (token, expert) slot), with the
+  token's k expert ids as that GPU's local ids (the sentinel E_local where the expert lives elsewhere) and its
+  k routing weights riding in the same row. The buffers have a fixed capacity of ceil(N/W) rows per GPU pair
+  and fixed row positions (a token's row is its index in the slice), so no host sync is needed and the whole
+  step, collectives included, is captured in a CUDA graph. Each GPU sums the weighted outputs of a row's
+  local experts on its side: one row per (token, GPU). Two ways back (``combine``):
+  ``all_reduce`` (default): a received row's position is its token's global index (source slice start +
+  index in the slice), so the expert side writes its rows straight into the [N, H] buffer that the layer's
+  all-reduce sums anyway (with the tensor-parallel shared expert's partial output): the all-reduce is the
+  combine, and the layer makes one all-to-all (the dispatch). ``all_to_all`` (DeepEP's return trip): a
+  second all-to-all sends the rows back to the token's owner, which adds the W rows into rows [t0, t1) of an
+  [N, H] output (zero elsewhere, or the residual given) before the same all-reduce.
 - ``replicated``: no dispatch: each rank runs its own experts on the slots of all N tokens routed to them.
 
 Either way the caller sums the ranks' outputs with the all-reduce that the tensor-parallel shared expert
-needs anyway, so the layer output is replicated again.
+needs anyway (the shared expert's partial output can come in as ``residual``), so the layer output is
+replicated again.
 
-Local experts run through tasks/gpu/parallel/local_experts.py: tasks/gpu/triton_moe.py's kernels on GPUs
-(ids >= E_local are left uncomputed), or a plain-torch loop on CPU (tests). In all_to_all mode each row
-carries its local expert id and routing weight inside the dispatched buffer (one all-to-all each way).
+Local experts run through tasks/gpu/parallel/local_experts.py: tasks/gpu/triton_moe.py's kernels with
+tasks/gpu/moe_plan.py's routing plan and a local-slot combine on GPUs (4 launches), or a plain-torch loop on
+CPU (tests).
 """
 from __future__ import annotations
 
@@ -28,6 +35,7 @@ from tasks.gpu.parallel.comm import Comm, shard_range
 from tasks.gpu.parallel.local_experts import make_local_experts
 
 DISPATCH_MODES = ("all_to_all", "replicated")
+COMBINE_MODES = ("all_reduce", "all_to_all")  # all_to_all dispatch: how the expert side's rows come back
 
 
 class ExpertParallelMoE:
@@ -43,9 +51,12 @@ class ExpertParallelMoE:
     """
 
     def __init__(self, local: MoEWeights, num_experts: int, top_k: int, comm: Comm, engine: str = "grouped_triton",
-                 dispatch: str = "all_to_all") -> None:
+                 dispatch: str = "all_to_all", combine: str = "all_reduce") -> None:
         if dispatch not in DISPATCH_MODES:
             raise ValueError(f"dispatch must be one of {DISPATCH_MODES}, got {dispatch!r}")
+        if combine not in COMBINE_MODES:
+            raise ValueError(f"combine must be one of {COMBINE_MODES}, got {combine!r}")
+        self.combine = combine
         lo, hi = shard_range(num_experts, comm.world_size, comm.rank, "num_experts")
         if local.num_experts != hi - lo:
             raise ValueError(f"rank {comm.rank} holds {local.num_experts} experts, expected {hi - lo}")
@@ -60,50 +71,61 @@ class ExpertParallelMoE:
         t0 = min(n_tokens, self.comm.rank * per)
         return t0, min(n_tokens, t0 + per), per
 
-    def __call__(self, xn: torch.Tensor, topk_ids: torch.Tensor, topk_w: torch.Tensor) -> torch.Tensor:
-        """This rank's share of the routed output, [N, H] in xn's dtype (sum over ranks = the full layer)."""
+    def __call__(self, xn: torch.Tensor, topk_ids: torch.Tensor, topk_w: torch.Tensor | None = None,
+                 logits: torch.Tensor | None = None, residual: torch.Tensor | None = None,
+                 out: torch.Tensor | None = None) -> torch.Tensor:
+        """This rank's share of the routed output (+ residual), [N, H] in xn's dtype (sum over ranks = the layer).
+
+        Routing weights: topk_w [N, k], or the softmax of router ``logits`` [N, E] at topk_ids (inside the
+        routing-plan launch on GPUs). out: where to write (e.g. the all-reduce's buffer), new when None.
+        """
+        if topk_w is None and logits is None:
+            raise ValueError("give the routing weights (topk_w) or the router logits")
         if self.dispatch == "replicated":
-            return self._replicated(xn, topk_ids, topk_w)
-        return self._all_to_all(xn, topk_ids, topk_w)
+            return self.experts.run_plan(xn, topk_ids, self.expert_lo, logits=logits, weights=topk_w,
+                                         residual=residual, out=out)
+        return self._all_to_all(xn, topk_ids, topk_w, logits, residual, out)
 
-    def _replicated(self, xn, topk_ids, topk_w):
-        flat = topk_ids.long() - self.expert_lo
-        mine = (flat >= 0) & (flat < self.e_local)
-        return self.experts(xn, torch.where(mine, flat, self.e_local).to(torch.int32), topk_w)
-
-    def _all_to_all(self, xn, topk_ids, topk_w):
+    def _all_to_all(self, xn, topk_ids, topk_w, logits, residual, out):
         n, k = topk_ids.shape
-        w_size, h = self.comm.world_size, xn.shape[1]
+        w_size, h, e_l = self.comm.world_size, xn.shape[1], self.e_local
         t0, t1, per = self.token_slice(n)
-        rows = w_size * per * k  # each rank sends each rank per*k rows: the most one slice can send one way
-        cap = per * k
-        flat = topk_ids[t0:t1].reshape(-1).long()
-        dest = torch.div(flat, self.e_local, rounding_mode="floor")
-        onehot = (dest[:, None] == torch.arange(w_size, device=dest.device)).to(torch.int32)  # no host check
-        pos = dest * cap + torch.cumsum(onehot, 0).gather(1, dest[:, None]).squeeze(1) - 1  # row in the send buffer
-        # One buffer per row: hidden state, then the local expert id (int32) and routing weight (float32) bit-cast
-        # into c + c columns of the activation dtype, so one all-to-all carries tokens and routing together.
+        nl = t1 - t0
+        ids = topk_ids[t0:t1].long()
+        wts = (topk_w[t0:t1].float() if topk_w is not None
+               else torch.softmax(logits[t0:t1].float().gather(1, ids), -1))
+        # One row per (GPU, token): hidden state, then the token's k local ids (int32) and k weights (float32)
+        # bit-cast into k*c + k*c columns of the activation dtype, so one all-to-all carries tokens and routing.
         c = 4 // xn.element_size()
-        send = torch.empty(rows, h + 2 * c, dtype=xn.dtype, device=xn.device)  # unused rows: never computed
-        send[:, :h].index_copy_(0, pos, xn[t0:t1].repeat_interleave(k, 0))
-        ids = torch.full((rows,), self.e_local, dtype=torch.int32, device=xn.device)
-        ids.index_copy_(0, pos, (flat - dest * self.e_local).to(torch.int32))
-        wts = torch.zeros(rows, dtype=torch.float32, device=xn.device)
-        wts.index_copy_(0, pos, topk_w[t0:t1].reshape(-1).float())
-        send[:, h:h + c].copy_(ids.view(xn.dtype).view(rows, c))
-        send[:, h + c:].copy_(wts.view(xn.dtype).view(rows, c))
+        send = torch.empty(w_size, per, h + 2 * k * c, dtype=xn.dtype, device=xn.device)
+        send[:, :nl, :h] = xn[t0:t1]
+        loc = ids[None] - (torch.arange(w_size, device=xn.device) * e_l)[:, None, None]  # [W, nl, k]
+        meta_i = torch.full((w_size, per, k), e_l, dtype=torch.int32, device=xn.device)  # padding rows: sentinel
+        meta_i[:, :nl] = torch.where((loc >= 0) & (loc < e_l), loc, e_l)
+        meta_w = torch.zeros(w_size, per, k, dtype=torch.float32, device=xn.device)
+        meta_w[:, :nl] = wts
+        send[:, :, h:h + k * c] = meta_i.view(xn.dtype)
+        send[:, :, h + k * c:] = meta_w.view(xn.dtype)
         recv = torch.empty_like(send)
-        self.comm.all_to_all(recv, send)
-        y = self.experts(recv[:, :h], recv[:, h:h + c].contiguous().view(torch.int32),
-                         recv[:, h + c:].contiguous().view(torch.float32))  # weighted rows
+        self.comm.all_to_all(recv.view(w_size * per, -1), send.view(w_size * per, -1))
+        rows = w_size * per
+        x_r = recv[:, :, :h].reshape(rows, h)
+        ids_r = recv[:, :, h:h + k * c].contiguous().view(torch.int32).view(rows, k)
+        w_r = recv[:, :, h + k * c:].contiguous().view(torch.float32).view(rows, k)
+        if self.combine == "all_reduce":  # row src*per + i is token src*per + i; rows >= N are padding
+            return self.experts.run_plan(x_r[:n], ids_r[:n], 0, weights=w_r[:n], residual=residual, out=out)
+        y = self.experts.run_plan(x_r, ids_r, 0, weights=w_r)
         back = torch.empty_like(y)
-        self.comm.all_to_all(back, y)
-        out = torch.zeros(n, h, dtype=xn.dtype, device=xn.device)
-        out[t0:t1] = back.index_select(0, pos).view(t1 - t0, k, h).sum(1)
+        self.comm.all_to_all(back, y)  # one row per (token, GPU): the GPU's local experts already summed
+        if out is None:
+            out = torch.empty(n, h, dtype=xn.dtype, device=xn.device)
+        out.copy_(residual) if residual is not None else out.zero_()
+        out[t0:t1] += back.view(w_size, per, h)[:, :nl].sum(0)
         return out
 
     def info(self) -> dict:
         return {"dispatch": self.dispatch, "experts_per_rank": self.e_local, "expert_lo": self.expert_lo,
+                "combine": self.combine if self.dispatch == "all_to_all" else "all_reduce (no dispatch)",
                 "local_engine": self.experts.info()}
 
 
@@ -117,8 +139,7 @@ def check_against_reference(moe: ExpertParallelMoE, xn: torch.Tensor, topk_ids: 
     ref = reference_moe(moe.experts.weights, xn, torch.where(mine, flat, 0).to(torch.int32),
                         torch.where(mine, topk_w.float(), 0.0))
     out = moe(xn, topk_ids, topk_w).float()
-    moe.comm.all_reduce(ref)
-    moe.comm.all_reduce(out)
+    ref, out = moe.comm.all_reduce(ref), moe.comm.all_reduce(out)
     from tasks.gpu.engines import relative_error
     return relative_error(out, ref)
 

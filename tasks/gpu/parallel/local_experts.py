@@ -36,6 +36,17 @@ class LocalExpertsTorch:
                 out.index_add_(0, tok, y.float() * w[tok, slot, None].float())
         return out.to(x.dtype)
 
+    def run_plan(self, x, ids, expert_lo: int, logits=None, weights=None, residual=None, out=None):
+        """residual + sum over the slots routed to this GPU (global ids) of w * expert(x) [N, H]; w from the
+        softmax of the token's k router logits, or given."""
+        if logits is not None:
+            weights = torch.softmax(logits.float().gather(1, ids.long()), -1)
+        loc = ids.long() - expert_lo
+        loc = torch.where((loc >= 0) & (loc < self.weights.num_experts), loc, self.weights.num_experts)
+        y = self(x, loc, weights)
+        y = y if residual is None else y + residual
+        return y if out is None else out.copy_(y)
+
     def info(self) -> dict:
         return {"engine": self.name, "graph_safe": False}
 
@@ -73,6 +84,18 @@ class LocalExpertsTriton:
                                                   tm.triton.cdiv(h, meta["BLOCK_N"])),
                    act, wt.w_down, y, route_w, order, counts, h, i, bucket, E=e, E_POW2=e_pow2)
         return y if k == 1 else y.view(n, k, h).sum(1)  # k=1: sentinel rows hold garbage, the caller skips them
+
+    def run_plan(self, x, ids, expert_lo: int, logits=None, weights=None, residual=None, out=None):
+        """Fused path: one routing-plan launch (this GPU's slots of the global ids sorted by expert, the others
+        last and never computed; routing weights from the router logits' softmax unless given), the two grouped
+        launches, and one combine launch that sums each token's local slots onto residual into out. 4 launches."""
+        from tasks.gpu.parallel.fused import local_combine
+        tm, e, k = self._tm, self.weights.num_experts, ids.shape[1]
+        order, counts, _, rw = tm.routing_plan(ids, e, 0, logits, expert_lo=expert_lo)
+        if rw is None:
+            rw = weights.reshape(-1).float().contiguous()
+        y = self.engine._experts(x, order, counts, rw, k, e)
+        return local_combine(y, ids, expert_lo, e, residual, out)
 
     def info(self) -> dict:
         return {**self.engine.info(), "engine": "grouped_triton (tasks/gpu/triton_moe.py kernels, zeroed slots)"}

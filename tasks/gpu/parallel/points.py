@@ -131,3 +131,25 @@ def layer_check(stack: ParallelStack, routing, n: int, seed: int) -> float:
     w = torch.softmax(torch.randn(n, stack.spec.top_k, generator=g), -1).to(stack.device)
     with torch.inference_mode():
         return check_against_reference(stack.moe_layers[0], xn, ids, w)
+
+
+def return_trip(stack: ParallelStack, spec, args, routing, n: int, engine: str, per_rank_ceil: list[dict],
+                local_rank: int, log) -> dict:
+    """The all_to_all dispatch with DeepEP's return all-to-all instead of the combine through the all-reduce,
+    same routing and N (a check beside the point, not a point: the flow reads the default)."""
+    for m in stack.moe_layers:
+        m.combine = "all_to_all"
+    try:
+        res = time_point(stack, routing, n, args.reps, args.rotations, args.seed + n, local_rank)
+    finally:
+        for m in stack.moe_layers:
+            m.combine = args.combine
+    ranks = stack.comm.all_gather_object(res)
+    p = assemble("step", spec, args.routing, n, engine, ranks, per_rank_ceil, routing, args.prefix_len, {})
+    par = p.engine_info["parallel"]
+    log(f"[{spec.name}] N={n:4d} {engine} + return all-to-all {p.step_ms:8.3f} ms  a2a {par['a2a_ms']:.3f} ms "
+        f"({par['a2a_share']:.1%})  roofline {p.roofline_ratio:.1%}")
+    return {"check": "all_to_all dispatch with a return all-to-all (DeepEP combine)", "model": spec.name,
+            "n_tokens": n, "engine": engine, "step_ms": p.step_ms, "a2a_ms": par["a2a_ms"],
+            "a2a_share": par["a2a_share"], "comm_ms": par["comm_ms"], "roofline_ratio": p.roofline_ratio,
+            "collectives_per_step": par["collectives_per_step"], "cuda_graph": p.engine_info["cuda_graph"]}

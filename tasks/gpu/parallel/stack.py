@@ -7,6 +7,13 @@ heads and kv_heads/W KV heads (its slice of the fused QKV rows and of the output
 all-reduce per attention and per FFN. The MoE layer's all-reduce also sums the ranks' routed outputs.
 Logits stay vocab-sharded ([N, vocab/W] per rank).
 
+Fused (the default on GPUs, ``fused=True``): issue 15's per-GPU launches (tasks/gpu/parallel/fused.py): RoPE +
+KV-cache write in one launch, flash attention from N = 8, the residual add + next RMSNorm in one launch after
+each all-reduce, the router GEMM and the shared expert's gate/up as one GEMM, the routing plan (softmax of the
+router logits inside), the two grouped expert launches and one combine that adds the shared expert's partial
+output, written straight into the all-reduce's buffer (Comm.scratch): 574 kernels per LLaDA2.0-flash step
+(about 18 per layer; 42a7e41, results/README.md h200x2).
+
 Weights are random and made on each rank's device at shard size (``init='shard'``): the full model is never
 allocated anywhere. ``init='slice'`` draws the full tensors from one seed and keeps the rank's slice, so a
 sharded stack computes exactly what the one-rank stack computes (tests, small dims only).
@@ -17,9 +24,12 @@ import torch
 import torch.nn.functional as F
 
 from tasks.gpu.engines import MoEWeights
-from tasks.gpu.harness import layer_kinds_of
+from tasks.gpu.fused_ops import rope_qkv_write
+from tasks.gpu.fused_ops import triton as _triton
+from tasks.gpu.harness import layer_kinds_of, sdpa_backend
 from tasks.gpu.parallel.comm import Comm, shard_range
 from tasks.gpu.parallel.expert_parallel import ExpertParallelMoE
+from tasks.gpu.parallel.fused import add_norm, silu_mul
 
 
 class _Init:
@@ -90,12 +100,16 @@ class ParallelStack:
             if inter:
                 lw["w13"] = ini.sharded([inter, inter], (h,), 0, h ** -0.5, "ffn intermediate size")
                 lw["w2"] = ini.sharded([inter], (h,), 1, inter ** -0.5, "ffn intermediate size")
+            if kind == "moe" and inter:  # router rows, then the shared expert's gate/up rows: one GEMM
+                both = torch.cat([lw["router"], lw["w13"]])
+                lw["ffn_in"], lw["router"], lw["w13"] = both, both[:spec.num_experts], both[spec.num_experts:]
             self.layers.append(lw)
         self.embedding = ini.replicated((spec.vocab, h), 1.0)
         self.lm_head = ini.sharded([spec.vocab], (h,), 0, h ** -0.5, "vocab")
         self.final_norm = ones()
         self.gen, self.init = ini.gen, init
         self.n_prepared = 0
+        self.fused = str(device).startswith("cuda") and _triton is not None
 
     @property
     def moe_layers(self) -> list[ExpertParallelMoE]:
@@ -158,6 +172,26 @@ class ParallelStack:
             y = y + lw["moe"](xn, topk_ids, topk_w)
         return x + self.comm.all_reduce(y)
 
+    def _layer_fused(self, i: int, x, xn, ids, next_norm):
+        """One block on the fused launches: returns (x, the next block's normed input)."""
+        lw, n, d, p, h = self.layers[i], x.shape[0], self.spec.head_dim, self.prefix_len, x.shape[1]
+        nh, nkv, comm = self.nh, self.nkv, self.comm
+        q = rope_qkv_write(xn @ lw["wqkv"].T, self._cos, self._sin, self.k_cache[i], self.v_cache[i], p, nh, nkv)
+        kc, vc = self.k_cache[i][:, :, :p + n], self.v_cache[i][:, :, :p + n]
+        with sdpa_backend("auto", n, q.is_cuda):
+            o = F.scaled_dot_product_attention(q.unsqueeze(0).transpose(1, 2), kc, vc, enable_gqa=nh != nkv)
+        a = torch.matmul(o[0].transpose(0, 1).reshape(n, nh * d), lw["wo"].T, out=comm.scratch((n, h), x.dtype, x.device))
+        x, xn = add_norm(x, comm.all_reduce(a), lw["ffn_norm"])
+        buf = comm.scratch((n, h), x.dtype, x.device)
+        if lw["kind"] == "moe":
+            e = self.spec.num_experts
+            hh = xn @ (lw["ffn_in"] if "ffn_in" in lw else lw["router"]).T
+            shared = silu_mul(hh[:, e:]) @ lw["w2"].T if "w13" in lw else None
+            y = lw["moe"](xn, ids, logits=hh[:, :e], residual=shared, out=buf)
+        else:
+            y = torch.matmul(silu_mul(xn @ lw["w13"].T), lw["w2"].T, out=buf)
+        return add_norm(x, comm.all_reduce(y), next_norm)
+
     def forward(self, token_ids: torch.Tensor, routing: torch.Tensor | None) -> torch.Tensor:
         """One step: token_ids [N] -> this rank's vocab shard of the logits [N, vocab/W].
 
@@ -167,6 +201,15 @@ class ParallelStack:
         if n != self.n_prepared:
             raise RuntimeError(f"stack prepared for N={self.n_prepared}, got N={n}: call prepare(N) first")
         x = self.embedding.index_select(0, token_ids)
+        if self.fused:
+            xn, j = F.rms_norm(x, (x.shape[-1],), self.layers[0]["attn_norm"]), 0
+            for i, lw in enumerate(self.layers):
+                ids = None
+                if lw["kind"] == "moe":
+                    ids, j = routing[j], j + 1
+                nxt = self.layers[i + 1]["attn_norm"] if i + 1 < len(self.layers) else self.final_norm
+                x, xn = self._layer_fused(i, x, xn, ids, nxt)
+            return xn @ self.lm_head.T
         j = 0
         for i, lw in enumerate(self.layers):
             x = self._attention(i, x)

@@ -95,8 +95,9 @@ def time_collectives(trace, comm: Comm, ops: tuple[str, ...], reps: int = 20) ->
     if not chosen:
         return None
     dev = _device()
-    bufs = [(op, torch.zeros(shape, dtype=dtype, device=dev), torch.empty(shape, dtype=dtype, device=dev))
-            for op, shape, dtype in chosen]
+    bufs = [(op, (comm.scratch(shape, dtype, dev) if op == "all_reduce" else torch.empty(shape, dtype=dtype,
+                                                                                         device=dev)).zero_(),
+             torch.empty(shape, dtype=dtype, device=dev)) for op, shape, dtype in chosen]  # symmetric slots as used
 
     def run(_i):
         for op, a, b in bufs:
