@@ -13,6 +13,7 @@ from pathlib import Path
 
 from prefect import task
 
+from flows import engine
 from flows.progress import StageTimer
 from flows.safety import atomic_write
 from tasks.claims.empirical import verify_empirically
@@ -46,6 +47,45 @@ def _verify_key(_, params: dict) -> str:
     blob = json.dumps([[c.claim_id, c.text] for c in claims] + [card, params["verifier"].model_dump(), judge, code],
                       sort_keys=True, default=str)
     return "verify-" + hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+_RANK_CODE = _CLAIMS_CODE + sorted((PROJECT_ROOT / "tasks" / "retrieval").glob("*.py"))  # rank_by_question scores with BM25
+
+
+def _ranked_key(_, params: dict) -> str:
+    """The papers as extracted (every field), the question, the embedder, and the extraction and ranking code."""
+    code = hashlib.sha256(b"".join(f.read_bytes() for f in _RANK_CODE if f.exists())).hexdigest()
+    blob = json.dumps([[p.model_dump(mode="json") for p in params["papers"]], params["question"],
+                       params["embedder"].model_dump(), code], sort_keys=True, default=str)
+    return "ranked-claims-" + hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+_STAGE_MEMO: dict[tuple, MemoEmbedder] = {}  # one claims stage: texts the ranking embedded are not embedded again
+
+
+def _stage_embedder(e: EmbedderSettings) -> MemoEmbedder:
+    """The embedder of this claims stage, remembering every vector (the claim texts ranked, then searched for)."""
+    key = (e.kind, e.model, e.dimension, e.api_key_env)
+    if key not in _STAGE_MEMO:
+        _STAGE_MEMO.clear()
+        _STAGE_MEMO[key] = MemoEmbedder(load_embedder(*key))
+    return _STAGE_MEMO[key]
+
+
+@task(name="extract-claims", cache_key_fn=_ranked_key, cache_expiration=timedelta(days=30), persist_result=True)
+def extract_ranked(papers: list[Paper], question: str, embedder: EmbedderSettings) -> tuple[list[Claim], list[Claim]]:
+    """Rule extraction ranked by the question: (on-topic, off-topic). Cached, so a re-run with the same papers loads
+    no embedder."""
+    return rank_by_question(extract_from_papers(papers), question, {p.arxiv_id: p.title for p in papers}, _stage_embedder(embedder))
+
+
+def _ranked_claims(papers: list[Paper], settings: Settings) -> tuple[list[Claim], list[Claim]]:
+    """On-topic and off-topic claims: the cached rule path, or ``verifier.extractor=llm`` asked afresh each run."""
+    if settings.verifier.extractor != "llm":
+        return engine.call(extract_ranked, papers, settings.question.text, settings.embedder)
+    e = settings.embedder
+    return rank_by_question(_extract(papers, settings), settings.question.text, {p.arxiv_id: p.title for p in papers},
+                            load_embedder(e.kind, e.model, e.dimension, e.api_key_env))
 
 
 def _without(lookup, source: str | None):
@@ -84,7 +124,7 @@ def verify_claims(claims: list[Claim], index_dir: str, verifier: VerifierSetting
     for the deterministic verifiers; for verifier=llm it is skipped (it would double the model calls).
     """
     store = IndexStore(Path(index_dir))
-    model = MemoEmbedder(load_embedder(embedder.kind, embedder.model, embedder.dimension, embedder.api_key_env))
+    model = _stage_embedder(embedder)
     chat_model = None
     if verifier.name == "llm":
         from tasks.llm.factory import build_chat_model
@@ -187,10 +227,11 @@ def _write_table(out_dir: Path, claims: list[Claim], verdicts: list[Verdict], em
 def run_claims(ctx, settings: Settings, papers: list[Paper], index_dir: str, sweep, timer: StageTimer) -> ClaimsOutcome:
     """Extract, verify against the index, then check the empirical ones against the sweep."""
     with timer.stage("claims", f"({settings.verifier.name} verifier)") as note:
-        claims, off_topic = rank_by_question(
-            _extract(papers, settings), settings.question.text, {p.arxiv_id: p.title for p in papers},
-            load_embedder(settings.embedder.kind, settings.embedder.model, settings.embedder.dimension, settings.embedder.api_key_env))
-        verdicts, independent = verify_claims(claims, index_dir, settings.verifier, settings.embedder, settings.llm) if claims else ([], [])
+        try:
+            claims, off_topic = _ranked_claims(papers, settings)
+            verdicts, independent = engine.call(verify_claims, claims, index_dir, settings.verifier, settings.embedder, settings.llm) if claims else ([], [])
+        finally:
+            _STAGE_MEMO.clear()
         verdicts = merge_corroboration(verdicts, independent)  # the report and the tribunal see who corroborates a claim
         facts = empirical_facts(sweep, settings)
         empirical = [v for c in claims if (v := verify_empirically(c, facts)) is not None] if facts else []

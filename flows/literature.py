@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from prefect import task, unmapped
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from flows import engine
 from flows.progress import StageTimer, console
 from flows.safety import atomic_write
 from tasks.index.chunking import chunk_paper
@@ -113,7 +114,7 @@ def search_snapshot_answers(queries: list[Query], retrieval: RetrievalSettings, 
 def search_all(queries: list[Query], retrieval: RetrievalSettings, cache_dir: str) -> list[SearchResult]:
     """Every query: live arXiv in parallel (mapped tasks), then one snapshot scan for those arXiv did not answer."""
     if retrieval.backend == "arxiv":
-        live = search_arxiv.map(queries, retrieval=unmapped(retrieval), cache_dir=unmapped(cache_dir)).result()
+        live = [f.result() for f in engine.map(search_arxiv, queries, retrieval=retrieval, cache_dir=cache_dir)]
     else:
         live = ["retrieval.backend=snapshot"] * len(queries)
     missing = [q for q, answer in zip(queries, live) if isinstance(answer, str)]
@@ -229,8 +230,8 @@ def select_papers(settings: Settings, queries: list[Query], merged: list[Paper])
     if rel.method == "tfidf_seed":
         decisions = tfidf_filter(settings.question.text, merged, r.relevance_threshold, r.ngram_max)
         survivors = [d.paper for d in decisions if d.kept]
-        return decisions, (rerank(settings.question.text, survivors, settings.embedder)[: r.max_papers] if survivors else [])
-    decisions = hybrid_relevance(settings.question.text, [q.text for q in queries], merged, settings.embedder, rel.min_keep,
+        return decisions, (engine.call(rerank, settings.question.text, survivors, settings.embedder)[: r.max_papers] if survivors else [])
+    decisions = engine.call(hybrid_relevance, settings.question.text, [q.text for q in queries], merged, settings.embedder, rel.min_keep,
                                  list(question_names(settings.question)), rel.neighbours, rel.neighbour_weight)
     kept = sorted((d.paper for d in decisions if d.kept), key=lambda p: (-(p.relevance or 0.0), p.arxiv_id))
     return decisions, kept[: r.max_papers]
@@ -269,7 +270,7 @@ def run_literature(settings: Settings, timer: StageTimer) -> Literature:
             "use relevance=hybrid, lower retrieval.relevance_threshold or check retrieval.snapshot_path"
         )
     with timer.stage("index") as note:
-        index_dir, card, reused = index_papers(kept, settings.embedder, settings.index, settings.run.cache_dir)
+        index_dir, card, reused = engine.call(index_papers, kept, settings.embedder, settings.index, settings.run.cache_dir)
         note["summary"] = f"{card.vectors} vectors, dim {card.dimension} ({'reused' if reused else 'built'})"
     cut = next((d.scores.get("cut") for d in decisions if "cut" in d.scores), None)
     metrics = {

@@ -27,7 +27,7 @@ from hydra._internal.utils import get_args_parser  # noqa: E402  (hydra.main's o
 from hydra.errors import HydraException  # noqa: E402
 
 from flows import config as config_module  # noqa: E402
-from flows import store  # noqa: E402
+from flows import engine, store  # noqa: E402
 from flows.config import CONF_DIR, check_credentials, load_settings  # noqa: E402
 from flows.progress import console  # noqa: E402
 from flows.reaper import start_reaper  # noqa: E402
@@ -100,9 +100,12 @@ def run_job(overrides: list[str]) -> int:
 
     store_dir = load_settings(overrides)[0].tracking.store_dir
     hydra_app = GlobalHydra.instance().hydra if GlobalHydra.instance().is_initialized() else None
+    # A configured Prefect API records the flow run there; without one the flow runs in this process, no server
+    # (flows/engine.py: same stages, caches and MLflow runs).
+    run = research if _RESULT.get("server") else research.fn
     try:
         with terminate_promptly():  # SIGTERM: the run is marked FAILED and the process exits
-            summary = research(overrides=overrides)
+            summary = run(overrides=overrides)
     except DiskFullError as exc:
         console.print(f"[bold red]error:[/] {exc}")
         return 1
@@ -163,13 +166,15 @@ def main(argv: list[str]) -> int:
                 checked.append(load_settings(job)[0])
                 if not args.cfg:
                     check_credentials(checked[-1])  # fail fast, before Prefect or MLflow start
+            server = not args.cfg and engine.server_configured()
             for settings in checked if not args.cfg else []:
-                store.prepare(settings)  # named causes for a broken store; schemas created once, under a lock
+                store.prepare(settings, prefect_store=server)  # named causes for a broken store; schemas created once, under a lock
         except (SettingsError, SecretInOverrideError) as exc:
             console.print(f"[bold red]error:[/] {exc}")
             return 2
-    _RESULT.update(code=0, runs=[])
-    if not (args.help or args.hydra_help or args.info or args.shell_completion or args.cfg):
+    _RESULT.update(code=0, runs=[], server=False)
+    if not (args.help or args.hydra_help or args.info or args.shell_completion or args.cfg) and engine.server_configured():
+        _RESULT["server"] = True
         start_reaper()  # stops the temporary Prefect server if this process is SIGKILLed
         _RESULT["warmup"] = warm_prefect_api()
     saved = sys.argv

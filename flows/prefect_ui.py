@@ -100,3 +100,17 @@ def publish(summary: dict, tracking_uri: str) -> None:
     header = (f"# Research run: {summary.get('policy', '')} (score {summary.get('score', '')})\n\n{where}\n\n"
               f"Report files on the worker: `{report_html}` and `{markdown_file}`\n\n---\n\n")
     create_markdown_artifact(header + body, key="research-report", description="Answer, MLflow link and report")
+
+
+def flush_logs(timeout_s: float = 10.0) -> None:
+    """Inside a flow run: send the run's queued log lines to the Prefect API now and wait for them (at most
+    ``timeout_s``). Without it the lines of the last seconds of a run (the report stage, the answer) were lost in the
+    team stack: the process ended before Prefect's log worker shipped its last batch."""
+    if not in_flow_run():
+        return
+    try:
+        from prefect.logging.handlers import APILogWorker
+
+        APILogWorker.drain_all(timeout=timeout_s)
+    except Exception:  # noqa: BLE001 - shipping logs must never fail a finished run
+        pass

@@ -12,15 +12,22 @@ from flows import tracking
 from flows.progress import console as default_console
 from flows.safety import disk_full_guard
 from tasks.report import flagship
-from tasks.report.plots import sweep_figures
+from tasks.report.figure_cache import sweep_figures
 from tasks.report.render import write_report_files
+from tasks.settings import project_path
 from tasks.tribunal.bundle import EvidenceBundle, SweepRow
 from tasks.tribunal.records import TribunalOutcome
 
 
+def _figure_cache(ctx) -> Path | None:
+    """``run.cache_dir/figures``: figures rendered before from the same rows are copied, not drawn again."""
+    cache_dir = getattr(getattr(getattr(ctx, "settings", None), "run", None), "cache_dir", None)
+    return project_path(cache_dir) / "figures" if cache_dir else None
+
+
 def log_sweep_figures(ctx, rows: list[SweepRow], baseline: str | None = None) -> list[Path]:
     """The three sweep PNGs under out_dir/sweep/figures, logged to the parent run under 'sweep/figures'."""
-    paths = sweep_figures(rows, ctx.out_dir / "sweep" / "figures", baseline)
+    paths = sweep_figures(rows, ctx.out_dir / "sweep" / "figures", baseline, cache_dir=_figure_cache(ctx))
     tracking.log_artifacts(ctx.client, ctx.run_id, paths, artifact_path="sweep/figures")
     return paths
 
@@ -38,7 +45,7 @@ def write_report(ctx, bundle: EvidenceBundle, outcome: TribunalOutcome) -> Path:
     """
     draft = outcome.bundle if outcome.bundle is not None else bundle
     with disk_full_guard("the report", ctx.out_dir / "report"):  # a full disk: a message naming the fix
-        files = write_report_files(draft, outcome, ctx.out_dir / "report")
+        files = write_report_files(draft, outcome, ctx.out_dir / "report", _figure_cache(ctx))
     tracking.log_artifacts(ctx.client, ctx.run_id, [files["markdown"], files["html"]], artifact_path="report")
     tracking.log_artifacts(ctx.client, ctx.run_id, [files["figures"]], artifact_path="report")
     tracking.set_tags(ctx.client, ctx.run_id, {"sovereign.report": str(files["html"])})

@@ -162,3 +162,4 @@ def research(overrides: list[str] | None = None) -> dict:
             store.fail_children(ctx.client, ctx.experiment_id, ctx.run_id)
         tracking.end_run(ctx.client, ctx.run_id, failed=failed)
         console.print(f"MLflow run {ctx.run_id} ({'FAILED' if failed else 'FINISHED'}) in {tracking.tracking_uri(settings.tracking)}", soft_wrap=True)
+        prefect_ui.flush_logs()  # the run's last lines reach the Prefect UI before the process may end

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import logging
 
-from prefect import task, unmapped
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from flows import tracking
+from flows import engine, tracking
 from flows.progress import StageTimer, console
 from flows.safety import atomic_write
 from tasks.tribunal.bundle import EvidenceBundle
@@ -57,8 +57,7 @@ def run_review(ctx, bundle: EvidenceBundle, settings_tribunal: TribunalSettings,
         console.print(f"[yellow]⚠ tribunal=llm but no '{s.llm.settings_group}' config group is selected: the rubric rules instead[/]")
 
     def review(current: EvidenceBundle, round_no: int) -> list[Ruling]:
-        futures = review_role.map(list(ROLES), bundle=unmapped(current), settings=unmapped(s), round_no=unmapped(round_no),
-                                  llm_settings=unmapped(llm))
+        futures = engine.map(review_role, list(ROLES), bundle=current, settings=s, round_no=round_no, llm_settings=llm)
         return [f.result() for f in futures]
 
     def on_round(record: RoundRecord) -> None:

@@ -150,10 +150,12 @@ def prepare_prefect_store() -> None:
         marker.write_text("schema migrated by flows/store.py\n")
 
 
-def prepare(settings) -> None:
-    """Both stores, before any run exists: flows/main.py calls this once, after the config is validated."""
+def prepare(settings, prefect_store: bool = True) -> None:
+    """Both stores, before any run exists: flows/main.py calls this once, after the config is validated. A run
+    without a Prefect server (flows/engine.py) has no Prefect database: ``prefect_store=False`` skips it."""
     prepare_tracking_store(settings.tracking)
-    prepare_prefect_store()
+    if prefect_store:
+        prepare_prefect_store()
 
 
 def _fail(client, run_id: str, reason: str) -> None:

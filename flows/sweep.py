@@ -11,12 +11,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from prefect import task, unmapped
+from prefect import task
 from prefect.cache_policies import NO_CACHE
-from prefect.futures import as_completed
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from flows import tracking
+from flows import engine, tracking
 from flows.progress import StageTimer, console
 from flows.safety import atomic_write
 from tasks.experiments.measured import Measurement, RecordedResults, consistent_runs, load_recorded, match_measurement
@@ -50,7 +49,13 @@ def evaluate_point(point: SweepPointSpec) -> PointResult:
     return run_point(point)
 
 
+_GPU_DEVICE_NODES = ("/dev/nvidiactl", "/dev/nvidia0", "/proc/driver/nvidia", "/dev/dxg", "/dev/kfd")  # CUDA, WSL2, ROCm
+
+
 def gpu_available() -> bool:
+    """A GPU torch can use; without any GPU driver node torch (2-3 s to import) is not even loaded."""
+    if not any(Path(node).exists() for node in _GPU_DEVICE_NODES):
+        return False
     try:
         import torch
 
@@ -196,7 +201,7 @@ def run_sweep(ctx, settings: Settings, timer: StageTimer) -> SweepOutcome:
         out_file = live_dir / "live" / f"{ctx.run_id}.json"
         with timer.stage("gpu-measure", "(live, CUDA present)"):
             try:
-                measure_on_gpu(live_measure_argv(settings, out_file))
+                engine.call(measure_on_gpu, live_measure_argv(settings, out_file))
             except Exception as exc:  # noqa: BLE001 - a failed GPU run degrades to recorded results and projections
                 console.print(f"[bold red]✗ live GPU measurement failed ({type(exc).__name__}: {exc}); using recorded results and projections[/]")
     recorded = load_recorded(results_dirs)
@@ -207,10 +212,10 @@ def run_sweep(ctx, settings: Settings, timer: StageTimer) -> SweepOutcome:
     runs = consistent_runs(recorded, points, settings.sweep.engine)
     done: dict[str, SweepPoint] = {}
     with timer.stage("sweep", f"{len(points)} points") as note:
-        futures = evaluate_point.map(points)
+        futures = engine.map(evaluate_point, points, threads=engine.CPU_THREADS)
         with Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=getattr(console, "rich", console), transient=True) as bar:
             job = bar.add_task("points", total=len(points))
-            for future in as_completed(futures):
+            for future in engine.as_completed(futures):
                 result = future.result()
                 measurement = None if result.failed else match_measurement(result, recorded, settings.sweep.engine, runs)
                 done[result.label] = SweepPoint(result, measurement, _log_child(ctx, result, measurement))
@@ -283,7 +288,7 @@ def make_add_points(ctx, settings: Settings, outcome: SweepOutcome | None):
                  for r in requests]
         added = []
         outcome.runs = {**consistent_runs(outcome.recorded, specs, s.engine), **outcome.runs}
-        for future in evaluate_point.map(specs):
+        for future in engine.map(evaluate_point, specs, threads=engine.CPU_THREADS):
             result = future.result()
             measurement = None if result.failed else match_measurement(result, outcome.recorded, s.engine, outcome.runs)
             point = SweepPoint(result, measurement, _log_child(ctx, result, measurement, origin="tribunal"))

@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 
 from tasks.tribunal.bundle import SweepRow  # noqa: E402
 
-FIGURES = {"unique": "unique_experts_vs_n.png", "step": "step_time_vs_n.png", "bytes": "bytes_per_step_vs_n.png"}
+from tasks.report.figure_cache import FIGURES  # noqa: E402  (file names, importable without matplotlib)
 
 
 def _origin(row: SweepRow) -> str:

@@ -288,13 +288,16 @@ def _replace(path: Path, text: str) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def write_report_files(bundle: EvidenceBundle, outcome: TribunalOutcome, out_dir: str | Path) -> dict[str, Path]:
-    """Write figures/, report.md and report.html into ``out_dir``; returns their paths by name."""
-    from tasks.report.plots import FIGURES, sweep_figures
+def write_report_files(bundle: EvidenceBundle, outcome: TribunalOutcome, out_dir: str | Path,
+                       figure_cache: str | Path | None = None) -> dict[str, Path]:
+    """Write figures/, report.md and report.html into ``out_dir``; returns their paths by name. Figures rendered
+    before from the same rows are copied from ``figure_cache`` (tasks/report/figure_cache.py) when it is given."""
+    from tasks.report.figure_cache import FIGURES, sweep_figures
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    written = sweep_figures(bundle.sweep, out / "figures", bundle.asked.baseline, bundle.feasibility) if bundle.asked else []
+    written = (sweep_figures(bundle.sweep, out / "figures", bundle.asked.baseline, bundle.feasibility, figure_cache)
+               if bundle.asked else [])
     names = {v: k for k, v in FIGURES.items()}
     rel = {names[p.name]: f"figures/{p.name}" for p in written}
     md = render_markdown(bundle, outcome, rel)
