@@ -24,7 +24,7 @@ HARDWARE_RE = re.compile(
     r"(?:(?P<count>\d{1,5}(?:,\d{3})?|single|one|two|four|eight|sixteen)\s?(?:[x×]\s?)?(?:-\s?)?(?:GPUs?\s?)?\s)?"
     r"(?:NVIDIA\s+|AMD\s+|Google\s+)?"
     r"(?P<name>(?:GB|[HABL])\d{2,3}[A-Z]?|V100|P100|P40|K80|Volta|Turing|Ampere|Ada(?:\sLovelace)?|Hopper|Blackwell|Pascal|T4|L4|L40S?|A10G?|RTX\s?\d{4}(?:\s?Ti)?|MI\d{3}X?|TPU\s?v\d[a-z]?|Jetson\s\w+|Apple\sM\d)"
-    r"(?:\s?(?:SXM\d?|PCIe|NVL))?(?:\s?(?P<mem>\d{2,3})\s?GB)?(?![\w])",
+    r"(?:\s?(?:SXM\d?|PCIe|NVL))?(?:\s?(?P<mem>\d{2,3})\s?GB)?(?:s\b)?(?![\w])",  # "16 A100s"
 )
 DATASETS = {
     "humaneval", "humaneval+", "mbpp", "gsm8k", "math", "mmlu", "mmlu-pro", "gpqa", "bbh", "arc", "hellaswag",

@@ -162,7 +162,7 @@ def _support(al: Alignment, c: Quantity, tol: Tolerance):
                            default=(0, None))
                 if best[1] is not None and best[0] >= tol.slot_margin and best[0] >= own + tol.slot_margin:
                     rival = best[1]
-            if rival is not None:
+            if rival is not None and not counts_same_noun(cf.text, c, s.facts.text, e):  # "64 experts" is "64 experts"
                 other_slot = other_slot or (s, rival)
                 continue
             if mismatch:
@@ -190,6 +190,13 @@ def comparable(c: Quantity, e: Quantity) -> bool:
         mc, me = mantissa(c), mantissa(e)
         return bool(mc and me and mc.group(0) == me.group(0))
     return True
+
+
+def counts_same_noun(claim_text: str, c: Quantity, text: str, e: Quantity) -> bool:
+    """Two bare numbers followed by the same noun ("64 experts" in the claim and in the evidence)."""
+    noun = lambda t, q: re.match(r"\s*(?:[a-z]+-)?([a-z]{3,})", t[q.span[1]:q.span[1] + 30].lower())  # noqa: E731
+    nc, ne = noun(claim_text, c), noun(text, e)
+    return c.kind == e.kind == "plain" and bool(nc and ne) and stem(nc.group(1)) == stem(ne.group(1))
 
 
 def same_counted(claim_text: str, c: Quantity, text: str, e: Quantity) -> bool:
@@ -241,7 +248,10 @@ def derived_quantities(numbers: list[Quantity], text: str) -> list[Quantity]:
                     or a.value <= 0 or b.value <= 0 or a.value == b.value:
                 continue
             from_to = bool(_FROM_TO.match(text[a.span[1]:b.span[0]])) and text[:a.span[0]].rstrip().lower().endswith("from")
-            if a.kind in ("plain", "count") and not from_to:
+            # "8 of 64 experts", "64 experts, 8 of them active": a count within a count of the same thing
+            part_of = a.kind == "plain" and re.search(r"^\s*(?:out\s+)?of\s+(?:the\s+|its\s+|all\s+)?$", text[a.span[1]:b.span[0]]) \
+                or counts_same_noun(text, a, text, b)
+            if a.kind in ("plain", "count") and not from_to and not part_of:
                 continue
             lo, hi = sorted((a.value, b.value))
             metrics = tuple(m for m in a.metrics if m in b.metrics) or a.metrics or b.metrics

@@ -24,15 +24,15 @@ _PREFIX = {"": 1.0, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "p": 1e15}
 _PER_SECOND = r"(?:/\s?s(?:ec)?\b|/\s?second\b|(?:per|each|every|a)\s+sec(?:ond)?\b)"
 # Spelled-out fractions: "half", "a third", "two thirds", "three quarters", "one-fifth".
 _FRACTION_DENOM = {"half": 2, "halves": 2, "third": 3, "thirds": 3, "quarter": 4, "quarters": 4, "fourth": 4,
-                   "fourths": 4, "fifth": 5, "fifths": 5, "tenth": 10, "tenths": 10, "twentieth": 20,
+                   "fourths": 4, "fifth": 5, "fifths": 5, "sixth": 6, "sixths": 6, "eighth": 8, "eighths": 8, "tenth": 10, "tenths": 10, "twentieth": 20,
                    "twentieths": 20, "fiftieth": 50, "hundredth": 100, "hundredths": 100, "thousandth": 1000}
-_FRACTION_NUMER = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "nine": 9}
+_FRACTION_NUMER = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "seven": 7, "nine": 9}
 _FRACTION_RE = (
-    r"(?P<frac>\b(?:two|three|four|nine)[\s-](?:thirds|quarters|fourths|fifths|tenths)\b"
+    r"(?P<frac>\b(?:two|three|four|five|seven|nine)[\s-](?:thirds|quarters|fourths|fifths|sixths|eighths|tenths)\b"
     # "a third"/"one quarter" is a fraction only as a quantity ("a third of", "by a quarter."), not "a third model"
     # "one twentieth", "a hundredth", "one five-hundredth" (a word number times a hundredth/thousandth)
     r"|\b(?:a|one)[\s-](?:(?:two|three|four|five|six|seven|eight|nine|ten)[\s-](?=hundredth|thousandth))?"
-    r"(?:third|quarter|fifth|tenth|twentieth|fiftieth|hundredth|thousandth)\b(?=\s+(?:of|less|fewer|more|the|their|its)\b|\s*[,.;)]|\s*$))"
+    r"(?:third|quarter|fifth|sixth|eighth|tenth|twentieth|fiftieth|hundredth|thousandth)\b(?=\s+(?:of|less|fewer|more|the|their|its)\b|\s*[,.;)]|\s*$))"
 )
 # Order matters: the first unit pattern that matches right after the number wins.
 _UNITS: list[tuple[str, str, str]] = [  # (regex, canonical unit, kind)
@@ -66,7 +66,7 @@ _NUMBER_RE = re.compile(
     r"|(?P<order>\b(?:an|one|two|three)\s+orders?\s+of\s+magnitude\b)",
     re.IGNORECASE,
 )
-_RANGE_GAP = re.compile(r"\s?[x×%]?\s?(?:-|–|—|to)\s?")
+_RANGE_GAP = re.compile(r"\s?[x×%]?\s?(?:-\s?to|-|–|—|to)\s?")  # "2-4x", "two to three", "two- to three-fold"
 _BETWEEN_GAP = re.compile(r"\s?[x×%]?\s+and\s+")  # "between 6.21 and 11.23"
 _BETWEEN = re.compile(r"\bbetween\s+$", re.I)
 # "by a factor of 3", "a factor of between 2 and 4": a bare number after "factor of" is a multiple
