@@ -276,3 +276,33 @@ def test_factor_range_and_spelled_counts_are_no_rivals(retrieve7):
     assert label("Fescue speeds up inference by a factor of three to eight without any training.", retrieve7) == "SUPPORTED"
     assert label("Fescue's speedup holds when the block grows to 128 tokens.", retrieve7) == "NOT_ENOUGH_INFO"
     assert label("Fescue keeps 64 cache slots per layer.", retrieve7) == "CONTRADICTED"
+
+
+# Round 8 (probe11 opened for development); invented papers and claims.
+PAPERS8 = [
+    ("2503.00081", "Wicket: Sparse Experts for Small Devices",
+     "Wicket routes each token to 4 of the 32 experts in a layer and was trained on 2 trillion tokens."),
+    ("2503.00082", "Culvert: Speculative Sampling for Seq2Seq",
+     "On Mira-XL the method gives a 3x-4x speedup over the standard Mira implementation with identical outputs."),
+    ("2503.00083", "Sluice: Parallel Expert Layers", "Sluice runs a single expert layer 3.1x faster on 8 H100s."),
+]
+
+
+@pytest.fixture(scope="module")
+def retrieve8():
+    return fake_retriever([make_paper(*p) for p in PAPERS8])
+
+
+def test_a_share_implied_by_a_count_within_a_count(retrieve8):
+    assert label("Wicket activates one eighth of its 32 experts per layer for each token.", retrieve8) == "SUPPORTED"
+    assert label("Wicket activates a quarter of its 32 experts per layer for each token.", retrieve8) != "SUPPORTED"
+
+
+def test_suspended_hyphen_range(retrieve8):
+    assert label("Applied to Mira-XL, the method gives a three- to four-fold speedup over the standard Mira implementation.",
+                 retrieve8) == "SUPPORTED"
+
+
+def test_plural_gpu_names_are_hardware(retrieve8):
+    assert label("Sluice runs a single expert layer 3.1x faster on 8 H100s.", retrieve8) == "SUPPORTED"
+    assert label("Sluice runs a single expert layer 3.1x faster on 8 A100s.", retrieve8) == "CONTRADICTED"
