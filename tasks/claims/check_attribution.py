@@ -80,7 +80,7 @@ class Attribution:
             if not same:
                 s, e = seen[0]
                 return [_f(self.name, "contradict", f"claim names {c.name} but {s.chunk_id} reports {e.name}", s)]
-            s, e = same[0]
+            s, e = next(((t, x) for t, x in same if x.value == c.value), same[0])  # "one T4" ... "2-4 T4 GPUs"
             if c.value is not None and e.value is not None and c.value != e.value:
                 return [_f(self.name, "contradict", f"claim uses {c.value:g}x {c.name}, {s.chunk_id} uses {e.value:g}x", s)]
             if c.unit and e.unit and c.unit != e.unit:

@@ -113,12 +113,18 @@ def _kinds_differ(a, b) -> bool:
     return all(hasattr(x, "unit") and not hasattr(x, "name") for x in (a, b)) and (a.unit, a.kind) != (b.unit, b.kind)
 
 
+def _pairable(a, b, counts) -> bool:
+    """A value pairs with a name, a GPU count ("5.75x on 16 A100 GPUs") or a number of another unit."""
+    hw = lambda x: hasattr(x, "name") and getattr(x, "kind", "") == "hardware"  # noqa: E731
+    return (a in counts) != (b in counts) or _kinds_differ(a, b) or (hw(a) != hw(b) and a in counts and b in counts)
+
+
 def claim_pairs(facts) -> list[tuple]:
     """What the claim pairs: items (numbers, names) of one clause, and its own parallel lists by position."""
     counts = list(facts.numbers) + [e for e in facts.entities if e.kind == "hardware" and e.value]  # "16-GPU A100"
     items = counts + [e for e in facts.entities if e.kind in _NAMED]
     pairs = [(a, b) for a0, b0 in clause_spans(facts.text) for i, a in enumerate(items) for b in items[i + 1:]
-             if a0 <= a.span[0] < b0 and a0 <= b.span[0] < b0 and ((a in counts) != (b in counts) or _kinds_differ(a, b))]
+             if a0 <= a.span[0] < b0 and a0 <= b.span[0] < b0 and _pairable(a, b, counts)]
     runs = _lists(list(facts.numbers), facts.text), _lists([e for e in facts.entities if e.kind in _NAMED], facts.text)
     for nums in runs[0]:
         for names in runs[1]:
