@@ -80,7 +80,10 @@ class Attribution:
             if not same:
                 s, e = seen[0]
                 return [_f(self.name, "contradict", f"claim names {c.name} but {s.chunk_id} reports {e.name}", s)]
-            s, e = next(((t, x) for t, x in same if x.value == c.value), same[0])  # "one T4" ... "2-4 T4 GPUs"
+            papers = {t.hit.chunk.arxiv_id for t, _ in same}  # "on one T4" ... "on 2-4 T4 GPUs": any sentence of the paper
+            anywhere = same + [(t, x) for t in al.sentences if t.hit.chunk.arxiv_id in papers for x in t.facts.hardware
+                               if same_hardware(x, c)]
+            s, e = next(((t, x) for t, x in anywhere if x.value == c.value), same[0])
             if c.value is not None and e.value is not None and c.value != e.value:
                 return [_f(self.name, "contradict", f"claim uses {c.value:g}x {c.name}, {s.chunk_id} uses {e.value:g}x", s)]
             if c.unit and e.unit and c.unit != e.unit:
