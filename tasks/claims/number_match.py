@@ -193,10 +193,11 @@ def comparable(c: Quantity, e: Quantity) -> bool:
 
 
 def counts_same_noun(claim_text: str, c: Quantity, text: str, e: Quantity) -> bool:
-    """Two numbers of one kind followed by the same noun ("64 experts", "7B parameters" in claim and evidence)."""
+    """Two bare counts followed by the same noun ("64 experts" in the claim and in the evidence). Not for sizes:
+    "47B parameters ... while only 13B are active" keeps its qualifier."""
     noun = lambda t, q: re.match(r"\s*(?:[a-z]+-)?([a-z]{3,})", t[q.span[1]:q.span[1] + 30].lower())  # noqa: E731
     nc, ne = noun(claim_text, c), noun(text, e)
-    return c.kind == e.kind and bool(nc and ne) and stem(nc.group(1)) == stem(ne.group(1))
+    return c.kind == e.kind == "plain" and bool(nc and ne) and stem(nc.group(1)) == stem(ne.group(1))
 
 
 def same_counted(claim_text: str, c: Quantity, text: str, e: Quantity) -> bool:

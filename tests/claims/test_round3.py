@@ -306,3 +306,29 @@ def test_suspended_hyphen_range(retrieve8):
 def test_plural_gpu_names_are_hardware(retrieve8):
     assert label("Sluice runs a single expert layer 3.1x faster on 8 H100s.", retrieve8) == "SUPPORTED"
     assert label("Sluice runs a single expert layer 3.1x faster on 8 A100s.", retrieve8) == "CONTRADICTED"
+
+
+# Round 9 (probe12 opened for development); invented papers and claims.
+PAPERS9 = [
+    ("2503.00091", "Bittern: Offloaded MoE Batching",
+     "For Vole-8x7B on a single L4 GPU it achieves up to 6.1x higher throughput than offloading systems. It also "
+     "serves larger models such as Vole-8x22B on 2-4 L4 GPUs."),
+    ("2503.00092", "Plover-2B: A Small Sparse Model",
+     "Plover-2B holds about 9B parameters but uses roughly 2B per token."),
+]
+
+
+@pytest.fixture(scope="module")
+def retrieve9():
+    return fake_retriever([make_paper(*p) for p in PAPERS9])
+
+
+def test_gpu_count_from_another_sentence_of_the_paper(retrieve9):
+    assert label("Beyond Vole-8x7B on one L4, Bittern also serves Vole-8x22B on between two and four L4 GPUs.",
+                 retrieve9) == "SUPPORTED"
+    assert label("Bittern serves Vole-8x22B on eight L4 GPUs.", retrieve9) == "CONTRADICTED"
+
+
+def test_parameter_share_paraphrase(retrieve9):
+    assert label("Plover-2B uses roughly 2B parameters per token.", retrieve9) == "SUPPORTED"
+    assert label("Plover-2B uses roughly 9B parameters per token.", retrieve9) == "CONTRADICTED"
