@@ -139,6 +139,8 @@ def _support(al: Alignment, c: Quantity, tol: Tolerance):
         if al.baselines and s.facts.baselines and not any(
                 names_match(b, e.name) for b in al.baselines for e in s.facts.entities):
             continue
+        if only_as_baseline(s, al):  # another paper comparing against the claim's subject ("beats LLaMA2 7B with 40%")
+            continue
         candidates = s.facts.numbers_for(al.subjects)
         for e in candidates:
             if vague(e):  # "an order of magnitude" bears a claim out only when nothing more precise does
@@ -190,6 +192,14 @@ def comparable(c: Quantity, e: Quantity) -> bool:
         mc, me = mantissa(c), mantissa(e)
         return bool(mc and me and mc.group(0) == me.group(0))
     return True
+
+
+def only_as_baseline(s: Sentence, al: Alignment) -> bool:
+    """Does the sentence name the claim's subject only as what another paper's system is compared against?"""
+    if any(names_match(x, i) for x in al.subjects for i in s.facts.inherited):
+        return False  # the subject's own paper
+    named = [e for e in s.facts.entities if any(names_match(p, e.name) for p in al.primary)]
+    return bool(named) and all(e.kind == "baseline" for e in named)
 
 
 def counts_same_noun(claim_text: str, c: Quantity, text: str, e: Quantity) -> bool:

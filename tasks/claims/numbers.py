@@ -62,7 +62,7 @@ _NUMBER_RE = re.compile(
     + _FRACTION_RE + "|"
     rf"(?<![\w.])(?P<a>{_NUM})(?![\d])"
     rf"|(?P<w>\b(?:{'|'.join(sorted(_WORD_NUMBERS, key=len, reverse=True))})\b)"
-    r"|(?P<half>\bhalf\b(?!-\w))|(?P<twice>\btwice\b|\bdoubles?\b|\bdoubled\b)"
+    r"|(?P<half>\bhalf\b(?!-\w))|(?P<twice>\btwice\b|\bdoubles?\b|\bdoubled\b|\btripl(?:es?|ed)\b|\bquadrupl(?:es?|ed)\b)"
     r"|(?P<order>\b(?:an|one|two|three)\s+orders?\s+of\s+magnitude\b)",
     re.IGNORECASE,
 )
@@ -161,7 +161,8 @@ def parse_numbers(text: str, masked: list[tuple[int, int]] | None = None) -> lis
             out.append(Quantity(value=0.5, unit="%", kind="fraction", text=m.group(0), span=m.span(), bound=_bound(text, start)))
             continue
         if m.group("twice"):
-            out.append(Quantity(value=2.0, unit="x", kind="multiple", text=m.group(0), span=m.span(), bound=_bound(text, start)))
+            word = m.group("twice").lower()
+            out.append(Quantity(value=3.0 if word.startswith("tripl") else 4.0 if word.startswith("quadrupl") else 2.0, unit="x", kind="multiple", text=m.group(0), span=m.span(), bound=_bound(text, start)))
             continue
         if m.group("order"):  # "an order of magnitude" is about 10x, "two orders" about 100x
             count = {"an": 1, "one": 1, "two": 2, "three": 3}[m.group("order").split()[0].lower()]
@@ -186,7 +187,8 @@ def parse_numbers(text: str, masked: list[tuple[int, int]] | None = None) -> lis
                                         text=text[start:unit_end].strip(), span=(start, unit_end)))
                     continue
             unit, kind, scale, unit_end = _unit_after(text, m.end())
-            if kind in ("count", "params", "tokens"):  # "five trillion tokens", "two billion parameters"
+            if kind in ("count", "params", "tokens", "throughput", "percent", "bytes", "bandwidth"):  # "five trillion tokens",
+                scale = 0.01 if unit == "%" else scale  # "three tokens per second", "five percent"
                 out.append(Quantity(value=value * scale, unit=unit, kind=kind, bound=_bound(text, start),
                                     text=text[start:unit_end].strip(), span=(start, unit_end)))
                 continue
