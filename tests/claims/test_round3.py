@@ -332,3 +332,34 @@ def test_gpu_count_from_another_sentence_of_the_paper(retrieve9):
 def test_parameter_share_paraphrase(retrieve9):
     assert label("Plover-2B uses roughly 2B parameters per token.", retrieve9) == "SUPPORTED"
     assert label("Plover-2B uses roughly 9B parameters per token.", retrieve9) == "CONTRADICTED"
+
+
+# Round 10 (probe13 opened for development); invented papers and claims.
+PAPERS10 = [
+    ("2503.00101", "Gull-2: Open Foundation Models",
+     "Gull-2 is pre-trained on 3 trillion tokens, 50% more than Gull, and doubles its context length."),
+    ("2503.00102", "Ibis: Sparse Experts that Beat Dense Models",
+     "Ibis 12B matches Gull-2 13B with 35% of the compute."),
+    ("2503.00103", "Auk: CPU-Assisted Expert Execution",
+     "Auk runs Kite-8x7B at more than 4 tokens per second on a single GPU with 24 GB of memory."),
+]
+
+
+@pytest.fixture(scope="module")
+def retrieve10():
+    return fake_retriever([make_paper(*p) for p in PAPERS10])
+
+
+def test_quadruples_is_a_multiple(retrieve10):
+    assert label("Gull-2 was pre-trained on 3 trillion tokens and quadruples the context length of Gull.",
+                 retrieve10) == "CONTRADICTED"
+    assert label("Gull-2 was pre-trained on 3 trillion tokens and doubles the context length of Gull.", retrieve10) == "SUPPORTED"
+
+
+def test_another_papers_baseline_sentence_supports_nothing(retrieve10):
+    # 35% is Ibis's compute share against Gull-2 13B, not anything about Gull-2's own training
+    assert label("Gull-2 uses 35% more pre-training tokens than Gull.", retrieve10) != "SUPPORTED"
+
+
+def test_spelled_number_with_a_unit(retrieve10):
+    assert label("Auk runs Kite-8x7B at over four tokens per second on one 24 GB GPU.", retrieve10) == "SUPPORTED"
