@@ -50,3 +50,27 @@ def embedder():
     from tasks.index.embedder import load_embedder
 
     return load_embedder("minilm")
+
+
+def pytest_unconfigure(config):
+    """Prefect events still queued for a test server that has stopped (the session harness, a test's own server)
+    cannot be delivered: Prefect's exit hook would retry them for as long as it takes, and the test process would
+    not exit. Discard them at the end of the session; nothing a test checks depends on them."""
+    import queue
+
+    try:
+        from prefect._internal.concurrency import services
+        from prefect.events.worker import EventsWorker
+    except ImportError:
+        return
+    for service in list(getattr(services, "_active_services", ())):
+        if not isinstance(service, EventsWorker):
+            continue
+        while True:
+            try:
+                service._queue.get_nowait()
+            except queue.Empty:
+                break
+            service._queue.task_done()
+        service._stopped = True
+        service._queue.put_nowait(None)  # ends the service's loop, so its exit hook returns
