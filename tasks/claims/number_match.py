@@ -202,11 +202,15 @@ def only_as_baseline(s: Sentence, al: Alignment) -> bool:
     return bool(named) and all(e.kind == "baseline" for e in named)
 
 
+def _noun_after(text: str, q: Quantity):
+    """The word a number counts ("64 experts" -> experts), as a match whose group 1 is the word, or None."""
+    return re.match(r"\s*(?:[a-z]+-)?([a-z]{3,})", text[q.span[1]:q.span[1] + 30].lower())
+
+
 def counts_same_noun(claim_text: str, c: Quantity, text: str, e: Quantity) -> bool:
     """Two bare counts followed by the same noun ("64 experts" in the claim and in the evidence). Not for sizes:
     "47B parameters ... while only 13B are active" keeps its qualifier."""
-    noun = lambda t, q: re.match(r"\s*(?:[a-z]+-)?([a-z]{3,})", t[q.span[1]:q.span[1] + 30].lower())  # noqa: E731
-    nc, ne = noun(claim_text, c), noun(text, e)
+    nc, ne = _noun_after(claim_text, c), _noun_after(text, e)
     return c.kind == e.kind == "plain" and bool(nc and ne) and stem(nc.group(1)) == stem(ne.group(1))
 
 
@@ -215,8 +219,7 @@ def same_counted(claim_text: str, c: Quantity, text: str, e: Quantity) -> bool:
     not "64 tokens" vs "six benchmarks")."""
     if c.kind != "plain" or e.kind != "plain":
         return True
-    noun = lambda t, q: re.match(r"\s*(?:[a-z]+-)?([a-z]{3,})", t[q.span[1]:q.span[1] + 30].lower())  # noqa: E731
-    nc, ne = noun(claim_text, c), noun(text, e)
+    nc, ne = _noun_after(claim_text, c), _noun_after(text, e)
     return not (nc and ne) or stem(nc.group(1)) == stem(ne.group(1))
 
 
