@@ -3,6 +3,7 @@ systems, the same way as the claim?"""
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -80,11 +81,16 @@ def _inflected(term: str) -> str:
     return rf"\b{re.escape(term)}\b"
 
 
+@functools.cache
+def _ranking_patterns() -> dict[str, re.Pattern]:
+    """Side ('better'/'worse') -> one compiled pattern for all its comparison words, in any inflection."""
+    return {side: re.compile("|".join(_inflected(w) for w in words)) for side, words in lexicon()["comparison"].items()}
+
+
 def ranking(text: str) -> set[str]:
     """'better' and/or 'worse': the comparison words ``text`` asserts, in any inflection (negated ones left out)."""
     low = text.lower()
-    return {side for side, words in lexicon()["comparison"].items()
-            if any(not negated(low, m.start()) for w in words for m in re.finditer(_inflected(w), low))}
+    return {side for side, rx in _ranking_patterns().items() if any(not negated(low, m.start()) for m in rx.finditer(low))}
 
 
 def ranked_against(facts) -> list[str]:
@@ -92,12 +98,11 @@ def ranked_against(facts) -> list[str]:
     ("trails GPT-4o on ...", "beating GPT-4o") in the same clause."""
     low = facts.text.lower()
     out = []
-    for words in lexicon()["comparison"].values():
-        for w in words:
-            for m in re.finditer(_inflected(w), low):
-                after = [e for e in facts.entities if e.kind in ("model", "baseline") and 0 <= e.span[0] - m.end() <= 30
-                         and not re.search(r"[,;:.]", facts.text[m.end():e.span[0]])]
-                out += [min(after, key=lambda e: e.span[0]).name] if after else []
+    for rx in _ranking_patterns().values():
+        for m in rx.finditer(low):
+            after = [e for e in facts.entities if e.kind in ("model", "baseline") and 0 <= e.span[0] - m.end() <= 30
+                     and not re.search(r"[,;:.]", facts.text[m.end():e.span[0]])]
+            out += [min(after, key=lambda e: e.span[0]).name] if after else []
     return out
 
 

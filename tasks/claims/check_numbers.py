@@ -52,8 +52,8 @@ class NumberAgreement:
 @register("scope")
 @dataclass
 class Scope:
-    """A claim without numbers: one aligned sentence must name all its entities (subjects, baselines), and
-    that sentence's chunk must cover most of the claim's content words at a good retrieval score."""
+    """A claim without numbers: one aligned sentence, or its chunk, must name all its entities (subjects,
+    baselines), and that chunk must cover most of the claim's content words at a good retrieval score."""
 
     min_coverage: float = 0.6
     support_similarity: float = 0.5
@@ -63,15 +63,14 @@ class Scope:
             return []
         if not al.subjects and not al.aligned:
             return [Finding(self.name, "gap", "no aligned evidence")]
-        required = al.required
         # a claim may combine facts of two sentences of one abstract: the names must sit in one chunk
-        chunk_names = {}
+        by_chunk = {}
         for s in al.sentences:
-            chunk_names.setdefault(s.chunk_id, []).append(s)
-        candidates = [s for s in al.aligned if names_all(s, required)
-                      or all(any(names_all(t, [n]) for t in chunk_names[s.chunk_id]) for n in required)]
+            by_chunk.setdefault(s.chunk_id, []).append(s)
+        candidates = [s for s in al.aligned if names_all(s, al.required)
+                      or all(any(names_all(t, [n]) for t in by_chunk[s.chunk_id]) for n in al.required)]
         if not candidates:
-            return [Finding(self.name, "gap", f"no single evidence sentence covers {', '.join(al.required) or 'the claim'}")]
+            return [Finding(self.name, "gap", f"no evidence sentence or chunk names {', '.join(al.required) or 'the claim'}")]
         words = content_stems(al.claim.text)
         cov, best = max(((len(words & content_stems(s.hit.chunk.text)) / max(1, len(words)), s) for s in candidates),
                         key=lambda t: t[0])

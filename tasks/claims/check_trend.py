@@ -23,8 +23,8 @@ def trends(text: str) -> set[str]:
     low = text.lower()
     width = int(lexicon()["trend"]["window_words"])
     out = set()
+    words = list(re.finditer(r"\S+", low))
     for noun in pattern("trend", "advantage").finditer(low):
-        words = list(re.finditer(r"\S+", low))
         at = next(i for i, w in enumerate(words) if w.end() >= noun.end())
         lo, hi = words[max(0, at - width)].start(), words[min(len(words) - 1, at + width)].end()
         for side in ("up", "down"):

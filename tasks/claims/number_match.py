@@ -207,20 +207,26 @@ def _noun_after(text: str, q: Quantity):
     return re.match(r"\s*(?:[a-z]+-)?([a-z]{3,})", text[q.span[1]:q.span[1] + 30].lower())
 
 
-def counts_same_noun(claim_text: str, c: Quantity, text: str, e: Quantity) -> bool:
-    """Two bare counts followed by the same noun ("64 experts" in the claim and in the evidence). Not for sizes:
-    "47B parameters ... while only 13B are active" keeps its qualifier."""
+def _counted_words(claim_text: str, c: Quantity, text: str, e: Quantity) -> tuple[str, str] | None:
+    """The stemmed words two bare counts count ("64 experts" -> expert), or None unless both are bare counts
+    followed by a word. Sizes are left out: "47B parameters ... while only 13B are active" keeps its qualifier."""
+    if c.kind != "plain" or e.kind != "plain":
+        return None
     nc, ne = _noun_after(claim_text, c), _noun_after(text, e)
-    return c.kind == e.kind == "plain" and bool(nc and ne) and stem(nc.group(1)) == stem(ne.group(1))
+    return (stem(nc.group(1)), stem(ne.group(1))) if nc and ne else None
+
+
+def counts_same_noun(claim_text: str, c: Quantity, text: str, e: Quantity) -> bool:
+    """Two bare counts of the same thing ("64 experts" in the claim and in the evidence): one slot."""
+    words = _counted_words(claim_text, c, text, e)
+    return words is not None and words[0] == words[1]
 
 
 def same_counted(claim_text: str, c: Quantity, text: str, e: Quantity) -> bool:
     """Bare counts refute each other only when they count the same thing ("64 cache slots" vs "six cache slots",
-    not "64 tokens" vs "six benchmarks")."""
-    if c.kind != "plain" or e.kind != "plain":
-        return True
-    nc, ne = _noun_after(claim_text, c), _noun_after(text, e)
-    return not (nc and ne) or stem(nc.group(1)) == stem(ne.group(1))
+    not "64 tokens" vs "six benchmarks"); any other pair may."""
+    words = _counted_words(claim_text, c, text, e)
+    return words is None or words[0] == words[1]
 
 
 def loose(q: Quantity) -> Quantity:

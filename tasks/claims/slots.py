@@ -102,10 +102,10 @@ def comparator(facts: SentenceFacts, q: Quantity, exclude: list[str] = ()) -> li
     """Names that ``q`` is measured against: those after a comparison cue in its slot ("2.4x over dense
     networks trained with Megatron-LM" -> ["Megatron-LM"]), the claim's own subjects left out."""
     a, b = slot_span(facts, q)
-    cue = next(pattern("comparator_cue").finditer(facts.text[a:b]), None)
+    cue = pattern("comparator_cue").search(facts.text, a, b)
     if cue is None:
         return []
-    start = a + cue.end()
+    start = cue.end()
     return [e.name for e in facts.entities if e.kind in ("model", "baseline") and start <= e.span[0] < b
             and not any(names_match(e.name, x) for x in exclude)]
 
@@ -113,4 +113,4 @@ def comparator(facts: SentenceFacts, q: Quantity, exclude: list[str] = ()) -> li
 def compared(facts: SentenceFacts, q: Quantity) -> bool:
     """Is ``q`` stated against something, named or not ("8-31x higher than model-based batching systems")?"""
     a, b = slot_span(facts, q)
-    return pattern("comparator_cue").search(facts.text[a:b]) is not None
+    return pattern("comparator_cue").search(facts.text, a, b) is not None
