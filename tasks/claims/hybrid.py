@@ -21,6 +21,7 @@ import tasks.claims.check_attribution  # noqa: F401 - registers the check
 import tasks.claims.check_direction  # noqa: F401 - registers the checks
 import tasks.claims.check_negation  # noqa: F401 - registers the check
 import tasks.claims.check_numbers  # noqa: F401 - registers the checks
+import tasks.claims.check_pairing  # noqa: F401 - registers the check
 import tasks.claims.check_semantic  # noqa: F401 - registers the check
 import tasks.claims.check_setting  # noqa: F401 - registers the check
 import tasks.claims.check_trend  # noqa: F401 - registers the check
@@ -34,7 +35,7 @@ from tasks.records import Chunk, ChunkHit
 
 # "semantic" (the learned entailment head) is registered but off: on probe3 and the dev set it changed no
 # verdict (ablation +0.0%), and a check earns its place by ablation. Turn it on with checks=(..., "semantic").
-DEFAULT_CHECKS = ("numbers", "scope", "polarity", "comparison", "attribution", "setting", "negation", "trend")
+DEFAULT_CHECKS = ("numbers", "scope", "polarity", "comparison", "attribution", "setting", "negation", "trend", "pairing")
 
 
 @dataclass

@@ -1,0 +1,105 @@
+"""Check "pairing": does the claim pair two things with two attributes the other way round from its evidence?
+
+"S keeps the expert weights in device memory and moves the non-expert weights to external storage" against
+"non-expert weights stay in device memory, while expert weights live on external storage": each of the claim's
+clauses ties a term of its own (``expert``, ``non-expert``) to an attribute of its own (``device``, ``storage``),
+and one evidence sentence ties them crosswise. The same holds for figures ("2.2x on images but doubles on video"
+against "doubles ... on images and gives 2.2x on video") and for what is done at which level ("tokens within a
+block autoregressively, blocks by diffusion" against "blocks autoregressively, tokens by diffusion").
+
+Terms of a claim clause are its content stems and figures that no other clause of the claim uses. A swap is
+found when one evidence sentence holds all four terms, one of its clauses ties ``x`` (first claim clause) to
+``q`` (second claim clause) without ``p`` or ``y``, and no clause of it ties ``x`` to ``p`` or ``y`` to ``q``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+
+from tasks.claims.align import Alignment
+from tasks.claims.context import clause_spans
+from tasks.claims.findings import Finding, register
+from tasks.claims.slots import content_stems, plain
+
+
+def terms(text: str) -> set[str]:
+    """Content stems and figures ("2.2x", "64K") of a stretch of text."""
+    return content_stems(text) | {m.group(0).lower() for m in re.finditer(r"(?<![\w.-])\d+(?:\.\d+)?[a-zA-Z%]*", text)}
+
+
+def clause_terms(text: str) -> list[set[str]]:
+    return [t for t in (terms(text[a:b]) for a, b in clause_spans(text)) if t]
+
+
+def coordinated(text: str) -> list[tuple[set[str], set[str]]]:
+    """Neighbouring clauses joined by "and", "while", "whereas" or "but" (not items of a comma list)."""
+    spans = [(a, b, terms(text[a:b])) for a, b in clause_spans(text)]
+    spans = [x for x in spans if x[2]]
+    return [(t1, t2) for (_, b, t1), (a, _, t2) in zip(spans, spans[1:])
+            if re.search(r"\b(?:and|while|whereas|but)\b", text[b:a], re.I)]
+
+
+def positions(text: str) -> dict[str, list[int]]:
+    """Term -> the word positions where the text uses it."""
+    out: dict[str, list[int]] = {}
+    for i, word in enumerate(text.split()):
+        for t in terms(word):
+            out.setdefault(t, []).append(i)
+    return out
+
+
+def _distance(at: dict[str, list[int]], u: str, v: str) -> int:
+    return min((abs(i - j) for i in at.get(u, []) for j in at.get(v, [])), default=10**6)
+
+
+def tied(evidence: str, at: dict[str, list[int]], u: str, v: str, others: tuple[str, str]) -> bool:
+    """Does the evidence tie ``u`` to ``v``: nearer each other than to ``others``, with neither of those and no
+    semicolon or colon between them ("doubles the throughput of ViT-L at 512 ... on images")?"""
+    words = evidence.split()
+    gaps = [(abs(i - j), min(i, j), max(i, j)) for i in at.get(u, []) for j in at.get(v, [])]
+    if not gaps:
+        return False
+    _, lo, hi = min(gaps)
+    between = " ".join(words[lo + 1:hi])
+    return not re.search(r"[;:]", " ".join(words[lo:hi])) and not (terms(between) & set(others))
+
+
+def crossed(claim: str, evidence: str) -> tuple[str, str, str, str] | None:
+    """(x, p, y, q) when the claim ties x to p and y to q in two coordinated clauses and ``evidence`` ties x to q
+    (in one clause that mostly restates the claim) and y to p. Pass both texts with their names blanked out: a
+    name is the subject, not a role."""
+    ours, theirs = clause_terms(claim), clause_terms(evidence)
+    if not ours or not theirs:
+        return None
+    sentence, claimed, at = set().union(*theirs), set().union(*ours), positions(evidence)
+    together = lambda u, v: any(u in c and v in c for c in theirs)  # noqa: E731
+    for first, second in coordinated(claim):
+        rest = set().union(*(c for c in ours if c != first and c != second))
+        for c1, c2 in ((first, second), (second, first)):
+            own1, own2 = sorted((c1 - c2 - rest) & sentence), sorted((c2 - c1 - rest) & sentence)
+            for x, p in itertools.permutations(own1, 2):
+                for y, q in itertools.permutations(own2, 2):
+                    if together(x, p) or together(y, q):
+                        continue
+                    if _distance(at, y, p) < _distance(at, y, q) and tied(evidence, at, y, p, (x, q)) and \
+                            any(x in c and q in c and p not in c and y not in c and 2 * len(c & claimed) >= len(c)
+                                for c in theirs):
+                        return x, p, y, q
+    return None
+
+
+@register("pairing")
+@dataclass
+class Pairing:
+    """Two of the claim's pairings crossed in one aligned evidence sentence."""
+
+    def __call__(self, al: Alignment) -> list[Finding]:
+        for s in al.aligned:
+            found = crossed(plain(al.facts), plain(s.facts))
+            if found:
+                x, p, y, q = found
+                return [Finding(self.name, "contradict", f"the claim ties '{x}' to '{p}' and '{y}' to '{q}', but "
+                                f"{s.chunk_id} ties '{x}' to '{q}'", s.chunk_id, float(s.hit.score))]
+        return []
