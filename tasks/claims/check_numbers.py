@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from tasks.claims.align import Alignment, names_all
 from tasks.claims.findings import Finding, register
 from tasks.claims.number_match import Tolerance, match_numbers
-from tasks.claims.slots import content_stems
+from tasks.claims.lexicon import lexicon
+from tasks.claims.slots import content_stems, stem
+
+
+def claim_words(text: str) -> set[str]:
+    """The content stems a number-free claim must find covered: its reporting words ("a study finds that",
+    "the analysis shows") say who states it, not what is stated (lexicon ``reporting_words``)."""
+    return content_stems(text) - _reporting()
+
+
+@functools.cache
+def _reporting() -> frozenset[str]:
+    return frozenset(stem(w) for w in lexicon()["reporting_words"])
 
 
 def _score(s) -> float:
@@ -71,7 +84,7 @@ class Scope:
                       or all(any(names_all(t, [n]) for t in by_chunk[s.chunk_id]) for n in al.required)]
         if not candidates:
             return [Finding(self.name, "gap", f"no evidence sentence or chunk names {', '.join(al.required) or 'the claim'}")]
-        words = content_stems(al.claim.text)
+        words = claim_words(al.claim.text)
         cov, best = max(((len(words & content_stems(s.hit.chunk.text)) / max(1, len(words)), s) for s in candidates),
                         key=lambda t: t[0])
         note = f"content coverage {cov:.2f}, retrieval cosine {best.hit.score:.2f} ({best.chunk_id})"
@@ -84,7 +97,7 @@ def scope_sentence(al: Alignment):
     """The aligned sentence that best covers a number-free claim (None when none names all its entities)."""
     if "scope_sentence" not in al.cache:
         candidates = [s for s in al.aligned if names_all(s, al.required)]
-        words = content_stems(al.claim.text)
+        words = claim_words(al.claim.text)
         al.cache["scope_sentence"] = max(candidates, key=lambda s: len(words & content_stems(s.hit.chunk.text)),
                                          default=None)
     return al.cache["scope_sentence"]

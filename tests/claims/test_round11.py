@@ -70,3 +70,12 @@ def test_tex_markup_in_a_title_names_the_subject(retrieve):
     assert title_subject("$\\mu$Scale: Tuning Across Widths") == ("muScale",)
     assert label("s3Serve speeds up sampling on Wren and Finch but at the cost of lower sample quality.",
                  retrieve) == "CONTRADICTED"
+
+
+def test_reporting_words_are_not_content_a_claim_must_cover():
+    papers = [make_paper("2504.00106", "Kiln: Shared Attention State Caching",
+                         "Kiln caches attention states across requests and keeps decoding memory-bound.")]
+    retrieve = fake_retriever(papers)
+    assert label("According to the authors' analysis, the Kiln study actually finds that Kiln caches attention "
+                 "states.", retrieve) == "SUPPORTED"
+    assert label("Kiln compresses attention states with learned codebooks.", retrieve) == "NOT_ENOUGH_INFO"
