@@ -85,10 +85,17 @@ class Scope:
         if not candidates:
             return [Finding(self.name, "gap", f"no evidence sentence or chunk names {', '.join(al.required) or 'the claim'}")]
         words = claim_words(al.claim.text)
-        cov, best = max(((len(words & content_stems(s.hit.chunk.text)) / max(1, len(words)), s) for s in candidates),
+        # an abstract split into chunks is one text: a claim may join what its two halves say
+        paper_words, paper_score = {}, {}
+        for h in al.hits:
+            pid = h.chunk.arxiv_id
+            paper_words[pid] = paper_words.get(pid, set()) | content_stems(h.chunk.text)
+            paper_score[pid] = max(paper_score.get(pid, 0.0), float(h.score))
+        cov, best = max(((len(words & paper_words[s.hit.chunk.arxiv_id]) / max(1, len(words)), s) for s in candidates),
                         key=lambda t: t[0])
-        note = f"content coverage {cov:.2f}, retrieval cosine {best.hit.score:.2f} ({best.chunk_id})"
-        ok = cov >= self.min_coverage and best.hit.score >= self.support_similarity
+        score = paper_score[best.hit.chunk.arxiv_id]
+        note = f"content coverage {cov:.2f} of the paper's chunks, retrieval cosine {score:.2f} ({best.chunk_id})"
+        ok = cov >= self.min_coverage and score >= self.support_similarity
         al.cache["scope_sentence"] = best
         return [Finding(self.name, "support" if ok else "gap", note, best.chunk_id, _score(best))]
 

@@ -79,3 +79,14 @@ def test_reporting_words_are_not_content_a_claim_must_cover():
     assert label("According to the authors' analysis, the Kiln study actually finds that Kiln caches attention "
                  "states.", retrieve) == "SUPPORTED"
     assert label("Kiln compresses attention states with learned codebooks.", retrieve) == "NOT_ENOUGH_INFO"
+
+
+def test_a_claim_may_join_the_two_chunks_of_one_abstract():
+    filler = " ".join(f"Section {w} describes the evaluation protocol of the benchmark in detail." for w in
+                      ("one", "two", "three", "four", "five", "six", "seven"))
+    abstract = ("Sorrel is a training-free scheduler for speculative decoding requests. " + filler +
+                " On Wren and Finch it consistently shortens queueing delays.")
+    retrieve = fake_retriever([make_paper("2504.00107", "Sorrel: Request Scheduling", abstract)])
+    assert len(retrieve.paper_chunks("2504.00107")) >= 2
+    assert label("Sorrel, a training-free scheduler for speculative decoding requests, consistently shortens queueing "
+                 "delays on Wren and Finch.", retrieve) == "SUPPORTED"
