@@ -21,6 +21,9 @@ from dataclasses import dataclass
 from tasks.claims.align import Alignment
 from tasks.claims.context import clause_spans
 from tasks.claims.findings import Finding, register
+from tasks.claims.number_match import Tolerance, match_numbers
+from tasks.claims.numbers import units_compatible, values_consistent
+from tasks.claims.records import Quantity
 from tasks.claims.slots import content_stems, plain
 
 
@@ -90,12 +93,55 @@ def crossed(claim: str, evidence: str) -> tuple[str, str, str, str] | None:
     return None
 
 
+_SEGMENT = re.compile(r";|\b(?:and|while|whereas|but)\b", re.I)
+
+
+def _segment(text: str, at: int) -> tuple[int, int]:
+    """The stretch of ``text`` around ``at`` between coordinating words (commas and brackets do not end it)."""
+    a = max((m.end() for m in _SEGMENT.finditer(text) if m.end() <= at), default=0)
+    b = min((m.start() for m in _SEGMENT.finditer(text) if m.start() >= at), default=len(text))
+    return a, b
+
+
+def _rival(al: Alignment, m, other, tol: Tolerance) -> Quantity | None:
+    """A value of ``other``'s kind that the claim does not give, in the stretch of ``m``'s evidence number
+    (which does not hold ``other``'s evidence number)."""
+    text = m.sentence.facts.text
+    lo, hi = _segment(text, m.evidence.span[0])
+    if lo <= other.evidence.span[0] < hi:
+        return None
+    return next((r for r in m.sentence.facts.numbers if lo <= r.span[0] < hi and (r.unit or r.kind != "plain")
+                 and units_compatible(other.claimed, r)
+                 and not any(values_consistent(c, r, tol.rel_tol, tol.approx_tol) for c in al.facts.numbers)), None)
+
+
+def crossed_figures(al: Alignment, tol: Tolerance) -> Finding | None:
+    """Two claimed figures both found in one sentence, each beside another value of the other's kind: "the 145B
+    model matches X at 40% of the compute" against "at 16B it needs about 40% of the computation, and at 145B
+    about 28.5%". The other values must be ones the claim does not give itself."""
+    matched = [m for m in match_numbers(al, tol) if m.status == "match"]
+    for a, b in itertools.combinations(matched, 2):
+        if a.sentence is not b.sentence or a.evidence.span == b.evidence.span:
+            continue
+        ra, rb = _rival(al, b, a, tol), _rival(al, a, b, tol)
+        if ra is not None and rb is not None:
+            s = b.sentence
+            return Finding("pairing", "contradict", f"{s.chunk_id} gives '{b.evidence.text}' beside '{ra.text}' and "
+                           f"'{a.evidence.text}' beside '{rb.text}', not the two together", s.chunk_id, float(s.hit.score))
+    return None
+
+
 @register("pairing")
 @dataclass
 class Pairing:
-    """Two of the claim's pairings crossed in one aligned evidence sentence."""
+    """Two of the claim's pairings crossed in one aligned evidence sentence: terms, or figures."""
+
+    tol: Tolerance = Tolerance()
 
     def __call__(self, al: Alignment) -> list[Finding]:
+        figures = crossed_figures(al, self.tol)
+        if figures is not None:
+            return [figures]
         for s in al.aligned:
             found = crossed(plain(al.facts), plain(s.facts))
             if found:

@@ -56,7 +56,7 @@ class HybridVerifier:
         if not self._built:
             tol = Tolerance(self.rel_tol, self.approx_tol)
             kwargs = {"numbers": {"tol": tol}, "polarity": {"tol": tol}, "comparison": {"tol": tol}, "semantic": {"tol": tol},
-                      "attribution": {"tol": tol}, "setting": {"tol": tol}, "negation": {"tol": tol},
+                      "attribution": {"tol": tol}, "setting": {"tol": tol}, "negation": {"tol": tol}, "pairing": {"tol": tol},
                       "scope": {"min_coverage": self.min_coverage, "support_similarity": self.support_similarity}}
             unknown = [c for c in self.checks if c not in REGISTRY]
             if unknown:

@@ -90,3 +90,14 @@ def test_a_claim_may_join_the_two_chunks_of_one_abstract():
     assert len(retrieve.paper_chunks("2504.00107")) >= 2
     assert label("Sorrel, a training-free scheduler for speculative decoding requests, consistently shortens queueing "
                  "delays on Wren and Finch.", retrieve) == "SUPPORTED"
+
+
+def test_two_figures_each_beside_another_value_of_the_others_kind():
+    papers = [make_paper("2504.00108", "Wagtail: Sparse Expert Scaling",
+                         "At 12B, Wagtail matches Pico-LM 9B with about 45% of the compute, and at 90B it matches "
+                         "Pico-LM 60B with about 31% of the compute.")]
+    retrieve = fake_retriever(papers)
+    assert label("At the 90B scale, Wagtail matches Pico-LM 60B while using about 45% of its compute.",
+                 retrieve) == "CONTRADICTED"
+    assert label("At the 90B scale, Wagtail matches Pico-LM 60B while using about 31% of its compute.",
+                 retrieve) == "SUPPORTED"
