@@ -101,3 +101,12 @@ def test_two_figures_each_beside_another_value_of_the_others_kind():
                  retrieve) == "CONTRADICTED"
     assert label("At the 90B scale, Wagtail matches Pico-LM 60B while using about 31% of its compute.",
                  retrieve) == "SUPPORTED"
+
+
+def test_dense_against_sparse_is_an_opposite_regime():
+    papers = [make_paper("2504.00109", "Osprey: Expert Caching on Laptops",
+                         "Osprey targets laptops serving one user, where expert activations are highly sparse and a "
+                         "few experts are reused across decoding steps.")]
+    retrieve = fake_retriever(papers)
+    assert label("Osprey targets laptops serving one user, where expert activations are dense.",
+                 retrieve) == "CONTRADICTED"
