@@ -131,6 +131,45 @@ def crossed_figures(al: Alignment, tol: Tolerance) -> Finding | None:
     return None
 
 
+_ITEM = r"[A-Za-z][\w+.\-]*"
+_ITEMS = re.compile(rf"({_ITEM}(?:\s*,\s*{_ITEM})*)\s*,?\s+and\s+({_ITEM})[^,;]*?,?\s*respectively\b")
+
+
+def respective(facts) -> list[tuple[Quantity, str]]:
+    """"4.86x and 2.18x ... on NVIDIA and AMD GPUs, respectively" -> [(4.86x, 'nvidia'), (2.18x, 'amd')]."""
+    m = _ITEMS.search(facts.text)
+    if m is None:
+        return []
+    items = [w.strip().lower() for w in m.group(1).split(",")] + [m.group(2).lower()]
+    listed = [q for q in facts.numbers if q.span[1] <= m.start()]
+    chain: list[Quantity] = []
+    for q in listed:  # the run of numbers joined by "and" or commas
+        if chain and re.fullmatch(r"\s*(?:,\s*)?(?:and\s+)?", facts.text[chain[-1].span[1]:q.span[0]]):
+            chain.append(q)
+        else:
+            chain = [q]
+    return list(zip(chain, items)) if len(chain) == len(items) >= 2 else []
+
+
+def crossed_respectively(al: Alignment, tol: Tolerance) -> Finding | None:
+    """A claimed figure matched to one member of a respectively-list but said of another member's item."""
+    words = [w.lower() for w in re.findall(r"[\w+.\-]+", al.claim.text)]
+    for m in match_numbers(al, tol):
+        if m.status != "match":
+            continue
+        pairs = respective(m.sentence.facts)
+        own = next((item for q, item in pairs if q.span == m.evidence.span), None)
+        if own is None:
+            continue
+        at = len(re.findall(r"[\w+.\-]+", al.claim.text[:m.claimed.span[0]]))
+        said = next((w for w in words[at:] if w in {item for _, item in pairs}), None)
+        if said is not None and said != own:
+            s = m.sentence
+            return Finding("pairing", "contradict", f"{s.chunk_id} gives '{m.evidence.text}' for {own}, not {said}",
+                           s.chunk_id, float(s.hit.score))
+    return None
+
+
 @register("pairing")
 @dataclass
 class Pairing:
@@ -139,7 +178,7 @@ class Pairing:
     tol: Tolerance = Tolerance()
 
     def __call__(self, al: Alignment) -> list[Finding]:
-        figures = crossed_figures(al, self.tol)
+        figures = crossed_figures(al, self.tol) or crossed_respectively(al, self.tol)
         if figures is not None:
             return [figures]
         for s in al.aligned:

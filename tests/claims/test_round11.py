@@ -110,3 +110,12 @@ def test_dense_against_sparse_is_an_opposite_regime():
     retrieve = fake_retriever(papers)
     assert label("Osprey targets laptops serving one user, where expert activations are dense.",
                  retrieve) == "CONTRADICTED"
+
+
+def test_respectively_lists_share_their_slot_and_keep_their_order():
+    papers = [make_paper("2504.00110", "Avocet: Fast Sparse Decoding",
+                         "Avocet achieves up to 3.4x and 1.6x speedup over Pico-LM on laptops and phones, respectively.")]
+    retrieve = fake_retriever(papers)
+    assert label("Compared with Pico-LM, Avocet delivers close to a 3.4x speedup on laptops and a little over 1.6x on "
+                 "phones.", retrieve) == "SUPPORTED"
+    assert label("Avocet reaches up to 3.4x speedup over Pico-LM on phones and 1.6x on laptops.", retrieve) == "CONTRADICTED"
