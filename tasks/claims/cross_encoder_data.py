@@ -42,7 +42,7 @@ def premise(hits: list[ChunkHit], paper_chunks: Callable[[str], list[Chunk]] | N
     for chunk in [best] + [c for c in chunks if c.chunk_id != best.chunk_id]:
         for a, b in sentence_spans(chunk.text):
             s = chunk.text[a:b].strip()
-            if s and s not in seen and s != best.title and not s.startswith(best.title):
+            if s and s not in seen and s.rstrip(". ") != best.title.rstrip(". "):  # the title heads chunk 0
                 seen.add(s)
                 parts.append(s)
     return f"{best.title}. " + " ".join(parts)
