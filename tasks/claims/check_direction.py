@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 
 from tasks.claims.align import Alignment, Sentence, names_all
+from tasks.claims.change import change_clash, requirement_clash
 from tasks.claims.check_numbers import scope_sentence
 from tasks.claims.context import clause_spans, metrics_overlap
 from tasks.claims.findings import Finding, register
@@ -167,7 +168,8 @@ class Polarity:
             clash = next((f"claim says {k} goes {w} but the evidence says it goes {ev_way[k]}"
                           for k, w in claim_way.items() if ev_way.get(k, w) != w), "")
             if not al.facts.numbers:  # a number-free claim: its regime words against the covering chunk
-                clash = clash or antonym_clash(al.claim.text, s.hit.chunk.text, antonyms("regime_antonyms"))
+                clash = clash or antonym_clash(al.claim.text, s.hit.chunk.text, antonyms("regime_antonyms")) \
+                    or change_clash(al.claim.text, s.hit.chunk.text) or requirement_clash(al.claim.text, s.hit.chunk.text)
             # opposite comparatives on one thing ("higher"/"lower computational cost") in the sentence itself
             clash = clash or comparative_clash(al.claim.text, s.hit.chunk.text if not al.facts.numbers else s.facts.text,
                                                antonyms("comparative_antonyms"))

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 
 from tasks.claims.align import Alignment, names_all
 from tasks.claims.findings import Finding, register
+from tasks.claims.context import metrics_overlap
+from tasks.claims.entities import names_match
 from tasks.claims.number_match import Tolerance, match_numbers
+from tasks.claims.numbers import values_consistent
 from tasks.claims.lexicon import lexicon
 from tasks.claims.slots import content_stems, stem
 
@@ -21,6 +25,46 @@ def claim_words(text: str) -> set[str]:
 @functools.cache
 def _reporting() -> frozenset[str]:
     return frozenset(stem(w) for w in lexicon()["reporting_words"])
+
+
+@functools.cache
+def _setting_res() -> tuple[re.Pattern, re.Pattern]:
+    lex = lexicon()["setting_number"]
+    return re.compile(lex["before"], re.I), re.compile(lex["after"], re.I)
+
+
+def is_setting(text: str, q) -> bool:
+    """Does the claimed number name the setting of a result ("at batch size 64", "128 tokens in parallel")?"""
+    before, after = _setting_res()
+    return bool(before.search(text[:q.span[0]]) or after.search(text[q.span[1]:]))
+
+
+_RESULT_UNITS = ("x", "%", "tokens/s", "s", "B/s", "FLOP/s")
+
+
+def unmeasured_setting(text: str, matches: list) -> str | None:
+    """The claim's setting the paper does not report, when it bears out none of the claim's results either: then
+    the claim describes an experiment the paper never ran, and a different result there contradicts nothing."""
+    settings = [m for m in matches if is_setting(text, m.claimed)]
+    missing = [m for m in settings if m.status != "match"]
+    results = [m for m in matches if m not in settings and m.status == "match" and m.claimed.unit in _RESULT_UNITS]
+    return missing[0].claimed.text if missing and not results else None
+
+
+def percent_rival(al: Alignment, c, tol: Tolerance):
+    """For a claimed multiple nothing settles: a speed-up the claim's actor reports as a percentage, read as a
+    multiple ("15% end-to-end speedup" is 1.15x), that differs from it. Returns (sentence, evidence number) or None."""
+    if c.unit != "x" or c.direction == "down":
+        return None
+    for s in al.aligned:
+        if not any(names_match(a, p) for a in s.facts.actors() for p in al.primary):
+            continue
+        for e in s.facts.numbers_for(al.subjects):
+            if e.unit == "%" and "speed" in e.metrics and e.direction != "down" and metrics_overlap(c, e, strict=False):
+                as_x = e.model_copy(update={"unit": "x", "value": 1 + e.value, "high": e.high and 1 + e.high})
+                if not values_consistent(c, as_x, tol.rel_tol, tol.approx_tol):
+                    return s, e
+    return None
 
 
 def _score(s) -> float:
@@ -38,8 +82,14 @@ class NumberAgreement:
 
     def __call__(self, al: Alignment) -> list[Finding]:
         out = []
-        for m in match_numbers(al, self.tol):
+        matches = match_numbers(al, self.tol)
+        unrun = unmeasured_setting(al.facts.text, matches)
+        for m in matches:
             c = m.claimed.text
+            if unrun and m.status in ("other_slot", "rival", "other_metric"):
+                out.append(Finding(self.name, "gap", f"'{c}' differs from {m.sentence.chunk_id}'s '{m.evidence.text}', "
+                                   f"but the paper reports no result in the claim's setting '{unrun}'"))
+                continue
             if m.status == "match":
                 out.append(Finding(self.name, "support", f"'{c}' matches '{m.evidence.text}' ({m.sentence.chunk_id})",
                                    m.sentence.chunk_id, _score(m.sentence)))
@@ -57,6 +107,9 @@ class NumberAgreement:
                                    m.sentence.chunk_id, _score(m.sentence)))
             elif m.status == "other_comparator":  # attribution judges whose result it is; here it stays unsettled
                 out.append(Finding(self.name, "gap", f"'{c}' appears in {m.sentence.chunk_id} against another comparator"))
+            elif m.status == "unknown" and not unrun and (found := percent_rival(al, m.claimed, self.tol)):
+                out.append(Finding(self.name, "contradict", f"claim says '{c}' but {found[0].chunk_id} reports a "
+                                   f"'{found[1].text}' speed-up", found[0].chunk_id, _score(found[0])))
             else:
                 out.append(Finding(self.name, "gap", f"nothing aligned settles '{c}'"))
         return out
