@@ -7,6 +7,7 @@ claim's actor is reported with another value, or the value is owned by another n
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from tasks.claims.align import Alignment, Sentence, names_all
@@ -32,6 +33,20 @@ def _hardware_of(s: Sentence) -> list:
 
 def architectures(s_text: str) -> set[str]:
     return {k for k, r in pattern_group("architectures").items() if r.search(s_text)}
+
+
+def listed_counts(s: Sentence, hw) -> set[float]:
+    """Counts listed right before a counted accelerator share it: "on 16 and 2,048 A100 GPUs" counts 16 A100s too."""
+    out, end = set(), hw.span[0]
+    for q in sorted(s.facts.numbers, key=lambda q: -q.span[0]):
+        if q.span[1] > end or q.unit or not _LISTED.match(s.facts.text[q.span[1]:end]):
+            continue
+        out.add(q.value)
+        end = q.span[0]
+    return out
+
+
+_LISTED = re.compile(r"^\s*(?:,\s*)?(?:and|or)?\s*$")
 
 
 def _f(name: str, kind: str, detail: str, s: Sentence | None) -> Finding:
@@ -83,8 +98,8 @@ class Attribution:
             papers = {t.hit.chunk.arxiv_id for t, _ in same}  # "on one T4" ... "on 2-4 T4 GPUs": any sentence of the paper
             anywhere = same + [(t, x) for t in al.sentences if t.hit.chunk.arxiv_id in papers for x in t.facts.hardware
                                if same_hardware(x, c)]
-            s, e = next(((t, x) for t, x in anywhere if x.value == c.value), same[0])
-            if c.value is not None and e.value is not None and c.value != e.value:
+            s, e = next(((t, x) for t, x in anywhere if x.value == c.value or c.value in listed_counts(t, x)), same[0])
+            if c.value is not None and e.value is not None and c.value != e.value and c.value not in listed_counts(s, e):
                 return [_f(self.name, "contradict", f"claim uses {c.value:g}x {c.name}, {s.chunk_id} uses {e.value:g}x", s)]
             if c.unit and e.unit and c.unit != e.unit:
                 return [_f(self.name, "contradict", f"claim names {c.name} {c.unit}, {s.chunk_id} names {e.unit}", s)]

@@ -67,6 +67,16 @@ def percent_rival(al: Alignment, c, tol: Tolerance):
     return None
 
 
+def fraction_again(al: Alignment, c, tol: Tolerance):
+    """"speeds it up by half again" is a 1.5x multiple: the aligned number that bears out a claimed fraction said
+    with "again" (lexicon ``fraction_again``) as one plus that fraction. Returns (sentence, evidence number) or None."""
+    if not (0 < c.value < 1 and c.high is None and re.match(lexicon()["fraction_again"], al.facts.text[c.span[1]:], re.I)):
+        return None
+    as_x = c.model_copy(update={"unit": "x", "kind": "multiple", "value": 1 + c.value})
+    return next(((s, e) for s in al.aligned for e in s.facts.numbers_for(al.subjects) if e.unit == "x"
+                 and metrics_overlap(as_x, e, strict=False) and values_consistent(as_x, e, tol.rel_tol, tol.approx_tol)), None)
+
+
 def _score(s) -> float:
     return float(s.hit.score) if s is not None else 0.5
 
@@ -86,6 +96,10 @@ class NumberAgreement:
         unrun = unmeasured_setting(al.facts.text, matches)
         for m in matches:
             c = m.claimed.text
+            if m.status != "match" and (found := fraction_again(al, m.claimed, self.tol)):
+                out.append(Finding(self.name, "support", f"'{c} again' is '{found[1].text}' ({found[0].chunk_id})",
+                                   found[0].chunk_id, _score(found[0])))
+                continue
             if unrun and m.status in ("other_slot", "rival", "other_metric"):
                 out.append(Finding(self.name, "gap", f"'{c}' differs from {m.sentence.chunk_id}'s '{m.evidence.text}', "
                                    f"but the paper reports no result in the claim's setting '{unrun}'"))

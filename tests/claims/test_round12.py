@@ -102,3 +102,22 @@ def test_a_percent_speedup_is_a_multiple():
                  "reference record.", retrieve) == "CONTRADICTED"
     assert label("Gannet gives about a 1.12x end-to-end training speedup for Wren-base at sequence length 256.",
                  retrieve) != "CONTRADICTED"
+
+
+def test_half_again_is_one_and_a_half_times():
+    papers = [make_paper("2505.00208", "Anatomy of the Corvid Accelerator", "Microbenchmarks of the Corvid "
+                         "accelerator report a 1.5x GEMM speedup from its asynchronous copy engine and INT8 throughput "
+                         "nearly double that of FP16.")]
+    retrieve = fake_retriever(papers)
+    assert label("On Corvid, the asynchronous copy engine speeds up GEMM by half again.", retrieve) == "SUPPORTED"
+    assert label("On Corvid, the asynchronous copy engine speeds up GEMM by half.", retrieve) != "SUPPORTED"
+
+
+def test_a_count_listed_before_a_counted_accelerator_counts_it_too():
+    papers = [make_paper("2505.00209", "Skua: Adaptive Parallelism for MoE", "Skua is an MoE stack with adaptive "
+                         "parallelism. It delivers 3.1x and 4.4x speedups for a single MoE layer on 32 and 1,024 H100 "
+                         "GPUs over the prior state of the art.")]
+    retrieve = fake_retriever(papers)
+    assert label("Skua speeds up a single MoE layer by about 3.1x on 32 H100 GPUs and by 4.4x on 1,024 H100 GPUs.",
+                 retrieve) == "SUPPORTED"
+    assert label("Skua speeds up a single MoE layer by about 3.1x on 64 H100 GPUs.", retrieve) == "CONTRADICTED"
