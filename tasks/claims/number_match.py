@@ -17,7 +17,7 @@ from tasks.claims.entities import names_match
 from tasks.claims.lexicon import lexicon, pattern
 from tasks.claims.numbers import units_compatible, values_consistent
 from tasks.claims.records import Entity, Quantity
-from tasks.claims.slots import compared, comparator, named_aside, stem, same_slot_metric, shares, slot_qualifiers, slot_words
+from tasks.claims.slots import compared, comparator, stem, same_slot_metric, shares, slot_qualifiers, slot_words
 from tasks.claims.context import metrics_overlap
 
 
@@ -164,7 +164,7 @@ def _support(al: Alignment, c: Quantity, tol: Tolerance):
                            default=(0, None))
                 if best[1] is not None and best[0] >= tol.slot_margin and best[0] >= own + tol.slot_margin:
                     rival = best[1]
-            if rival is not None and not counts_same_noun(cf.text, c, s.facts.text, e) and not named_aside(cf, c, s.facts, e):  # "64 experts" is "64 experts"
+            if rival is not None and not counts_same_noun(cf.text, c, s.facts.text, e):  # "64 experts" is "64 experts"
                 other_slot = other_slot or (s, rival)
                 continue
             if mismatch:

@@ -120,12 +120,3 @@ def compared(facts: SentenceFacts, q: Quantity) -> bool:
     """Is ``q`` stated against something, named or not ("8-31x higher than model-based batching systems")?"""
     a, b = slot_span(facts, q)
     return pattern("comparator_cue").search(facts.text, a, b) is not None
-
-
-def named_aside(cf: SentenceFacts, c: Quantity, ef: SentenceFacts, e: Quantity) -> bool:
-    """Is ``e`` given in parentheses right after a name ("such as Dream (580B tokens)") that the claim also ties to
-    ``c`` in one clause ("Dream's 580B-token training")? Then ``e`` is that name's, whatever the words around it."""
-    m = re.search(r"(\S+)\s*\([^()]*$", ef.text[:e.span[0]])
-    owner = [x for x in ef.entities if m and x.span[0] <= m.start(1) < x.span[1] + 1 and x.span[1] <= m.end(1) + 1]
-    clause = next(((a, b) for a, b in clause_spans(cf.text) if a <= c.span[0] < b), (0, len(cf.text)))
-    return any(names_match(x.name, y.name) for x in owner for y in cf.entities if clause[0] <= y.span[0] < clause[1])
