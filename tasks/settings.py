@@ -91,6 +91,7 @@ class RetrievalSettings(Strict):
     timeout_s: float = Field(5.0, gt=0)
     retries: int = Field(2, ge=0, le=10)
     backoff_s: float = Field(0.5, ge=0)
+    cooldown_s: float = Field(300.0, ge=0, description="after arXiv was unreachable, use the snapshot this long (0: ask every run)")
     api_url: str = "https://export.arxiv.org/api/query?{}"
     snapshot_path: str
     relevance_threshold: float = Field(0.15, ge=0, le=1)
