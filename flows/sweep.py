@@ -139,9 +139,6 @@ def _log_child(ctx, result: PointResult, measurement: Measurement | None, origin
     name = result.label
     fresh = origin == "sweep" and getattr(ctx, "resumed", True) is False  # a new parent has no such child yet
     run_id = None if fresh else tracking.find_child(ctx.client, ctx.experiment_id, ctx.run_id, name)
-    if run_id is None:
-        tags = {"sovereign.kind": "sweep-point", "sovereign.origin": origin}
-        run_id = tracking.start_run(ctx.client, ctx.experiment_id, name, parent_id=ctx.run_id, tags=tags)
     source = measurement.source if measurement else "modelled"
     experts = experts_provenance(result.routing)
     params = {"model": result.model, "routing": result.routing, "N": result.n_tokens, "hardware": ",".join(result.hardware),
@@ -159,7 +156,11 @@ def _log_child(ctx, result: PointResult, measurement: Measurement | None, origin
     tags = {"sovereign.provenance.step_ms": source.split(":")[0], "sovereign.provenance.unique_experts": experts.split(":")[0]}
     if result.failed:
         tags["sovereign.error"] = result.error
-    tracking.log_record(ctx.client, run_id, params, _child_metrics(result, measurement), tags)  # one transaction per child
+    if run_id is None:  # a new child gets its tags with the run itself: one store transaction fewer per child
+        created = {"sovereign.kind": "sweep-point", "sovereign.origin": origin} | tracking.safe_tags(tags)
+        run_id = tracking.start_run(ctx.client, ctx.experiment_id, name, parent_id=ctx.run_id, tags=created)
+        tags = {}
+    tracking.log_record(ctx.client, run_id, params, _child_metrics(result, measurement), tags)
     tracking.end_run(ctx.client, run_id, failed=result.failed)
     return run_id
 

@@ -124,6 +124,7 @@ class TrackingSettings(Strict):
     uri: str | None = Field(None, description="MLflow tracking URI; None -> SQLite in mlruns/")
     store_dir: str = "mlruns"
     experiment_prefix: str = Field("sovereign", pattern=_NAME)
+    sqlite_wal: bool = Field(True, description="local SQLite store in WAL mode (fast commits); false on a network filesystem")
 
 
 class RunSettings(Strict):

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True)
@@ -32,9 +33,10 @@ class BreakerState:
         return (now if now is not None else time.time()) < self.until
 
     def describe(self) -> str:
-        """One line for the console: when it failed, and how to ask again before the cooldown ends."""
+        """One line for the console: which host, when it failed and how, and how to ask again before the cooldown ends."""
         at, until = (datetime.fromtimestamp(t).strftime("%H:%M") for t in (self.failed_at, self.until))
-        return (f"arXiv unreachable at {at} ({self.error}), using the snapshot; "
+        host = urlsplit(self.api_url.replace("{}", "")).netloc or self.api_url
+        return (f"arXiv unreachable at {at} ({host}: {self.error.split(':')[0]}), using the snapshot; "
                 f"retry after {until} or set retrieval.cooldown_s=0")
 
 
