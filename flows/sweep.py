@@ -16,6 +16,7 @@ from prefect.cache_policies import NO_CACHE
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from flows import engine, tracking
+from flows.fit_cache import cached_growth_fits
 from flows.progress import StageTimer, console
 from flows.safety import atomic_write
 from tasks.experiments.measured import Measurement, RecordedResults, consistent_runs, load_recorded, match_measurement
@@ -223,7 +224,7 @@ def run_sweep(ctx, settings: Settings, timer: StageTimer) -> SweepOutcome:
                 bar.advance(job)
         ordered = [done[p.label] for p in points if p.label in done]
         rows = summary_table([p.projected for p in ordered])
-        fits = growth_fits([p.projected for p in ordered])
+        fits = cached_growth_fits([p.projected for p in ordered], settings.run.cache_dir)
         files = _write_summary(ctx.out_dir / "sweep", rows, ordered, fits)
         measured = sum(p.measurement is not None for p in ordered)
         note["summary"] = f"{len(ordered)} points ({measured} with GPU measurements, {sum(p.projected.failed for p in ordered)} failed)"
