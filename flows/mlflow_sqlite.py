@@ -19,6 +19,7 @@ from pathlib import Path
 
 log = logging.getLogger("sovereign.tracking")
 _DATABASES: set[str] = set()  # resolved paths of the SQLite files to tune
+_OPEN: list[sqlite3.Connection] = []  # connections opened to them, for close_connections()
 _LOCK = threading.Lock()
 _INSTALLED = False
 
@@ -46,5 +47,27 @@ def _on_connect(dbapi_connection, _record) -> None:  # noqa: ANN001 - SQLAlchemy
             return
         dbapi_connection.execute("PRAGMA journal_mode=WAL")  # persistent in the file; a no-op once set
         dbapi_connection.execute("PRAGMA synchronous=NORMAL")  # per connection
+        with _LOCK:
+            _OPEN[:] = [c for c in _OPEN if _is_open(c)] + [dbapi_connection]
     except sqlite3.Error as exc:  # e.g. locked by another process right now: this connection keeps the defaults
         log.debug("SQLite tuning skipped for this connection: %s", exc)
+
+
+def _is_open(conn: sqlite3.Connection) -> bool:
+    try:
+        conn.total_changes  # noqa: B018 - raises on a closed connection
+    except sqlite3.ProgrammingError:
+        return False
+    return True
+
+
+def close_connections() -> None:
+    """Close the tuned databases' connections at the end of a process that skips Python's finalisation: the last
+    close checkpoints the write-ahead log into the database file, so ``mlflow.db`` holds every run on its own."""
+    with _LOCK:
+        for conn in _OPEN:
+            try:
+                conn.close()
+            except sqlite3.Error:
+                pass
+        _OPEN.clear()
