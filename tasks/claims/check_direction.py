@@ -121,6 +121,16 @@ def evaluative_polarity(text: str) -> dict[str, str]:
     return out
 
 
+def _chunk_polarity(al: Alignment, s: Sentence) -> dict[str, str]:
+    """Evaluative polarity of the other sentences of ``s``'s chunk; a metric said to go both ways is left out."""
+    seen: dict[str, set[str]] = {}
+    for t in al.sentences:
+        if t.chunk_id == s.chunk_id and t is not s:
+            for k, w in evaluative_polarity(plain(t.facts)).items():
+                seen.setdefault(k, set()).add(w)
+    return {k: next(iter(w)) for k, w in seen.items() if len(w) == 1}
+
+
 def _support_sentences(al: Alignment, tol: Tolerance) -> list[Sentence]:
     """The sentences that bore out a claimed number, or else the one that covers a number-free claim."""
     matched = list({id(m.sentence): m.sentence for m in match_numbers(al, tol) if m.status == "match"}.values())
@@ -152,6 +162,8 @@ class Polarity:
         claim_way = evaluative_polarity(plain(al.facts))
         for s in _support_sentences(al, self.tol):
             ev_way = evaluative_polarity(plain(s.facts))
+            if not al.facts.numbers:  # a number-free claim is covered by the chunk: its other sentences speak too
+                ev_way = _chunk_polarity(al, s) | ev_way
             clash = next((f"claim says {k} goes {w} but the evidence says it goes {ev_way[k]}"
                           for k, w in claim_way.items() if ev_way.get(k, w) != w), "")
             if not al.facts.numbers:  # a number-free claim: its regime words against the covering chunk

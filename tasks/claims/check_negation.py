@@ -58,6 +58,21 @@ def rejected_stems(paper_sentences: list[Sentence]) -> dict[str, Sentence]:
     return {w: s for w, s in inside.items() if w not in outside}
 
 
+def asserted_alternative(claim: str, sentences: list[Sentence], min_words: int = 2) -> Sentence | None:
+    """The sentence that asserts what the claim sets aside: "built by adapting a pretrained model instead of being
+    trained from scratch" against "trained from scratch". Every content stem (at least ``min_words``) of one of the
+    claim's set-aside phrases must occur in the sentence outside its own set-aside phrases, not negated."""
+    phrases = [w for w in (_stems(claim[a:b]) for a, b in set_aside_spans(claim)) if len(w) >= min_words]
+    for s in sentences if phrases else []:
+        text = s.facts.text
+        rest = list(text)
+        for a, b in set_aside_spans(text):
+            rest[a:b] = " " * (b - a)
+        if any(words <= _asserted_stems("".join(rest)) for words in phrases):
+            return s
+    return None
+
+
 @register("negation")
 @dataclass
 class Negation:
@@ -76,4 +91,8 @@ class Negation:
                 s = rejected[used[0]]
                 return [Finding(self.name, "contradict", f"claim asserts {', '.join(used)}, which {s.chunk_id} sets aside "
                                 f"('{s.facts.text[:80]}')", s.chunk_id, float(s.hit.score))]
+        s = asserted_alternative(al.claim.text, al.aligned if al.subjects else [], self.min_words)
+        if s is not None:
+            return [Finding(self.name, "contradict", f"claim sets aside what {s.chunk_id} says it does "
+                            f"('{s.facts.text[:80]}')", s.chunk_id, float(s.hit.score))]
         return []

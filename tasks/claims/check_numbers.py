@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from tasks.claims.align import Alignment, names_all
 from tasks.claims.findings import Finding, register
 from tasks.claims.number_match import Tolerance, match_numbers
-from tasks.claims.slots import content_stems
+from tasks.claims.lexicon import lexicon
+from tasks.claims.slots import content_stems, stem
+
+
+def claim_words(text: str) -> set[str]:
+    """The content stems a number-free claim must find covered: its reporting words ("a study finds that",
+    "the analysis shows") say who states it, not what is stated (lexicon ``reporting_words``)."""
+    return content_stems(text) - _reporting()
+
+
+@functools.cache
+def _reporting() -> frozenset[str]:
+    return frozenset(stem(w) for w in lexicon()["reporting_words"])
 
 
 def _score(s) -> float:
@@ -71,11 +84,18 @@ class Scope:
                       or all(any(names_all(t, [n]) for t in by_chunk[s.chunk_id]) for n in al.required)]
         if not candidates:
             return [Finding(self.name, "gap", f"no evidence sentence or chunk names {', '.join(al.required) or 'the claim'}")]
-        words = content_stems(al.claim.text)
-        cov, best = max(((len(words & content_stems(s.hit.chunk.text)) / max(1, len(words)), s) for s in candidates),
+        words = claim_words(al.claim.text)
+        # an abstract split into chunks is one text: a claim may join what its two halves say
+        paper_words, paper_score = {}, {}
+        for h in al.hits:
+            pid = h.chunk.arxiv_id
+            paper_words[pid] = paper_words.get(pid, set()) | content_stems(h.chunk.text)
+            paper_score[pid] = max(paper_score.get(pid, 0.0), float(h.score))
+        cov, best = max(((len(words & paper_words[s.hit.chunk.arxiv_id]) / max(1, len(words)), s) for s in candidates),
                         key=lambda t: t[0])
-        note = f"content coverage {cov:.2f}, retrieval cosine {best.hit.score:.2f} ({best.chunk_id})"
-        ok = cov >= self.min_coverage and best.hit.score >= self.support_similarity
+        score = paper_score[best.hit.chunk.arxiv_id]
+        note = f"content coverage {cov:.2f} of the paper's chunks, retrieval cosine {score:.2f} ({best.chunk_id})"
+        ok = cov >= self.min_coverage and score >= self.support_similarity
         al.cache["scope_sentence"] = best
         return [Finding(self.name, "support" if ok else "gap", note, best.chunk_id, _score(best))]
 
@@ -84,7 +104,7 @@ def scope_sentence(al: Alignment):
     """The aligned sentence that best covers a number-free claim (None when none names all its entities)."""
     if "scope_sentence" not in al.cache:
         candidates = [s for s in al.aligned if names_all(s, al.required)]
-        words = content_stems(al.claim.text)
+        words = claim_words(al.claim.text)
         al.cache["scope_sentence"] = max(candidates, key=lambda s: len(words & content_stems(s.hit.chunk.text)),
                                          default=None)
     return al.cache["scope_sentence"]

@@ -281,6 +281,9 @@ def _listed_unit(text: str, prev: Quantity | None, q: Quantity) -> Quantity:
 
 def title_subject(title: str) -> tuple[str, ...]:
     """The name a paper is about: the part of the title before a colon, else its name-like tokens."""
+    # arXiv titles carry TeX markup ("d$^2$Cache", "$\\mu$P"): the name is what the markup prints (d2Cache, muP)
+    title = re.sub(r"\$([^$]*)\$", lambda m: re.sub(r"\\(?:text|math)[a-z]*|[\\^_{}\s]", "", m.group(1)),
+                   title)
     # "DeepSeek-V3 Technical Report": report-type words at the end are not part of the name
     title = re.sub(r"\s+(?:Technical\s+Report|Report|Survey|Preprint)\s*$", "", title.strip(), flags=re.I)
     if ":" in title:

@@ -8,7 +8,7 @@ from typing import Literal, Protocol
 
 from tasks.claims.align import Alignment
 
-FindingKind = Literal["support", "contradict", "gap"]
+FindingKind = Literal["support", "contradict", "gap", "settle"]
 Label = Literal["SUPPORTED", "CONTRADICTED", "NOT_ENOUGH_INFO"]
 
 
@@ -17,7 +17,8 @@ class Finding:
     """What one check found about one part of a claim.
 
     kind: ``support`` (this part is borne out), ``contradict`` (the aligned evidence says otherwise) or
-        ``gap`` (this part is required for support but nothing aligned settles it).
+        ``gap`` (this part is required for support but nothing aligned settles it) or ``settle`` (a learned
+        reader bears the whole claim out: it settles gaps, it never outweighs a contradiction).
     strength: how sure the check is, in [0, 1]; by default the retrieval cosine of the evidence chunk
         that decided it (a measured quantity, not a tuned constant), or 0.5 when nothing was retrieved.
     """
@@ -55,6 +56,7 @@ def decide(findings: list[Finding]) -> tuple[Label, float, str]:
     - Any ``contradict`` -> CONTRADICTED; confidence is the strongest contradiction's strength.
     - Else at least one ``support`` and no ``gap`` -> SUPPORTED; confidence is the weakest support's
       strength (a claim is only as sure as its least-settled part).
+    - Else a ``settle`` finding -> SUPPORTED; confidence is its strength (the reader's probability).
     - Else NOT_ENOUGH_INFO; confidence 1 minus the strongest support (partial support makes "not enough"
       less certain), or 0.5 when nothing supports it.
     Confidences are clipped to [0.05, 0.95]: no retrieval cosine makes a verdict certain.
@@ -63,10 +65,14 @@ def decide(findings: list[Finding]) -> tuple[Label, float, str]:
     contra = [f for f in findings if f.kind == "contradict"]
     support = [f for f in findings if f.kind == "support"]
     gaps = [f for f in findings if f.kind == "gap"]
+    settle = [f for f in findings if f.kind == "settle"]
     if contra:
         return "CONTRADICTED", clip(max(f.strength for f in contra)), "; ".join(f"[{f.check}] {f.detail}" for f in contra)
     if support and not gaps:
         return "SUPPORTED", clip(min(f.strength for f in support)), "; ".join(f"[{f.check}] {f.detail}" for f in support)
+    if settle:
+        best = max(settle, key=lambda f: f.strength)
+        return "SUPPORTED", clip(best.strength), "; ".join(f"[{f.check}] {f.detail}" for f in [best] + gaps)
     confidence = 1 - max(f.strength for f in support) if support else 0.5
     why = "; ".join(f"[{f.check}] {f.detail}" for f in gaps + support) or "no check found support"
     return "NOT_ENOUGH_INFO", clip(confidence), why

@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 
 import tasks.claims.check_attribution  # noqa: F401 - registers the check
 import tasks.claims.check_direction  # noqa: F401 - registers the checks
+import tasks.claims.check_entail  # noqa: F401 - registers the check
 import tasks.claims.check_negation  # noqa: F401 - registers the check
 import tasks.claims.check_numbers  # noqa: F401 - registers the checks
+import tasks.claims.check_pairing  # noqa: F401 - registers the check
 import tasks.claims.check_semantic  # noqa: F401 - registers the check
 import tasks.claims.check_setting  # noqa: F401 - registers the check
 import tasks.claims.check_trend  # noqa: F401 - registers the check
@@ -34,7 +36,8 @@ from tasks.records import Chunk, ChunkHit
 
 # "semantic" (the learned entailment head) is registered but off: on probe3 and the dev set it changed no
 # verdict (ablation +0.0%), and a check earns its place by ablation. Turn it on with checks=(..., "semantic").
-DEFAULT_CHECKS = ("numbers", "scope", "polarity", "comparison", "attribution", "setting", "negation", "trend")
+DEFAULT_CHECKS = ("numbers", "scope", "polarity", "comparison", "attribution", "setting", "negation", "trend", "pairing",
+                  "entail")
 
 
 @dataclass
@@ -55,7 +58,8 @@ class HybridVerifier:
         if not self._built:
             tol = Tolerance(self.rel_tol, self.approx_tol)
             kwargs = {"numbers": {"tol": tol}, "polarity": {"tol": tol}, "comparison": {"tol": tol}, "semantic": {"tol": tol},
-                      "attribution": {"tol": tol}, "setting": {"tol": tol}, "negation": {"tol": tol},
+                      "attribution": {"tol": tol}, "setting": {"tol": tol}, "negation": {"tol": tol}, "pairing": {"tol": tol},
+                      "entail": {"paper_chunks": self.paper_chunks},
                       "scope": {"min_coverage": self.min_coverage, "support_similarity": self.support_similarity}}
             unknown = [c for c in self.checks if c not in REGISTRY]
             if unknown:
@@ -72,7 +76,10 @@ class HybridVerifier:
         try:
             hits = expand(claim.text, hits, self.paper_chunks)
             al = align(claim, hits, source_id)
-            findings = [f for check in self._pipeline() for f in check(al)]
+            first = [c for c in self._pipeline() if not getattr(c, "only_when_unsettled", False)]
+            findings = [f for check in first for f in check(al)]
+            if decide(findings)[0] == "NOT_ENOUGH_INFO":  # learned readers only settle what the rules left open
+                findings += [f for check in self._pipeline() if check not in first for f in check(al)]
             return self._verdict(claim, hits, findings, source_id)
         except Exception as exc:  # noqa: BLE001 - a bad parse must not stop the run
             return Verdict(claim_id=claim.claim_id, claim_text=claim.text, label="NOT_ENOUGH_INFO", confidence=0.0,
@@ -83,10 +90,11 @@ class HybridVerifier:
         label, confidence, rationale = decide(findings)
         by_id = {h.chunk.chunk_id: h for h in hits}
         deciding = [f.chunk_id for f in findings if f.chunk_id in by_id and (
-            f.kind == {"CONTRADICTED": "contradict", "SUPPORTED": "support"}.get(label, f.kind))]
+            f.kind in {"CONTRADICTED": ("contradict",), "SUPPORTED": ("support", "settle")}.get(label, (f.kind,)))]
         order = list(dict.fromkeys(deciding + [h.chunk.chunk_id for h in hits]))
         evidence = to_evidence([by_id[i] for i in order][: max(3, len(set(deciding)))], source_id)
-        supporting = [by_id[f.chunk_id].chunk.arxiv_id for f in findings if f.kind == "support" and f.chunk_id in by_id]
+        supporting = [by_id[f.chunk_id].chunk.arxiv_id for f in findings
+                      if f.kind in ("support", "settle") and f.chunk_id in by_id]
         supported = label == "SUPPORTED" and bool(supporting)
         faithful = (supported and source_id in supporting) if source_id else None
         corroborated = supported and all(p != source_id for p in supporting)  # no source known: any paper is another

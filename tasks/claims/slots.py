@@ -16,6 +16,7 @@ from tasks.claims.lexicon import lexicon, pattern, qualifier_groups
 from tasks.claims.records import Quantity
 
 _STOP = set(ENGLISH_STOP_WORDS)
+_LISTED = re.compile(r"\s*(?:,\s*)?(?:and|or)\s+|\s*,\s*")
 
 
 def stem(word: str) -> str:
@@ -31,8 +32,13 @@ def content_stems(text: str) -> set[str]:
 
 
 def slot_span(facts: SentenceFacts, q: Quantity) -> tuple[int, int]:
-    """``q``'s clause, narrowed to the text between its neighbouring numbers when the clause holds several."""
+    """``q``'s clause, narrowed to the text between its neighbouring numbers when the clause holds several. A number
+    listed right before another ("4.86x and 2.18x speedup on A and B, respectively") shares the list's slot."""
     text = facts.text
+    nxt = next((o for o in facts.numbers if o.span[0] > q.span[1] and (o.unit, o.kind) == (q.unit, q.kind)
+                and _LISTED.fullmatch(text[q.span[1]:o.span[0]])), None)
+    if nxt is not None:
+        return q.span[0], slot_span(facts, nxt)[1]
     a, b = next(((a, b) for a, b in clause_spans(text) if a <= q.span[0] < b), (0, len(text)))
     for o in facts.numbers:
         if o is q:
