@@ -36,7 +36,8 @@ log = logging.getLogger("sovereign.claims")
 
 
 _CLAIMS_CODE = (sorted((PROJECT_ROOT / "tasks" / "claims").glob("*.py")) + [Path(__file__)]
-                + sorted((PROJECT_ROOT / "tasks" / "claims" / "data").glob("*.yaml")))  # lexicons decide verdicts too
+                + sorted((PROJECT_ROOT / "tasks" / "claims" / "data").glob("*.yaml"))  # lexicons decide verdicts too
+                + sorted((PROJECT_ROOT / "tasks" / "claims" / "data").glob("*.npz")))  # and so do trained adapters
 
 
 def _verify_key(_, params: dict) -> str:
