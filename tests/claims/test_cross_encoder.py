@@ -91,3 +91,26 @@ def test_counterfactuals_change_what_they_say():
     assert scaled and "40%" not in scaled
     assert swap_opposite("Tern is faster than Smew.", rng) == "Tern is slower than Smew."
     assert swap_opposite("Tern is a router.", rng) is None
+
+
+def test_a_missing_model_turns_the_check_off_not_the_claim(tmp_path, caplog, monkeypatch):
+    from tasks.claims import cross_encoder
+    from tasks.claims.align import align
+    from tasks.claims.check_entail import Entail
+    from tasks.claims.records import Claim
+
+    retrieve = fake_retriever([make_paper("2504.00202", "Gadwall: Expert Caching",
+                                          "Gadwall caches hot experts in HBM and streams the rest.")])
+    broken = tmp_path / "cross-encoder.npz"
+    broken.write_bytes(b"not an npz")
+    monkeypatch.setattr(cross_encoder, "ADAPTER", broken)
+    for cached in (cross_encoder.load, cross_encoder.support_probability):
+        cached.cache_clear()
+    try:
+        text = "Gadwall caches hot experts."
+        check = Entail(paper_chunks=retrieve.paper_chunks)
+        assert check(align(Claim(claim_id="c1", text=text), retrieve(text, 4), None)) == []
+        assert "could not load" in caplog.text
+    finally:
+        for cached in (cross_encoder.load, cross_encoder.support_probability):
+            cached.cache_clear()
