@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -26,16 +27,22 @@ MAIN_JOB = ["+sweep=tokens"]  # README quickstart step 2
 RERUN_CHANGE = ["tribunal.threshold=7.0"]  # only the tribunal's settings differ
 
 
-def _run(root: Path, tmp: Path, extra: list[str], log: Path) -> tuple[float, int]:
+def _cpu_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _run(root: Path, tmp: Path, extra: list[str], log: Path) -> tuple[float, int, float]:
+    """Wall seconds, exit status and CPU seconds (user + system: less sensitive to the machine's load than wall)."""
     env = dict(os.environ, PREFECT_HOME=str(tmp / "prefect"), PREFECT_LOCAL_STORAGE_PATH=str(tmp / "prefect" / "storage"),
                PYTHONPATH=str(root), SOVEREIGN_ALLOW_DIRS=str(tmp))  # config paths outside mlruns/ are named
     env.pop("PREFECT_API_URL", None)
     argv = [sys.executable, "flows/main.py", *MAIN_JOB, f"tracking.store_dir={tmp}/mlruns",
             f"run.output_dir={tmp}/outputs", f"run.cache_dir={tmp}/cache", *extra]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu_children()
     with log.open("wb") as handle:
         rc = subprocess.run(argv, cwd=root, env=env, stdout=handle, stderr=subprocess.STDOUT).returncode
-    return time.perf_counter() - started, rc
+    return time.perf_counter() - started, rc, _cpu_children() - cpu
 
 
 def _stages(log: Path) -> dict[str, float]:
@@ -55,15 +62,17 @@ def main(argv: list[str]) -> int:
     for i in range(args.repeats):
         with tempfile.TemporaryDirectory(prefix="sovereign-bench-") as name:
             tmp = Path(name)
-            first, rc1 = _run(args.root, tmp, [], tmp / "first.log")
-            rerun, rc2 = _run(args.root, tmp, RERUN_CHANGE, tmp / "rerun.log")
+            load_before = os.getloadavg()[0]
+            first, rc1, first_cpu = _run(args.root, tmp, [], tmp / "first.log")
+            rerun, rc2, rerun_cpu = _run(args.root, tmp, RERUN_CHANGE, tmp / "rerun.log")
             if rc1 or rc2:
                 print((tmp / "first.log").read_text()[-2000:], (tmp / "rerun.log").read_text()[-2000:], file=sys.stderr)
             rows.append({"label": args.label, "repeat": i, "first_s": round(first, 1), "rerun_tribunal_s": round(rerun, 1),
-                         "ok": rc1 == 0 and rc2 == 0, "load1": round(os.getloadavg()[0], 2),
+                         "first_cpu_s": round(first_cpu, 1), "rerun_tribunal_cpu_s": round(rerun_cpu, 1),
+                         "ok": rc1 == 0 and rc2 == 0, "load1_before": round(load_before, 2), "load1": round(os.getloadavg()[0], 2),
                          "stages_first": _stages(tmp / "first.log"), "stages_rerun": _stages(tmp / "rerun.log")})
             print(json.dumps(rows[-1]), flush=True)
-    for key in ("first_s", "rerun_tribunal_s"):
+    for key in ("first_s", "rerun_tribunal_s", "first_cpu_s", "rerun_tribunal_cpu_s"):
         values = [r[key] for r in rows]
         print(f"{args.label} {key}: median {statistics.median(values):.1f} s, min {min(values):.1f}, max {max(values):.1f} (n={len(values)})")
     if args.out:

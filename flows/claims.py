@@ -7,6 +7,8 @@ import io
 import hashlib
 import json
 import logging
+import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -34,7 +36,8 @@ log = logging.getLogger("sovereign.claims")
 
 
 _CLAIMS_CODE = (sorted((PROJECT_ROOT / "tasks" / "claims").glob("*.py")) + [Path(__file__)]
-                + sorted((PROJECT_ROOT / "tasks" / "claims" / "data").glob("*.yaml")))  # lexicons decide verdicts too
+                + sorted((PROJECT_ROOT / "tasks" / "claims" / "data").glob("*.yaml"))  # lexicons decide verdicts too
+                + sorted((PROJECT_ROOT / "tasks" / "claims" / "data").glob("*.npz")))  # and so do trained adapters
 
 
 def _verify_key(_, params: dict) -> str:
@@ -134,16 +137,38 @@ def verify_claims(claims: list[Claim], index_dir: str, verifier: VerifierSetting
     if verifier.name != "llm":  # embed every query both passes will ask for in one batch, not one call each
         model.prefetch(_planned_queries(claims, make_verifier(verifier, paper_chunks=lookup)))
     checker = make_verifier(verifier, chat_model=chat_model, paper_chunks=lookup)
-    verdicts = [checker.verify(claim, lambda text, k: store.query(text, model, k), claim.source_id) for claim in claims]
-    if verifier.name == "llm":
-        return verdicts, []
-    independent = []
-    for claim in claims:
-        others = make_verifier(verifier, paper_chunks=_without(lookup, claim.source_id))
-        retrieve = lambda text, k, src=claim.source_id: [h for h in store.query(text, model, 2 * k) if h.chunk.arxiv_id != src][:k]  # noqa: E731
-        v = others.verify(claim, retrieve, claim.source_id)  # the source marks its own paper: never corroboration
-        independent.append(v.model_copy(update={"verifier": f"{v.verifier}:other-papers"}))
+    with _one_torch_thread():
+        verdicts = [checker.verify(claim, lambda text, k: store.query(text, model, k), claim.source_id) for claim in claims]
+        if verifier.name == "llm":
+            return verdicts, []
+        independent = []
+        for claim in claims:
+            others = make_verifier(verifier, paper_chunks=_without(lookup, claim.source_id))
+            retrieve = lambda text, k, src=claim.source_id: [h for h in store.query(text, model, 2 * k) if h.chunk.arxiv_id != src][:k]  # noqa: E731
+            v = others.verify(claim, retrieve, claim.source_id)  # the source marks its own paper: never corroboration
+            independent.append(v.model_copy(update={"verifier": f"{v.verifier}:other-papers"}))
     return verdicts, independent
+
+
+@contextmanager
+def _one_torch_thread():
+    """Torch on one thread while claims are checked one pair at a time (the cross-encoder's tiny forward passes).
+
+    With torch's default two OpenMP threads on the loaded 2-core machine, 60 cross-encoder pairs took 0.9 s in one
+    run and 21.9 s (all of it CPU: threads spinning for a descheduled sibling) in the next; on one thread 1.1-1.2 s
+    every time. First runs of the main job swung from 4 s to 59 s in the claims stage the same way. The batched
+    embedding before this block keeps torch's default. Without torch loaded (embedder=nim, tfidf) nothing changes.
+    """
+    torch = sys.modules.get("torch")
+    if torch is None:
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def empirical_facts(sweep, settings: Settings) -> list[EmpiricalFact]:

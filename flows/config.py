@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import os
 import re
 
 from hydra import compose, initialize_config_dir
@@ -80,6 +82,28 @@ def load_settings(overrides: list[str] | None = None) -> tuple[Settings, dict]:
         SettingsError: with a message naming the bad key and what it accepts.
     """
     overrides = normalise_question_override(list(overrides or []))
+    key = (tuple(overrides), tuple(os.environ.get(v) for v in _ENV_READ), os.getcwd(), _conf_fingerprint())
+    if key in _COMPOSED:  # the entry point checks every job before the run, and the flow composes again
+        settings, resolved = _COMPOSED[key]
+        return settings.model_copy(deep=True), copy.deepcopy(resolved)
+    settings, resolved = _load(overrides)
+    if len(_COMPOSED) >= 64:  # a multirun's jobs are checked first, then run: keep them all, not more
+        _COMPOSED.pop(next(iter(_COMPOSED)))
+    _COMPOSED[key] = (settings.model_copy(deep=True), copy.deepcopy(resolved))
+    return settings, resolved
+
+
+_COMPOSED: dict[tuple, tuple[Settings, dict]] = {}  # one process composes the same job 3 times (check, job, flow)
+# What composition and validation read besides the files: conf/tracking's interpolation and flows/safety's allow-lists.
+_ENV_READ = ("SOVEREIGN_TRACKING_URI", "SOVEREIGN_ALLOW_DIRS", "SOVEREIGN_ALLOWED_ENDPOINTS")
+
+
+def _conf_fingerprint() -> tuple:
+    """Every config file's name, size and mtime: an edited conf/ is composed again (tests write config files)."""
+    return tuple((str(p), st.st_size, st.st_mtime_ns) for p in sorted(CONF_DIR.rglob("*.yaml")) if (st := p.stat()))
+
+
+def _load(overrides: list[str]) -> tuple[Settings, dict]:
     try:
         cfg = _compose(overrides)
         resolved = OmegaConf.to_container(cfg, resolve=True)

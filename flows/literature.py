@@ -20,6 +20,7 @@ from tasks.index.chunking import chunk_paper
 from tasks.index.embedder import load_embedder
 from tasks.index.faiss_store import build_index, load_or_none, paper_ids_digest
 from tasks.records import IndexCard, Paper, Query, RelevanceDecision, SearchResult
+from tasks.retrieval import arxiv_breaker
 from tasks.retrieval.arxiv_live import ArxivUnavailable, search_live
 from tasks.retrieval.merge import merge_dedupe
 from tasks.retrieval.pipeline import question_names, two_round_queries
@@ -72,20 +73,28 @@ def _store(path: Path, result: SearchResult) -> None:
 def search_arxiv(query: Query, retrieval: RetrievalSettings, cache_dir: str) -> SearchResult | str:
     """One query against the live arXiv API: its answer, or why arXiv could not answer (the caller falls back).
 
-    Live answers are kept for a day under a key of (query, result count, API URL). A failure is never stored, so
-    the run after an outage asks arXiv again instead of replaying the snapshot.
+    Live answers are kept for a day under a key of (query, result count, API URL). An endpoint that answered with
+    an error is asked again next time; one that could not be reached (refused, DNS, timeout) is skipped for
+    ``retrieval.cooldown_s`` (tasks/retrieval/arxiv_breaker.py), in this run and the next ones, until a live
+    answer arrives or the cooldown ends.
     """
     started = time.perf_counter()
     live_file = _search_cache_file(cache_dir, "arxiv", query.text, retrieval.max_results_per_query, retrieval.api_url)
     cached = _read_cached(live_file, LIVE_ANSWER_TTL)
     if cached is not None:
         return cached.model_copy(update={"seconds": time.perf_counter() - started})
+    tripped = arxiv_breaker.open_state(project_path(cache_dir), retrieval.api_url, retrieval.cooldown_s)
+    if tripped is not None:
+        return f"circuit open: {tripped.error}"
     try:
         papers = search_live(query, retrieval.max_results_per_query, retrieval.timeout_s, retrieval.retries, retrieval.backoff_s, retrieval.api_url)
     except ArxivUnavailable as exc:
         error = str(exc).split("(Caused by")[0].strip()[:160]
         log.info("arXiv unreachable for %r (%s): FALLING BACK to the local snapshot", query.text, error)
+        if exc.unreachable:
+            arxiv_breaker.trip(project_path(cache_dir), retrieval.api_url, error, retrieval.cooldown_s)
         return error
+    arxiv_breaker.clear(project_path(cache_dir), retrieval.api_url)
     result = SearchResult(query=query, papers=papers, source="arxiv", seconds=time.perf_counter() - started)
     _store(live_file, result)
     return result
@@ -250,10 +259,14 @@ def run_literature(settings: Settings, timer: StageTimer) -> Literature:
         sources = sorted({x.source for x in results})
         fell_back = [x for x in results if x.source == "snapshot" and r.backend == "arxiv"]
         if fell_back:
-            console.print(
-                f"[bold yellow]⚠ arXiv API unreachable for {len(fell_back)}/{len(results)} queries "
-                f"({fell_back[0].error}); served from the local snapshot {r.snapshot_path}[/]"
-            )
+            tripped = arxiv_breaker.open_state(project_path(settings.run.cache_dir), r.api_url, r.cooldown_s)
+            if tripped is not None:  # one line for the whole run, with when it failed and how to ask again
+                console.print(f"[bold yellow]⚠ {tripped.describe()} ({r.snapshot_path}, {len(fell_back)}/{len(results)} queries)[/]")
+            else:
+                console.print(
+                    f"[bold yellow]⚠ arXiv API unreachable for {len(fell_back)}/{len(results)} queries "
+                    f"({fell_back[0].error}); served from the local snapshot {r.snapshot_path}[/]"
+                )
         merged = merge_dedupe([x.papers for x in results])
         note["summary"] = f"{len(queries)} queries → {len(merged)} unique papers (source: {', '.join(sources)})"
     with timer.stage("relevance") as note:

@@ -121,7 +121,9 @@ def prepare_tracking_store(settings: TrackingSettings) -> None:
         if empty or not (store / HISTORY_MARKER).exists():
             from mlflow.tracking import MlflowClient
 
-            MlflowClient(tracking_uri=f"sqlite:///{db}").search_experiments(max_results=1)  # creates the schema
+            from flows.tracking import tracking_uri
+
+            MlflowClient(tracking_uri=tracking_uri(settings)).search_experiments(max_results=1)  # creates the schema
             (store / HISTORY_MARKER).write_text("mlflow.db holds this store's runs; see flows/store.py\n")
 
 

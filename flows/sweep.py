@@ -16,6 +16,7 @@ from prefect.cache_policies import NO_CACHE
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from flows import engine, tracking
+from flows.fit_cache import cached_growth_fits
 from flows.progress import StageTimer, console
 from flows.safety import atomic_write
 from tasks.experiments.measured import Measurement, RecordedResults, consistent_runs, load_recorded, match_measurement
@@ -139,9 +140,6 @@ def _log_child(ctx, result: PointResult, measurement: Measurement | None, origin
     name = result.label
     fresh = origin == "sweep" and getattr(ctx, "resumed", True) is False  # a new parent has no such child yet
     run_id = None if fresh else tracking.find_child(ctx.client, ctx.experiment_id, ctx.run_id, name)
-    if run_id is None:
-        tags = {"sovereign.kind": "sweep-point", "sovereign.origin": origin}
-        run_id = tracking.start_run(ctx.client, ctx.experiment_id, name, parent_id=ctx.run_id, tags=tags)
     source = measurement.source if measurement else "modelled"
     experts = experts_provenance(result.routing)
     params = {"model": result.model, "routing": result.routing, "N": result.n_tokens, "hardware": ",".join(result.hardware),
@@ -159,7 +157,11 @@ def _log_child(ctx, result: PointResult, measurement: Measurement | None, origin
     tags = {"sovereign.provenance.step_ms": source.split(":")[0], "sovereign.provenance.unique_experts": experts.split(":")[0]}
     if result.failed:
         tags["sovereign.error"] = result.error
-    tracking.log_record(ctx.client, run_id, params, _child_metrics(result, measurement), tags)  # one transaction per child
+    if run_id is None:  # a new child gets its tags with the run itself: one store transaction fewer per child
+        created = {"sovereign.kind": "sweep-point", "sovereign.origin": origin} | tracking.safe_tags(tags)
+        run_id = tracking.start_run(ctx.client, ctx.experiment_id, name, parent_id=ctx.run_id, tags=created)
+        tags = {}
+    tracking.log_record(ctx.client, run_id, params, _child_metrics(result, measurement), tags)
     tracking.end_run(ctx.client, run_id, failed=result.failed)
     return run_id
 
@@ -222,7 +224,7 @@ def run_sweep(ctx, settings: Settings, timer: StageTimer) -> SweepOutcome:
                 bar.advance(job)
         ordered = [done[p.label] for p in points if p.label in done]
         rows = summary_table([p.projected for p in ordered])
-        fits = growth_fits([p.projected for p in ordered])
+        fits = cached_growth_fits([p.projected for p in ordered], settings.run.cache_dir)
         files = _write_summary(ctx.out_dir / "sweep", rows, ordered, fits)
         measured = sum(p.measurement is not None for p in ordered)
         note["summary"] = f"{len(ordered)} points ({measured} with GPU measurements, {sum(p.projected.failed for p in ordered)} failed)"

@@ -32,6 +32,7 @@ from mlflow.utils.mlflow_tags import (
     MLFLOW_USER,
 )
 
+from flows import mlflow_sqlite
 from flows.safety import disk_full_guard
 from tasks.redaction import SECRET_KEY, SECRET_VALUE
 from tasks.settings import PROJECT_ROOT, TrackingSettings, project_path
@@ -47,6 +48,8 @@ def tracking_uri(settings: TrackingSettings) -> str:
         return settings.uri
     store = project_path(settings.store_dir)
     store.mkdir(parents=True, exist_ok=True)
+    if settings.sqlite_wal:
+        mlflow_sqlite.tune(store / "mlflow.db")
     return f"sqlite:///{store / 'mlflow.db'}"
 
 
@@ -190,8 +193,13 @@ def log_record(client: MlflowClient, run_id: str, params: dict[str, Any], metric
         set_tags(client, run_id, tags)
 
 
+def safe_tags(tags: dict[str, Any]) -> dict[str, str]:
+    """Tag values as ``set_tags`` writes them: redacted, capped to MLflow's limit."""
+    return {k: redact(v)[:5000] for k, v in tags.items()}
+
+
 def set_tags(client: MlflowClient, run_id: str, tags: dict[str, Any]) -> None:
-    client.log_batch(run_id, tags=[RunTag(k, redact(v)[:5000]) for k, v in tags.items()])
+    client.log_batch(run_id, tags=[RunTag(k, v) for k, v in safe_tags(tags).items()])
 
 
 def log_artifacts(client: MlflowClient, run_id: str, paths: Iterable[Path], artifact_path: str | None = None) -> None:

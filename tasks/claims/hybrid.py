@@ -5,8 +5,10 @@
 2. Alignment: the evidence sentences about the claim's subjects, and for each claimed number the aligned
    number of the same unit, metric and slot (tasks/claims/align.py, number_match.py).
 3. Checks, each returning typed findings (tasks/claims/findings.py registry): numbers, scope, polarity,
-   comparison, attribution, setting (and semantic, registered but off by default).
-4. ``decide``: any contradiction -> CONTRADICTED; support with no gap -> SUPPORTED; else NOT_ENOUGH_INFO.
+   comparison, attribution, setting, negation, trend, pairing; then ``entail``, a learned cross-encoder that
+   may settle what the rules left open (tasks/claims/check_entail.py).
+4. ``decide``: any contradiction -> CONTRADICTED; support with no gap, or a ``settle`` -> SUPPORTED; else
+   NOT_ENOUGH_INFO.
 
 The verdict also says whose evidence decided it: ``faithful`` (the claim's own paper) and
 ``corroborated`` (another paper). The flow counts only corroboration and our measurements as verified.
@@ -23,7 +25,6 @@ import tasks.claims.check_entail  # noqa: F401 - registers the check
 import tasks.claims.check_negation  # noqa: F401 - registers the check
 import tasks.claims.check_numbers  # noqa: F401 - registers the checks
 import tasks.claims.check_pairing  # noqa: F401 - registers the check
-import tasks.claims.check_semantic  # noqa: F401 - registers the check
 import tasks.claims.check_setting  # noqa: F401 - registers the check
 import tasks.claims.check_trend  # noqa: F401 - registers the check
 from tasks.claims.align import align
@@ -34,8 +35,7 @@ from tasks.claims.number_match import Tolerance
 from tasks.claims.records import Claim, Verdict
 from tasks.records import Chunk, ChunkHit
 
-# "semantic" (the learned entailment head) is registered but off: on probe3 and the dev set it changed no
-# verdict (ablation +0.0%), and a check earns its place by ablation. Turn it on with checks=(..., "semantic").
+# "entail" (the learned cross-encoder) runs last and only on claims the rules leave NOT_ENOUGH_INFO.
 DEFAULT_CHECKS = ("numbers", "scope", "polarity", "comparison", "attribution", "setting", "negation", "trend", "pairing",
                   "entail")
 
@@ -57,7 +57,7 @@ class HybridVerifier:
     def _pipeline(self) -> list:
         if not self._built:
             tol = Tolerance(self.rel_tol, self.approx_tol)
-            kwargs = {"numbers": {"tol": tol}, "polarity": {"tol": tol}, "comparison": {"tol": tol}, "semantic": {"tol": tol},
+            kwargs = {"numbers": {"tol": tol}, "polarity": {"tol": tol}, "comparison": {"tol": tol},
                       "attribution": {"tol": tol}, "setting": {"tol": tol}, "negation": {"tol": tol}, "pairing": {"tol": tol},
                       "entail": {"paper_chunks": self.paper_chunks},
                       "scope": {"min_coverage": self.min_coverage, "support_similarity": self.support_similarity}}

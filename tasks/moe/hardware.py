@@ -6,9 +6,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from tasks.moe.specs import DEFAULT_CONF_DIR
+from tasks.moe.yaml_files import read_yaml
 
 CALIBRATION_KEYS = ("copy_bandwidth_bytes_s", "bf16_gemm_flops")
 
@@ -98,7 +98,7 @@ def load_hardware(name: str, conf_dir: Path | None = None,
     if not path.is_file():
         raise ValueError(f"unknown hardware {name!r} (config key `hardware` / `sweep.hardware`); "
                          f"available: {', '.join(list_hardware(conf_dir))}")
-    d = yaml.safe_load(path.read_text()) or {}
+    d = read_yaml(path) or {}
     if not isinstance(d, dict):
         raise ValueError(f"{path}: a hardware spec is a YAML mapping of fields, got {type(d).__name__}")
     if d.get("measured"):

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from tasks.moe.yaml_files import read_yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONF_DIR = REPO_ROOT / "conf"
@@ -254,8 +254,7 @@ def load_model_spec(name: str, conf_dir: Path | None = None) -> ModelSpec:
     if not path.is_file():
         raise ValueError(f"unknown model {name!r} (config key `model` / `sweep.models`); "
                          f"available: {', '.join(list_models(conf_dir))}")
-    with open(path) as fh:
-        d = yaml.safe_load(fh) or {}
+    d = read_yaml(path) or {}
     if not isinstance(d, dict):
         raise ValueError(f"{path}: a model spec is a YAML mapping of fields, got {type(d).__name__}")
     d.pop("defaults", None)

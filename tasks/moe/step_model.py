@@ -21,10 +21,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from tasks.moe.hardware import HardwareSpec
 from tasks.moe.specs import DEFAULT_CONF_DIR, ModelSpec
+from tasks.moe.yaml_files import read_yaml
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ def load_decoding_setup(name: str, conf_dir: Path | None = None) -> DecodingSetu
     if not path.is_file():
         avail = ", ".join(sorted(p.stem for p in d_dir.glob("*.yaml")))
         raise ValueError(f"unknown decoding setup {name!r} (config key `sweep.decoding`); available: {avail}")
-    d = yaml.safe_load(path.read_text()) or {}
+    d = read_yaml(path) or {}
     try:
         return DecodingSetup(**d)
     except TypeError as exc:

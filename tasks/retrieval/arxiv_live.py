@@ -20,7 +20,22 @@ log = logging.getLogger(__name__)
 
 
 class ArxivUnavailable(RuntimeError):
-    """The live API could not answer in time; the caller falls back to the snapshot."""
+    """The live API could not answer in time; the caller falls back to the snapshot.
+
+    ``unreachable`` is True when the endpoint could not be reached at all (connection refused, DNS, a timeout),
+    False when it answered with an error (e.g. 503): only the first opens the circuit breaker.
+    """
+
+    def __init__(self, message: str, unreachable: bool = False):
+        super().__init__(message)
+        self.unreachable = unreachable
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` means nothing answered: refused, DNS, a connect or read timeout, a socket error."""
+    if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
+        return True
+    return isinstance(exc, OSError) and not isinstance(exc, requests.exceptions.RequestException)
 
 
 class _TimeoutSession(requests.Session):
@@ -86,4 +101,4 @@ def search_live(
                 delay = backoff_s * 2**attempt
                 log.info("arXiv attempt %d/%d for %r failed (%s); retrying in %.2fs", attempt + 1, retries + 1, query.text, type(exc).__name__, delay)
                 time.sleep(delay)
-    raise ArxivUnavailable(f"{type(last_error).__name__}: {last_error}"[:300])
+    raise ArxivUnavailable(f"{type(last_error).__name__}: {last_error}"[:300], unreachable=is_unreachable(last_error))

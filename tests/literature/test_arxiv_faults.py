@@ -18,10 +18,13 @@ QUERY = Query(text="expert explosion", origin="test")
 
 
 @contextmanager
-def replay_server(outage: threading.Event | None = None):
-    """Serves the recorded feed; while ``outage`` is set it answers 503, as arXiv does when overloaded."""
+def replay_server(outage: threading.Event | None = None, hits: list | None = None):
+    """Serves the recorded feed; while ``outage`` is set it answers 503, as arXiv does when overloaded.
+    Each request's path is appended to ``hits``."""
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802
+            if hits is not None:
+                hits.append(self.path)
             if outage is not None and outage.is_set():
                 self.send_response(503)
                 self.end_headers()
@@ -144,6 +147,58 @@ def test_after_an_outage_the_next_search_asks_arxiv_again(tmp_path):
     assert after.source == "arxiv" and after.error is None
     assert [p.arxiv_id for p in after.papers] == ["2602.00879", "2605.30876"]
     assert cached.source == "arxiv" and cached.papers == after.papers  # served from the live-answer cache
+
+
+def test_an_unreachable_endpoint_opens_the_breaker_until_the_cooldown_or_a_live_answer(tmp_path):
+    """Refused or hung: the next search goes straight to the snapshot for ``cooldown_s``; 0 disables; a live answer clears."""
+    from flows.literature import search_arxiv
+    from tasks.retrieval import arxiv_breaker
+
+    settings, _ = load_settings(["retrieval.timeout_s=0.5", "retrieval.retries=1", "retrieval.backoff_s=0.05"])
+    query = Query(text="expert explosion mixture-of-experts diffusion", origin="t")
+    with hung_server() as url:
+        retrieval = settings.retrieval.model_copy(update={"api_url": url})
+        first = search_arxiv.fn(query, retrieval, str(tmp_path))
+        state = arxiv_breaker.read_state(tmp_path, url)
+        started = time.perf_counter()
+        skipped = search_arxiv.fn(query, retrieval, str(tmp_path))
+        skipped_s = time.perf_counter() - started
+        started = time.perf_counter()
+        asked = search_arxiv.fn(query, retrieval.model_copy(update={"cooldown_s": 0}), str(tmp_path))
+        asked_s = time.perf_counter() - started
+    assert "Timeout" in first and state is not None and state.is_open()
+    assert state.until - state.failed_at == pytest.approx(retrieval.cooldown_s)
+    assert skipped.startswith("circuit open") and skipped_s < 0.2  # no request, no back-off
+    assert "Timeout" in asked and asked_s >= 0.5  # cooldown_s=0: asked arXiv again
+    line = state.describe()
+    assert line.startswith("arXiv unreachable at ") and "using the snapshot" in line and "retrieval.cooldown_s=0" in line
+
+    refused = settings.retrieval.model_copy(update={"api_url": refused_url()})
+    assert "Connection" in search_arxiv.fn(query, refused, str(tmp_path))
+    assert arxiv_breaker.read_state(tmp_path, refused.api_url) is not None  # refused trips it too
+
+    hits: list[str] = []
+    with replay_server(hits=hits) as url:
+        retrieval = settings.retrieval.model_copy(update={"api_url": url})
+        arxiv_breaker.trip(tmp_path, url, "ConnectionError: refused", retrieval.cooldown_s)
+        assert search_arxiv.fn(query, retrieval, str(tmp_path)).startswith("circuit open") and hits == []
+        arxiv_breaker.trip(tmp_path, url, "ConnectionError: refused", retrieval.cooldown_s, now=time.time() - retrieval.cooldown_s - 1)
+        live = search_arxiv.fn(query, retrieval, str(tmp_path))  # cooldown over: asked, answered, breaker cleared
+    assert live.source == "arxiv" and len(hits) == 1
+    assert arxiv_breaker.read_state(tmp_path, url) is None
+
+
+def test_an_endpoint_that_answers_with_an_error_does_not_open_the_breaker(tmp_path):
+    from flows.literature import search_arxiv
+    from tasks.retrieval import arxiv_breaker
+
+    settings, _ = load_settings(["retrieval.timeout_s=0.5", "retrieval.retries=0", "retrieval.backoff_s=0"])
+    outage = threading.Event()
+    outage.set()
+    with replay_server(outage) as url:
+        retrieval = settings.retrieval.model_copy(update={"api_url": url})
+        assert "503" in search_arxiv.fn(Query(text="expert explosion", origin="t"), retrieval, str(tmp_path))
+    assert arxiv_breaker.read_state(tmp_path, url) is None
 
 
 def test_snapshot_is_scanned_once_for_all_queries_and_cached_per_snapshot_file(tmp_path, monkeypatch):

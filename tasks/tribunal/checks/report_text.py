@@ -12,7 +12,9 @@ and are skipped; ratios (``×1.28``) are marked as derived.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from tasks.provenance import TAG_RE
 
@@ -99,6 +101,11 @@ def _blank(text: str, pattern: re.Pattern) -> str:
 
 def numbers(text: str) -> list[Number]:
     """Every result-like number in ``text`` with its tag; settings, names, ids and links are skipped."""
+    return list(_numbers(text))  # the checks of both reviewers read the same sections again
+
+
+@lru_cache(maxsize=128)
+def _numbers(text: str) -> tuple[Number, ...]:
     tags = [(m.start(), m.end(), (m.group(1), m.group(2).strip())) for m in TAG_RE.finditer(text)]
     clean = _blank(text, TAG_RE)
     for pat in STRIP_RES:
@@ -126,8 +133,8 @@ def numbers(text: str) -> list[Number]:
         except ValueError:
             continue
         decimals = len(raw.split(".")[1]) if "." in raw else 0
-        sent_end = next(x for x in ends if x >= e)
-        sent_start = max([x for x in ends if x <= s] or [0])
+        sent_end = ends[bisect_left(ends, e)]  # ends is sorted and its last entry is len(clean)
+        sent_start = ends[k - 1] if (k := bisect_right(ends, s)) else 0
         ts_tag = next(((ts, t) for ts, _te, t in tags if e <= ts < sent_end), None)
         # a tag labels the numbers before it up to a comparison word: "X ms against Y ms [tag]" tags Y only
         # ... and a number inside a parenthetical is not labelled by a tag after the parenthesis closes
@@ -147,4 +154,4 @@ def numbers(text: str) -> list[Number]:
     for i, n in enumerate(found):
         later = [m for m in found[i + 1:] if tag_at[i] is not None and m.start < tag_at[i] and parens[m.start].isdigit()]
         out.append(replace(n, tag=None) if later else n)
-    return out
+    return tuple(out)
