@@ -77,6 +77,33 @@ def fraction_again(al: Alignment, c, tol: Tolerance):
                  and metrics_overlap(as_x, e, strict=False) and values_consistent(as_x, e, tol.rel_tol, tol.approx_tol)), None)
 
 
+_FOR_SLOT = re.compile(r"\s*for\s+([^,;.()]+?)(?=\s*(?:[,;.()]|\band\b|\bagainst\b|$))", re.I)
+
+
+def _for_words(text: str, q) -> set[str]:
+    m = _FOR_SLOT.match(text[q.span[1]:])
+    return {w for w in re.findall(r"[a-z0-9][\w-]*", m.group(1).lower())} - {"the", "a", "an"} if m else set()
+
+
+def other_for_slot(claim_text: str, s, e) -> str | None:
+    """A sentence listing results each "for" its own case ("6.21x for LM, 2.58x for MT decoders") gives the
+    matched value for one case; a claim that names only another listed case ("MT decoders") misplaces it.
+    Returns the case the claim names, or None."""
+    mine = _for_words(s.facts.text, e)
+    rest = [w for o in s.facts.numbers if o is not e and o.unit == e.unit and o.span != e.span
+            and (w := _for_words(s.facts.text, o))]
+    if not mine or not rest:
+        return None
+    said = set(re.findall(r"[a-z0-9][\w-]*", claim_text.lower()))
+    if (mine - set().union(*rest)) & said:
+        return None
+    for i, words in enumerate(rest):
+        own = words - mine - set().union(set(), *(r for j, r in enumerate(rest) if j != i))
+        if own & said:
+            return " ".join(sorted(own & said))
+    return None
+
+
 def _score(s) -> float:
     return float(s.hit.score) if s is not None else 0.5
 
@@ -104,7 +131,10 @@ class NumberAgreement:
                 out.append(Finding(self.name, "gap", f"'{c}' differs from {m.sentence.chunk_id}'s '{m.evidence.text}', "
                                    f"but the paper reports no result in the claim's setting '{unrun}'"))
                 continue
-            if m.status == "match":
+            if m.status == "match" and (case := other_for_slot(al.facts.text, m.sentence, m.evidence)):
+                out.append(Finding(self.name, "contradict", f"'{c}' is reported in {m.sentence.chunk_id} for another "
+                                   f"case than the claim's '{case}'", m.sentence.chunk_id, _score(m.sentence)))
+            elif m.status == "match":
                 out.append(Finding(self.name, "support", f"'{c}' matches '{m.evidence.text}' ({m.sentence.chunk_id})",
                                    m.sentence.chunk_id, _score(m.sentence)))
             elif m.status == "other_slot":

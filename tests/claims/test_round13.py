@@ -1,0 +1,46 @@
+"""Round-13 mechanism of issue 14, on papers and claims invented for these tests (no probe item is copied): a
+sentence that lists results each "for" its own case gives a value for that case only; a claim that puts the value
+on another listed case is contradicted, one that names the value's own case is borne out."""
+
+import pytest
+
+from tasks.claims.check_numbers import other_for_slot
+from tasks.claims.hybrid import HybridVerifier
+from tests.claims.conftest import fake_retriever, make_paper
+
+PAPERS = [
+    ("2506.00301", "Plover: Sparse Routing for Speech and Vision MoEs",
+     "Plover raises serving throughput by 3.4x for speech recognition, 2.1x for image captioning and 1.6x for "
+     "video retrieval over dense routing."),
+]
+
+
+@pytest.fixture(scope="module")
+def retrieve():
+    return fake_retriever([make_paper(*p) for p in PAPERS])
+
+
+def label(text, retrieve):
+    return HybridVerifier(paper_chunks=retrieve.paper_chunks, checks=tuple(
+        c for c in HybridVerifier().checks if c != "entail")).verify(text, retrieve).label
+
+
+def test_value_put_on_another_listed_case_is_contradicted(retrieve):
+    assert label("Plover raises the serving throughput of video retrieval by 3.4x over dense routing.",
+                 retrieve) == "CONTRADICTED"
+    assert label("Plover's largest gain over dense routing, 3.4x, is obtained for image captioning.",
+                 retrieve) == "CONTRADICTED"
+
+
+def test_value_on_its_own_case_is_supported(retrieve):
+    assert label("Plover raises serving throughput by 3.4x for speech recognition over dense routing.",
+                 retrieve) == "SUPPORTED"
+    assert label("Plover improves speech recognition serving throughput 3.4x and image captioning 2.1x over dense "
+                 "routing.", retrieve) == "SUPPORTED"
+
+
+def test_for_slot_needs_a_list():
+    from tasks.claims.context import analyse_sentence
+    s = type("S", (), {"facts": analyse_sentence("Plover raises serving throughput by 3.4x for speech recognition.")})()
+    e = s.facts.numbers[0]
+    assert other_for_slot("Plover raises video throughput by 3.4x.", s, e) is None
