@@ -56,10 +56,19 @@ def antonym_clash(claim: str, evidence: str, pairs: list[tuple[str, str]]) -> st
     return ""
 
 
+_COPULA = {"is", "are", "become", "becomes", "remain", "remains", "stay", "stays", "get", "gets"}
+
+
 def _comparatives(text: str, words: set[str]) -> set[tuple[str, str]]:
-    """(comparative, the word it modifies): "fewer active parameters" -> ("fewer", "active"); negated ones left out."""
+    """(comparative, the thing it qualifies): "fewer active parameters" -> ("fewer", "active"), and said of it
+    "activations are dense" -> ("dense", "activation"); negated ones left out."""
     tokens = [(m.group(0).lower(), m.start()) for m in re.finditer(r"[A-Za-z][\w-]*", text)]
-    return {(w, nxt.rstrip("s")) for (w, at), (nxt, _) in zip(tokens, tokens[1:]) if w in words and not negated(text, at)}
+    out = {(w, nxt.rstrip("s")) for (w, at), (nxt, _) in zip(tokens, tokens[1:]) if w in words and not negated(text, at)}
+    for i, (w, at) in enumerate(tokens):
+        j = i - 1 - (i > 1 and tokens[i - 1][0].endswith("ly"))  # "are highly sparse"
+        if w in words and j >= 1 and tokens[j][0] in _COPULA and not negated(text, at):
+            out.add((w, tokens[j - 1][0].rstrip("s")))
+    return out
 
 
 def comparative_clash(claim: str, evidence: str, pairs: list[tuple[str, str]]) -> str:

@@ -119,3 +119,14 @@ def test_respectively_lists_share_their_slot_and_keep_their_order():
     assert label("Compared with Pico-LM, Avocet delivers close to a 3.4x speedup on laptops and a little over 1.6x on "
                  "phones.", retrieve) == "SUPPORTED"
     assert label("Avocet reaches up to 3.4x speedup over Pico-LM on phones and 1.6x on laptops.", retrieve) == "CONTRADICTED"
+
+
+def test_dense_and_sparse_of_different_things_do_not_clash():
+    from tasks.claims.check_direction import comparative_clash
+    from tasks.claims.lexicon import antonyms
+
+    pairs = antonyms("comparative_antonyms")
+    claim = "Streaming every extra expert cancels the savings that sparse activation was supposed to bring."
+    other = "The average load per expert grows more slowly than in an equivalent dense layer."
+    assert comparative_clash(claim, other, pairs) == ""
+    assert comparative_clash("In Osprey expert activations are dense.", "Expert activations are highly sparse.", pairs)
