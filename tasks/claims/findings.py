@@ -8,7 +8,7 @@ from typing import Literal, Protocol
 
 from tasks.claims.align import Alignment
 
-FindingKind = Literal["support", "contradict", "gap", "settle"]
+FindingKind = Literal["support", "contradict", "gap", "settle", "states"]
 Label = Literal["SUPPORTED", "CONTRADICTED", "NOT_ENOUGH_INFO"]
 
 
@@ -18,7 +18,8 @@ class Finding:
 
     kind: ``support`` (this part is borne out), ``contradict`` (the aligned evidence says otherwise) or
         ``gap`` (this part is required for support but nothing aligned settles it) or ``settle`` (a learned
-        reader bears the whole claim out: it settles gaps, it never outweighs a contradiction).
+        reader bears the whole claim out: it settles gaps, it never outweighs a contradiction) or ``states`` (the
+        evidence says the claim word for word: nothing outweighs it).
     strength: how sure the check is, in [0, 1]; by default the retrieval cosine of the evidence chunk
         that decided it (a measured quantity, not a tuned constant), or 0.5 when nothing was retrieved.
     """
@@ -53,6 +54,7 @@ def register(name: str):
 def decide(findings: list[Finding]) -> tuple[Label, float, str]:
     """Findings -> (label, confidence, rationale).
 
+    - A ``states`` finding -> SUPPORTED: a text cannot contradict itself.
     - Any ``contradict`` -> CONTRADICTED; confidence is the strongest contradiction's strength.
     - Else at least one ``support`` and no ``gap`` -> SUPPORTED; confidence is the weakest support's
       strength (a claim is only as sure as its least-settled part).
@@ -66,6 +68,9 @@ def decide(findings: list[Finding]) -> tuple[Label, float, str]:
     support = [f for f in findings if f.kind == "support"]
     gaps = [f for f in findings if f.kind == "gap"]
     settle = [f for f in findings if f.kind == "settle"]
+    states = [f for f in findings if f.kind == "states"]
+    if states:
+        return "SUPPORTED", clip(states[0].strength), f"[{states[0].check}] {states[0].detail}"
     if contra:
         return "CONTRADICTED", clip(max(f.strength for f in contra)), "; ".join(f"[{f.check}] {f.detail}" for f in contra)
     if support and not gaps:

@@ -27,6 +27,7 @@ import tasks.claims.check_numbers  # noqa: F401 - registers the checks
 import tasks.claims.check_pairing  # noqa: F401 - registers the check
 import tasks.claims.check_setting  # noqa: F401 - registers the check
 import tasks.claims.check_trend  # noqa: F401 - registers the check
+import tasks.claims.check_verbatim  # noqa: F401 - registers the check
 from tasks.claims.align import align
 from tasks.claims.base import Retrieve, as_claim, no_evidence, to_evidence
 from tasks.claims.evidence import expand, gather
@@ -36,8 +37,8 @@ from tasks.claims.records import Claim, Verdict
 from tasks.records import Chunk, ChunkHit
 
 # "entail" (the learned cross-encoder) runs last and only on claims the rules leave NOT_ENOUGH_INFO.
-DEFAULT_CHECKS = ("numbers", "scope", "polarity", "comparison", "attribution", "setting", "negation", "trend", "pairing",
-                  "entail")
+DEFAULT_CHECKS = ("verbatim", "numbers", "scope", "polarity", "comparison", "attribution", "setting", "negation", "trend",
+                  "pairing", "entail")
 
 
 @dataclass
@@ -90,11 +91,11 @@ class HybridVerifier:
         label, confidence, rationale = decide(findings)
         by_id = {h.chunk.chunk_id: h for h in hits}
         deciding = [f.chunk_id for f in findings if f.chunk_id in by_id and (
-            f.kind in {"CONTRADICTED": ("contradict",), "SUPPORTED": ("support", "settle")}.get(label, (f.kind,)))]
+            f.kind in {"CONTRADICTED": ("contradict",), "SUPPORTED": ("support", "settle", "states")}.get(label, (f.kind,)))]
         order = list(dict.fromkeys(deciding + [h.chunk.chunk_id for h in hits]))
         evidence = to_evidence([by_id[i] for i in order][: max(3, len(set(deciding)))], source_id)
         supporting = [by_id[f.chunk_id].chunk.arxiv_id for f in findings
-                      if f.kind in ("support", "settle") and f.chunk_id in by_id]
+                      if f.kind in ("support", "settle", "states") and f.chunk_id in by_id]
         supported = label == "SUPPORTED" and bool(supporting)
         faithful = (supported and source_id in supporting) if source_id else None
         corroborated = supported and all(p != source_id for p in supporting)  # no source known: any paper is another
