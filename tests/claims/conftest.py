@@ -53,6 +53,19 @@ def retrieve(papers):
     return fake_retriever(papers)
 
 
+def hybrid_label(text: str, retrieve, learned: bool = True) -> str:
+    """The default verifier's label for ``text`` over a fake retriever. ``learned=False`` leaves out the learned
+    check (``entail``), so a test of a rule cannot pass by the cross-encoder."""
+    from tasks.claims.hybrid import DEFAULT_CHECKS, HybridVerifier
+
+    checks = DEFAULT_CHECKS if learned else tuple(c for c in DEFAULT_CHECKS if c != "entail")
+    return HybridVerifier(paper_chunks=retrieve.paper_chunks, checks=checks).verify(text, retrieve).label
+
+
+def rules_label(text: str, retrieve) -> str:
+    return hybrid_label(text, retrieve, learned=False)
+
+
 def write_snapshot(path, rows) -> None:
     """A Kaggle-format snapshot with only the fields the loader reads (plus a couple it ignores)."""
     with open(path, "w") as fh:

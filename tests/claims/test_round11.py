@@ -7,8 +7,8 @@ import pytest
 
 from tasks.claims.check_pairing import crossed
 from tasks.claims.context import title_subject
-from tasks.claims.hybrid import HybridVerifier
 from tests.claims.conftest import fake_retriever, make_paper
+from tests.claims.conftest import hybrid_label as label
 
 PAPERS = [
     ("2504.00101", "Larkspur: Tiered Weight Placement for Phones",
@@ -30,10 +30,6 @@ PAPERS = [
 @pytest.fixture(scope="module")
 def retrieve():
     return fake_retriever([make_paper(*p) for p in PAPERS])
-
-
-def label(text, retrieve):
-    return HybridVerifier(paper_chunks=retrieve.paper_chunks).verify(text, retrieve).label
 
 
 def test_crossed_pairings_of_terms_and_figures():

@@ -7,8 +7,8 @@ import pytest
 
 from tasks.claims.check_numbers import is_setting
 from tasks.claims.numbers import parse_numbers
-from tasks.claims.hybrid import HybridVerifier
 from tests.claims.conftest import fake_retriever, make_paper
+from tests.claims.conftest import rules_label as label
 
 PAPERS = [
     ("2505.00201", "Heron: Expert Prefetching for Batched MoE Decoding",
@@ -21,11 +21,6 @@ PAPERS = [
 @pytest.fixture(scope="module")
 def retrieve():
     return fake_retriever([make_paper(*p) for p in PAPERS])
-
-
-def label(text, retrieve):
-    return HybridVerifier(paper_chunks=retrieve.paper_chunks, checks=tuple(
-        c for c in HybridVerifier().checks if c != "entail")).verify(text, retrieve).label
 
 
 @pytest.mark.parametrize("text, value, expected", [

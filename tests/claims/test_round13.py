@@ -5,8 +5,8 @@ on another listed case is contradicted, one that names the value's own case is b
 import pytest
 
 from tasks.claims.check_numbers import other_for_slot
-from tasks.claims.hybrid import HybridVerifier
 from tests.claims.conftest import fake_retriever, make_paper
+from tests.claims.conftest import rules_label as label
 
 PAPERS = [
     ("2506.00301", "Plover: Sparse Routing for Speech and Vision MoEs",
@@ -18,11 +18,6 @@ PAPERS = [
 @pytest.fixture(scope="module")
 def retrieve():
     return fake_retriever([make_paper(*p) for p in PAPERS])
-
-
-def label(text, retrieve):
-    return HybridVerifier(paper_chunks=retrieve.paper_chunks, checks=tuple(
-        c for c in HybridVerifier().checks if c != "entail")).verify(text, retrieve).label
 
 
 def test_value_put_on_another_listed_case_is_contradicted(retrieve):

@@ -10,11 +10,12 @@ from tasks.claims.check_direction import comparative_clash
 from tasks.claims.context import analyse_sentence
 from tasks.claims.evidence import expand, gather
 from tasks.claims.findings import REGISTRY
-from tasks.claims.hybrid import HybridVerifier
 from tasks.claims.lexicon import antonyms
 from tasks.claims.number_match import derived_quantities
 from tasks.claims.numbers import parse_numbers
+import tasks.claims.hybrid  # noqa: F401 - registers the checks
 from tests.claims.conftest import fake_retriever, make_paper
+from tests.claims.conftest import hybrid_label as label
 
 PAPERS = [
     ("2502.00021", "Quillon: Expert Pruning for Sparse Models",
@@ -39,10 +40,6 @@ PAPERS = [
 @pytest.fixture(scope="module")
 def retrieve():
     return fake_retriever([make_paper(*p) for p in PAPERS])
-
-
-def label(text, retrieve):
-    return HybridVerifier(paper_chunks=retrieve.paper_chunks).verify(text, retrieve).label
 
 
 def setting_kinds(text, retrieve):

@@ -6,11 +6,11 @@ and a figure against other baselines not refuting the claim's comparison."""
 import pytest
 
 from tasks.claims.context import analyse_sentence
-from tasks.claims.hybrid import HybridVerifier
 from tasks.claims.number_match import same_hardware
 from tasks.claims.numbers import parse_numbers, values_consistent
 from tasks.claims.entities import hardware_mentions
 from tests.claims.conftest import fake_retriever, make_paper
+from tests.claims.conftest import hybrid_label as label
 
 PAPERS = [
     ("2503.00031", "Marlow: Cache Reuse for Diffusion Decoding",
@@ -41,10 +41,6 @@ PAPERS = [
 @pytest.fixture(scope="module")
 def retrieve():
     return fake_retriever([make_paper(*p) for p in PAPERS])
-
-
-def label(text, retrieve):
-    return HybridVerifier(paper_chunks=retrieve.paper_chunks).verify(text, retrieve).label
 
 
 def test_spelled_ranges_and_durations_parse():
