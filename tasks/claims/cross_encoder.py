@@ -192,6 +192,10 @@ def support_probability(claim: str, premise: str) -> float:
 def _cli(args: argparse.Namespace) -> None:
     """``train``: the shipped model on every pair. ``lopo``: leave one labelled file (``--group``) out, and score
     that file's real pairs with a model that never saw it; ``merge`` gathers the per-file scores into one array."""
+    missing = [p for p in [args.data, args.base, *args.parts] if p and not Path(p).is_file()]
+    if missing or (args.command != "merge" and not args.base):
+        raise SystemExit(f"missing input file(s): {', '.join(map(str, missing)) or '--base'}; build them as "
+                         "tasks/claims/data/README.md says (cross_encoder_data build, then the base weights)")
     data = torch.load(args.data)
     groups, real = np.array(data["group"]), ~np.array(data["augmented"])
     if args.command == "merge":

@@ -19,6 +19,7 @@ import functools
 import json
 import random
 import re
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -168,13 +169,16 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("command", choices=["build"])
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--snapshot", type=Path, default=Path("tasks/retrieval/data/arxiv-snapshot.jsonl"))
-    ap.add_argument("--index-dir", type=Path, default=Path(".cache/claims-index"))
+    ap.add_argument("--index-dir", type=Path, default=None, help="reuse/build the FAISS index here (default: temp dir)")
     ap.add_argument("--dev", type=Path, default=Path("../shared/corpus/claims-dev.jsonl"))
     ap.add_argument("--labelled", type=Path, default=Path("tests/claims/data"))
     args = ap.parse_args(argv)
     files = sorted(args.labelled.glob("claims-*.jsonl")) + ([args.dev] if args.dev.exists() else [])
-    retrieve = build_retriever(load_snapshot(args.snapshot), args.index_dir)
-    pairs = build(files, retrieve, retrieve.paper_chunks)
+    if not files:
+        raise SystemExit(f"no labelled claims under {args.labelled} (claims-*.jsonl); run from the repository root")
+    with tempfile.TemporaryDirectory() as tmp:
+        retrieve = build_retriever(load_snapshot(args.snapshot), args.index_dir or Path(tmp))
+        pairs = build(files, retrieve, retrieve.paper_chunks)
     data = encode([(p["claim"], p["premise"]) for p in pairs])
     data |= {"label": torch.tensor([CLASSES.index(p["label"]) for p in pairs]),
              "group": [p["group"] for p in pairs], "augmented": [p["augmented"] for p in pairs]}

@@ -73,8 +73,12 @@ def test_a_settle_finding_fills_gaps_but_never_outweighs_a_contradiction():
 def test_entail_is_not_asked_when_the_rules_decide():
     retrieve = fake_retriever([make_paper("2504.00201", "Garganey: Fast Kernels",
                                           "Garganey speeds up decoding by 2.5x on H100 GPUs.")])
+    before = support_probability.cache_info()
     verdict = HybridVerifier(paper_chunks=retrieve.paper_chunks).verify("Garganey speeds up decoding by 2.5x.", retrieve)
-    assert verdict.label == "SUPPORTED" and "[entail]" not in verdict.rationale
+    after = support_probability.cache_info()
+    assert verdict.label == "SUPPORTED" and (after.hits, after.misses) == (before.hits, before.misses)
+    unsettled = HybridVerifier(paper_chunks=retrieve.paper_chunks).verify("Garganey halves the memory it needs.", retrieve)
+    assert unsettled.label in ("NOT_ENOUGH_INFO", "SUPPORTED") and support_probability.cache_info().misses > after.misses
 
 
 def test_premise_reads_the_best_hits_paper_best_chunk_first():
