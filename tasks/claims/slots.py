@@ -85,7 +85,19 @@ def slot_qualifiers(facts: SentenceFacts, q: Quantity) -> dict[str, list[str]]:
     a, b = slot_span(facts, q)
     for kind in ("baseline", "dataset"):
         out[kind] = [e.name for e in facts.entities if e.kind == kind and a <= e.span[0] < b]
+    lo, hi = _lead_in(facts)
+    if not out["dataset"]:
+        out["dataset"] = [e.name for e in facts.entities if e.kind == "dataset" and lo <= e.span[0] < hi]
     return {g: v for g, v in out.items() if v}
+
+
+def _lead_in(facts: SentenceFacts) -> tuple[int, int]:
+    """The words of the sentence's first clause before its first number ("On CIFAR10 they reach a score of 9.46 and
+    an FID of 3.17"): a dataset named there is the setting of every number the sentence lists whose own slot names
+    none, not of the first one only."""
+    first = min((o.span[0] for o in facts.numbers), default=0)
+    a = next((a for a, b in clause_spans(facts.text) if a <= first < b), 0)
+    return a, first
 
 
 def shares(group: str, xs: list[str], ys: list[str]) -> bool:

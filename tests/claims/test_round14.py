@@ -1,0 +1,30 @@
+"""Round-14 mechanisms of issue 14, on papers and claims invented for these tests (no probe item is copied).
+
+- A dataset named before a sentence's first number ("On XSum, X reaches a ROUGE-2 of 21.4 and a BLEU of 12.8") is the setting of every number the sentence lists, not of the first one only: a claim that restates the
+  second number on that dataset is borne out; one that swaps the two numbers is still contradicted.
+"""
+
+import pytest
+
+from tests.claims.conftest import fake_retriever, make_paper
+from tests.claims.conftest import rules_label as label
+
+PAPERS = [
+    ("2507.00411", "Wren: Few-Step Sampling for Text Diffusion",
+     "Wren distils a masked diffusion language model into a four-step sampler. "
+     "On XSum it reaches a ROUGE-2 of 21.4 and a BLEU of 12.8, and on CNN/DailyMail its summaries are on par with "
+     "BART."),
+]
+
+
+@pytest.fixture(scope="module")
+def retrieve():
+    return fake_retriever([make_paper(*p) for p in PAPERS])
+
+
+def test_lead_in_dataset_sets_every_listed_number(retrieve):
+    assert label("Wren attains a BLEU of 12.8 on XSum, with a ROUGE-2 of about 21.", retrieve) == "SUPPORTED"
+
+
+def test_swapped_listed_numbers_still_contradicted(retrieve):
+    assert label("Wren attains a BLEU of 21.4 on XSum.", retrieve) == "CONTRADICTED"
