@@ -137,6 +137,9 @@ class NumberAgreement:
             elif m.status == "match":
                 out.append(Finding(self.name, "support", f"'{c}' matches '{m.evidence.text}' ({m.sentence.chunk_id})",
                                    m.sentence.chunk_id, _score(m.sentence)))
+            elif m.status == "other_slot" and m.owner:
+                out.append(Finding(self.name, "contradict", f"claim gives '{c}' to its subject, but {m.owner}",
+                                   m.sentence.chunk_id, _score(m.sentence)))
             elif m.status == "other_slot":
                 out.append(Finding(self.name, "contradict", f"claim gives '{c}' where {m.sentence.chunk_id} says "
                                    f"'{m.evidence.text}' (the claimed value is reported there for something else)",

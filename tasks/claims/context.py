@@ -186,9 +186,10 @@ def _owners(text: str, entities: list[Entity], numbers: list[Quantity]) -> dict[
                 owners[i] = e.name
                 break
         else:
-            # "LLaDA2.0-mini (16B)": a number in brackets right after a name
+            # "LLaDA2.0-mini (16B)", "Dream's 580B tokens": a number in brackets right after a name, or its possessive
             for e in named:
-                if re.fullmatch(r"\s*\(\s*(?:about\s+|~)?", text[e.span[1]:q.span[0]]):
+                if re.fullmatch(r"\s*\(\s*(?:about\s+|~)?|['’]s\s+(?:(?:about|around|roughly|nearly|some|~)\s+)?",
+                                text[e.span[1]:q.span[0]]):
                     owners[i] = e.name
     # "on A and B ... 39% and 15% respectively"
     resp = re.search(r"\brespectively\b", text)

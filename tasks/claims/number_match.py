@@ -75,6 +75,16 @@ def match_numbers(al: Alignment, tol: Tolerance = Tolerance()) -> list[NumberMat
     return al.cache["numbers"]
 
 
+def owner_of(facts, q: Quantity) -> str | None:
+    return next((o for i, o in facts.owners.items() if facts.numbers[i] is q), None)
+
+
+def same_owner(cf, c: Quantity, ef, e: Quantity) -> bool:
+    """Do the claim and the evidence tie the number to one name ("Dream's 580B tokens", "Dream (580B tokens)")?"""
+    a, b = owner_of(cf, c), owner_of(ef, e)
+    return a is not None and b is not None and names_match(a, b)
+
+
 def _one_each(matches: list[NumberMatch]) -> list[NumberMatch]:
     """Two claimed numbers cannot both be one evidence number: "pruning 66% of tokens cuts FLOPs by two-thirds"
     matched twice to "66%" leaves the approximate reading ("two-thirds") in another slot."""
@@ -95,7 +105,9 @@ def _match_one(al: Alignment, c: Quantity, tol: Tolerance) -> NumberMatch:
     if found is not None:
         return NumberMatch(c, "match", *found)
     if other_slot is not None:
-        return NumberMatch(c, "other_slot", *other_slot)
+        s, e = other_slot
+        mine = e.value == c.value and (held := owner_of(s.facts, e))
+        return NumberMatch(c, "other_slot", s, e, f"'{e.text}' belongs to {held} ({s.chunk_id})" if mine else "")
     if other_comparator is not None:
         s, e, pair = other_comparator
         return NumberMatch(c, "other_comparator", s, e, comparator=pair)
@@ -164,7 +176,11 @@ def _support(al: Alignment, c: Quantity, tol: Tolerance):
                            default=(0, None))
                 if best[1] is not None and best[0] >= tol.slot_margin and best[0] >= own + tol.slot_margin:
                     rival = best[1]
-            if rival is not None and not counts_same_noun(cf.text, c, s.facts.text, e):  # "64 experts" is "64 experts"
+            if rival is None and (held := owner_of(s.facts, e)) and not same_owner(cf, c, s.facts, e) \
+                    and not any(names_match(held, x) for x in al.subjects) and held in [b.name for b in s.facts.baselines]:
+                rival = e  # the paper ties the value to a baseline ("such as Dream (580B tokens)"), the claim does not
+            if rival is not None and not counts_same_noun(cf.text, c, s.facts.text, e) \
+                    and not same_owner(cf, c, s.facts, e):  # "64 experts" is "64 experts"; "Dream's 580B" is "Dream (580B)"
                 other_slot = other_slot or (s, rival)
                 continue
             if mismatch:

@@ -17,6 +17,7 @@ _WORD_NUMBERS = {
     "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
     "eleven": 11, "twelve": 12, "sixteen": 16, "twenty": 20, "thirty-two": 32, "sixty-four": 64, "hundred": 100,
 }
+_WORD_NUMBERS |= {f"{w}{gap}hundred": v * 100 for w, v in list(_WORD_NUMBERS.items())[:9] for gap in " -"}  # "five hundred"
 _MAGNITUDE = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "b": 1e9, "billion": 1e9, "t": 1e12, "trillion": 1e12}
 _PREFIX = {"": 1.0, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "p": 1e15}
 
@@ -109,7 +110,8 @@ def _unit_after(text: str, end: int) -> tuple[str, str, float, int]:
         if kind == "count":
             scale = _MAGNITUDE[groups["m"].lower()]
             tail = text[end + m.end():end + m.end() + 24].lower()
-            kind = "tokens" if re.match(r"\s*(?:-\s*)?tokens?\b", tail) else "params" \
+            kind = "tokens" if re.match(r"\s*(?:-\s*)?(?:(?:training|fine-?tuning|pre-?training|text|unique)\s+)?tokens?\b",
+                                        tail) else "params" \
                 if groups["m"] in "BMT" or re.match(r"\s*(?:-\s*)?param", tail) else "count"
             return "", kind, scale, end + m.end()
         if kind == "time":

@@ -2,6 +2,9 @@
 
 - A dataset named before a sentence's first number ("On XSum, X reaches a ROUGE-2 of 21.4 and a BLEU of 12.8") is the setting of every number the sentence lists, not of the first one only: a claim that restates the
   second number on that dataset is borne out; one that swaps the two numbers is still contradicted.
+- A number tied to one name in the claim ("Corvid's 400B tokens", a possessive) and in the paper ("Corvid (400B
+  tokens)", in brackets) is that name's number in both; a claim that gives it to the paper's own model is still
+  contradicted. Spelled-out hundreds ("two hundred times") are numbers, and "2B fine-tuning tokens" counts tokens.
 """
 
 import pytest
@@ -14,6 +17,9 @@ PAPERS = [
      "Wren distils a masked diffusion language model into a four-step sampler. "
      "On XSum it reaches a ROUGE-2 of 21.4 and a BLEU of 12.8, and on CNN/DailyMail its summaries are on par with "
      "BART."),
+    ("2507.00412", "Kestrel: Cheap Conversion of Autoregressive LMs to Diffusion",
+     "Kestrel converts a pretrained autoregressive model into a diffusion LLM with about 2B tokens of fine-tuning, "
+     "roughly 200x less data than diffusion LLMs trained from scratch such as Corvid (400B tokens)."),
 ]
 
 
@@ -28,3 +34,12 @@ def test_lead_in_dataset_sets_every_listed_number(retrieve):
 
 def test_swapped_listed_numbers_still_contradicted(retrieve):
     assert label("Wren attains a BLEU of 21.4 on XSum.", retrieve) == "CONTRADICTED"
+
+
+def test_possessive_number_is_its_owner_s(retrieve):
+    assert label("Kestrel needs only some 2B fine-tuning tokens, about two hundred times less than Corvid's 400B "
+                 "tokens.", retrieve) == "SUPPORTED"
+
+
+def test_owner_s_number_given_to_the_subject_is_not_supported(retrieve):
+    assert label("Kestrel is fine-tuned on about 400B tokens.", retrieve) == "CONTRADICTED"
