@@ -15,7 +15,7 @@ from tasks.claims.findings import Finding, register
 from tasks.claims.lexicon import antonyms, lexicon, pattern
 from tasks.claims.number_match import Tolerance, match_numbers
 from tasks.claims.entities import names_match
-from tasks.claims.numbers import units_compatible, values_consistent
+from tasks.claims.number_agree import units_compatible, values_consistent
 from tasks.claims.slots import comparator, plain
 
 

@@ -11,7 +11,7 @@ from tasks.claims.findings import Finding, register
 from tasks.claims.context import metrics_overlap
 from tasks.claims.entities import names_match
 from tasks.claims.number_match import Tolerance, match_numbers
-from tasks.claims.numbers import values_consistent
+from tasks.claims.number_agree import values_consistent
 from tasks.claims.lexicon import lexicon
 from tasks.claims.slots import content_stems, stem
 

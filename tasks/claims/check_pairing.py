@@ -22,7 +22,7 @@ from tasks.claims.align import Alignment
 from tasks.claims.context import clause_spans
 from tasks.claims.findings import Finding, register
 from tasks.claims.number_match import Tolerance, match_numbers
-from tasks.claims.numbers import units_compatible, values_consistent
+from tasks.claims.number_agree import units_compatible, values_consistent
 from tasks.claims.records import Quantity
 from tasks.claims.slots import content_stems, plain
 

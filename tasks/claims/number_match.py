@@ -15,10 +15,12 @@ from typing import Literal
 from tasks.claims.align import Alignment, Sentence
 from tasks.claims.entities import names_match
 from tasks.claims.lexicon import lexicon, pattern
-from tasks.claims.numbers import units_compatible, values_consistent
+from tasks.claims.number_agree import units_compatible, values_consistent
 from tasks.claims.records import Entity, Quantity
-from tasks.claims.slots import compared, comparator, stem, same_slot_metric, shares, slot_qualifiers, slot_words
+from tasks.claims.slots import (compared, comparator, counts_same_noun, same_counted, same_slot_metric, shares,
+                                slot_qualifiers, slot_words)
 from tasks.claims.context import metrics_overlap
+from tasks.claims.derived import derived_quantities
 
 
 @dataclass(frozen=True)
@@ -218,33 +220,6 @@ def only_as_baseline(s: Sentence, al: Alignment) -> bool:
     return bool(named) and all(e.kind == "baseline" for e in named)
 
 
-def _noun_after(text: str, q: Quantity):
-    """The word a number counts ("64 experts" -> experts), as a match whose group 1 is the word, or None."""
-    return re.match(r"\s*(?:[a-z]+-)?([a-z]{3,})", text[q.span[1]:q.span[1] + 30].lower())
-
-
-def _counted_words(claim_text: str, c: Quantity, text: str, e: Quantity) -> tuple[str, str] | None:
-    """The stemmed words two bare counts count ("64 experts" -> expert), or None unless both are bare counts
-    followed by a word. Sizes are left out: "47B parameters ... while only 13B are active" keeps its qualifier."""
-    if c.kind != "plain" or e.kind != "plain":
-        return None
-    nc, ne = _noun_after(claim_text, c), _noun_after(text, e)
-    return (stem(nc.group(1)), stem(ne.group(1))) if nc and ne else None
-
-
-def counts_same_noun(claim_text: str, c: Quantity, text: str, e: Quantity) -> bool:
-    """Two bare counts of the same thing ("64 experts" in the claim and in the evidence): one slot."""
-    words = _counted_words(claim_text, c, text, e)
-    return words is not None and words[0] == words[1]
-
-
-def same_counted(claim_text: str, c: Quantity, text: str, e: Quantity) -> bool:
-    """Bare counts refute each other only when they count the same thing ("64 cache slots" vs "six cache slots",
-    not "64 tokens" vs "six benchmarks"); any other pair may."""
-    words = _counted_words(claim_text, c, text, e)
-    return words is None or words[0] == words[1]
-
-
 def loose(q: Quantity) -> Quantity:
     """``q`` without its "exactly": an approximate figure leaves an exact claim unsettled, it does not refute it."""
     return q.model_copy(update={"bound": "exact"}) if q.bound == "strict" else q
@@ -253,52 +228,6 @@ def loose(q: Quantity) -> Quantity:
 def vague(q: Quantity) -> bool:
     """A quantity stated only to its order ("an order of magnitude")."""
     return "magnitude" in q.text
-
-
-_FROM_TO = re.compile(r"^\s*(?:[a-z%]+\s+)?to\s+$", re.I)
-
-
-def derived_quantities(numbers: list[Quantity], text: str) -> list[Quantity]:
-    """Quantities the sentence implies but does not state, read as approximate: what remains after a
-    reduction ("cuts the cache by 93.3%" -> 6.7% remains; "32x fewer" -> 1/32 remains), and the ratios of two numbers of the same unit
-    and kind, never two ratios ("671B total, 37B activated" -> 5.5% and 18.1x; "falls from 69.5 to 14.6" -> 4.76x, 21% and a
-    79% reduction; bare numbers only in a "from A to B" phrase)."""
-    out = [q.model_copy(update={"value": 1 - q.value, "direction": None, "bound": "approx", "text": f"100% - {q.text}"})
-           for q in numbers if q.unit == "%" and q.direction == "down" and q.high is None and 0 < q.value < 1]
-    # "32x fewer evaluations" -> about 3% of them remain (1/32)
-    out += [q.model_copy(update={"value": 1 / q.value, "unit": "%", "kind": "percent", "direction": None, "bound": "approx",
-                                 "text": f"1/{q.text}"})
-            for q in numbers if q.unit == "x" and q.direction == "down" and q.high is None and q.value > 1]
-    # "29 ms per token" is about 34 tokens per second, and the other way round
-    for q in numbers:
-        per_token = re.match(r"\s*(?:per|each|a|/)\s*(?:generated\s+|output\s+)?token\b", text[q.span[1]:q.span[1] + 30], re.I)
-        if q.unit == "s" and q.high is None and q.value > 0 and per_token:
-            out.append(q.model_copy(update={"value": 1 / q.value, "unit": "tokens/s", "kind": "throughput", "bound": "approx",
-                                            "metrics": ("throughput",), "direction": None, "text": f"1/{q.text}"}))
-        if q.unit == "tokens/s" and q.high is None and q.value > 0:
-            out.append(q.model_copy(update={"value": 1 / q.value, "unit": "s", "kind": "time", "bound": "approx",
-                                            "metrics": ("latency",), "direction": None, "text": f"1/{q.text}"}))
-    for i, a in enumerate(numbers):
-        for b in numbers[i + 1:]:
-            if a.unit != b.unit or a.kind != b.kind or a.unit in ("x", "%") or a.high is not None or b.high is not None \
-                    or a.value <= 0 or b.value <= 0 or a.value == b.value:
-                continue
-            from_to = bool(_FROM_TO.match(text[a.span[1]:b.span[0]])) and text[:a.span[0]].rstrip().lower().endswith("from")
-            # "8 of 64 experts", "64 experts, 8 of them active": a count within a count of the same thing
-            part_of = a.kind == "plain" and re.search(r"^\s*(?:out\s+)?of\s+(?:the\s+|its\s+|all\s+)?$", text[a.span[1]:b.span[0]]) \
-                or counts_same_noun(text, a, text, b)
-            if a.kind in ("plain", "count") and not from_to and not part_of:
-                continue
-            lo, hi = sorted((a.value, b.value))
-            metrics = tuple(m for m in a.metrics if m in b.metrics) or a.metrics or b.metrics
-            common = {"span": a.span, "bound": "approx", "metrics": metrics, "text": f"{a.text} vs {b.text}"}
-            out.append(Quantity(value=hi / lo, unit="x", kind="multiple", **common))
-            out.append(Quantity(value=lo / hi, unit="%", kind="percent", **common))
-            if from_to:
-                way = "down" if b.value < a.value else "up"
-                out.append(Quantity(value=abs(b.value - a.value) / a.value, unit="%", kind="percent", direction=way,
-                                    **common))
-    return out
 
 
 def _distinctive(q: Quantity) -> bool:

@@ -132,3 +132,30 @@ def compared(facts: SentenceFacts, q: Quantity) -> bool:
     """Is ``q`` stated against something, named or not ("8-31x higher than model-based batching systems")?"""
     a, b = slot_span(facts, q)
     return pattern("comparator_cue").search(facts.text, a, b) is not None
+
+
+def _noun_after(text: str, q: Quantity):
+    """The word a number counts ("64 experts" -> experts), as a match whose group 1 is the word, or None."""
+    return re.match(r"\s*(?:[a-z]+-)?([a-z]{3,})", text[q.span[1]:q.span[1] + 30].lower())
+
+
+def _counted_words(claim_text: str, c: Quantity, text: str, e: Quantity) -> tuple[str, str] | None:
+    """The stemmed words two bare counts count ("64 experts" -> expert), or None unless both are bare counts
+    followed by a word. Sizes are left out: "47B parameters ... while only 13B are active" keeps its qualifier."""
+    if c.kind != "plain" or e.kind != "plain":
+        return None
+    nc, ne = _noun_after(claim_text, c), _noun_after(text, e)
+    return (stem(nc.group(1)), stem(ne.group(1))) if nc and ne else None
+
+
+def counts_same_noun(claim_text: str, c: Quantity, text: str, e: Quantity) -> bool:
+    """Two bare counts of the same thing ("64 experts" in the claim and in the evidence): one slot."""
+    words = _counted_words(claim_text, c, text, e)
+    return words is not None and words[0] == words[1]
+
+
+def same_counted(claim_text: str, c: Quantity, text: str, e: Quantity) -> bool:
+    """Bare counts refute each other only when they count the same thing ("64 cache slots" vs "six cache slots",
+    not "64 tokens" vs "six benchmarks"); any other pair may."""
+    words = _counted_words(claim_text, c, text, e)
+    return words is None or words[0] == words[1]

@@ -1,6 +1,7 @@
 import pytest
 
-from tasks.claims.numbers import normalise, parse_numbers, units_compatible, values_consistent
+from tasks.claims.number_agree import units_compatible, values_consistent
+from tasks.claims.numbers import normalise, parse_numbers
 
 
 @pytest.mark.parametrize("text", ["5.86×", "5.86x", "5.86 times", "5.86-fold", "5.86 ×"])
@@ -60,7 +61,6 @@ def test_word_numbers_take_multiple_units():
 
 
 def test_same_precision_decimals_must_match_exactly():
-    from tasks.claims.numbers import parse_numbers, values_consistent
     a, b = parse_numbers("9.64")[0], parse_numbers("9.46")[0]
     assert not values_consistent(a, b)
     assert values_consistent(parse_numbers("9.46")[0], b)

@@ -11,7 +11,7 @@ from tasks.claims.context import analyse_sentence
 from tasks.claims.evidence import expand, gather
 from tasks.claims.findings import REGISTRY
 from tasks.claims.lexicon import antonyms
-from tasks.claims.number_match import derived_quantities
+from tasks.claims.derived import derived_quantities
 from tasks.claims.numbers import parse_numbers
 import tasks.claims.hybrid  # noqa: F401 - registers the checks
 from tests.claims.conftest import fake_retriever, make_paper

@@ -7,7 +7,8 @@ import pytest
 
 from tasks.claims.context import analyse_sentence
 from tasks.claims.number_match import same_hardware
-from tasks.claims.numbers import parse_numbers, values_consistent
+from tasks.claims.number_agree import values_consistent
+from tasks.claims.numbers import parse_numbers
 from tasks.claims.entities import hardware_mentions
 from tests.claims.conftest import fake_retriever, make_paper
 from tests.claims.conftest import hybrid_label as label
