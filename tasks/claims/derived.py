@@ -10,6 +10,25 @@ from tasks.claims.slots import counts_same_noun
 
 
 _FROM_TO = re.compile(r"^\s*(?:[a-z%]+\s+)?to\s+$", re.I)
+_HEDGE = r"(?:(?:more|less|fewer)\s+than|up\s+to|at\s+(?:least|most)|about|around|roughly|nearly|almost|approximately|over|under|only|just|some|a|an|~)"
+_PREPOSITION = re.compile(rf"\b(by|to)\s+(?:{_HEDGE}\s+)*$", re.I)
+
+
+def preposition(text: str, q: Quantity) -> str | None:
+    """"by" when ``q`` is said as the amount of a change ("cuts latency by half"), "to" when it is what remains
+    ("cuts latency to half"), None when the sentence does not say."""
+    m = _PREPOSITION.search(text[max(0, q.span[0] - 40):q.span[0]])
+    return m.group(1).lower() if m else None
+
+
+def remainder_reads(claim_text: str, c: Quantity, text: str, e: Quantity, numbers: list[Quantity]) -> bool:
+    """May the derived remainder ``e`` ("100% - 39%") bear out claimed ``c``? Not when both say the amount ("cut by
+    more than half" is not "reduced by 39%": 61% remains), nor when both say what remains."""
+    if not e.text.startswith("100% - "):
+        return True
+    source = next((q for q in numbers if q.span == e.span), None)
+    said, source_said = preposition(claim_text, c), source is not None and preposition(text, source)
+    return not (said == "by" and source_said in ("by", None) or said == "to" and source_said == "to")
 
 
 def derived_quantities(numbers: list[Quantity], text: str) -> list[Quantity]:

@@ -20,7 +20,7 @@ from tasks.claims.records import Entity, Quantity
 from tasks.claims.slots import (compared, comparator, counts_same_noun, same_counted, same_slot_metric, shares,
                                 slot_qualifiers, slot_words)
 from tasks.claims.context import metrics_overlap
-from tasks.claims.derived import derived_quantities
+from tasks.claims.derived import derived_quantities, remainder_reads
 
 
 @dataclass(frozen=True)
@@ -196,7 +196,8 @@ def _support(al: Alignment, c: Quantity, tol: Tolerance):
         for s in al.aligned:
             numbers = s.facts.numbers_for(al.subjects)
             for e in [q for q in numbers if vague(q)] + derived_quantities(numbers, s.facts.text):
-                if metrics_overlap(c, e, strict=False) and values_consistent(c, e, tol.rel_tol, tol.approx_tol):
+                if metrics_overlap(c, e, strict=False) and values_consistent(c, e, tol.rel_tol, tol.approx_tol) \
+                        and remainder_reads(cf.text, c, s.facts.text, e, numbers):
                     return (s, e), None, None
     return None, other_slot, other_comparator
 

@@ -5,6 +5,8 @@
 - A number tied to one name in the claim ("Corvid's 400B tokens", a possessive) and in the paper ("Corvid (400B
   tokens)", in brackets) is that name's number in both; a claim that gives it to the paper's own model is still
   contradicted. Spelled-out hundreds ("two hundred times") are numbers, and "2B fine-tuning tokens" counts tokens.
+- What remains after a cut ("by 35%" leaves 65%) bears out a claim of what remains ("to about two thirds"), not a
+  claim of the amount ("by more than half"); so a claim set where the paper reports nothing stays unsettled.
 """
 
 import pytest
@@ -20,6 +22,9 @@ PAPERS = [
     ("2507.00412", "Kestrel: Cheap Conversion of Autoregressive LMs to Diffusion",
      "Kestrel converts a pretrained autoregressive model into a diffusion LLM with about 2B tokens of fine-tuning, "
      "roughly 200x less data than diffusion LLMs trained from scratch such as Corvid (400B tokens)."),
+    ("2507.00413", "Finch: Batch-Aware Expert Re-Routing",
+     "Finch re-routes tokens to experts that are already loaded for other tokens of the batch. At batch size 8 it "
+     "lowers MoE-layer decode latency by 35% without retraining."),
 ]
 
 
@@ -43,3 +48,15 @@ def test_possessive_number_is_its_owner_s(retrieve):
 
 def test_owner_s_number_given_to_the_subject_is_not_supported(retrieve):
     assert label("Kestrel is fine-tuned on about 400B tokens.", retrieve) == "CONTRADICTED"
+
+
+def test_remainder_is_not_the_amount_of_a_cut(retrieve):
+    assert label("At batch size 8, Finch cuts MoE-layer decode latency by more than half.", retrieve) == "CONTRADICTED"
+    assert label("At batch size 8, Finch cuts MoE-layer decode latency to about two thirds of its former value.",
+                 retrieve) == "SUPPORTED"
+    assert label("At batch size 8, Finch cuts MoE-layer decode latency by about a third.", retrieve) == "SUPPORTED"
+
+
+def test_unreported_setting_with_unreported_result_stays_unsettled(retrieve):
+    assert label("At batch size 32, Finch cuts MoE-layer decode latency by more than half.",
+                 retrieve) == "NOT_ENOUGH_INFO"
