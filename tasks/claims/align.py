@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from tasks.claims.context import SentenceFacts, analyse_sentence, title_subject
+from tasks.claims.context import SentenceFacts, analyse_sentence
+from tasks.claims.entities import title_subject
 from tasks.claims.entities import names_match
 from tasks.claims.lexicon import pattern
 from tasks.claims.records import Claim

@@ -59,6 +59,10 @@ def clause_spans(text: str) -> list[tuple[int, int]]:
     """Character spans of the clauses of a sentence (split at punctuation and coordinating words)."""
     spans, start = [], 0
     for m in _CLAUSE_BREAK.finditer(text):
+        # "the throughput of LLaDA and Dream": an "and" between two names joins the names, not two clauses
+        if m.group(0).lower() == "and" and re.search(r"\b[A-Z][\w.-]*\s$", text[:m.start()]) \
+                and re.match(r"\s[A-Z][\w.-]*\b", text[m.end():]):
+            continue
         spans.append((start, m.start()))
         start = m.end()
     spans.append((start, len(text)))
@@ -278,22 +282,3 @@ def _listed_unit(text: str, prev: Quantity | None, q: Quantity) -> Quantity:
     if not prev_raw or not 0.2 <= q.value / prev_raw <= 5:
         return q
     return q.model_copy(update={"unit": prev.unit, "kind": prev.kind, "value": q.value * prev.value / prev_raw})
-
-
-def title_subject(title: str) -> tuple[str, ...]:
-    """The name a paper is about: the part of the title before a colon, else its name-like tokens."""
-    # arXiv titles carry TeX markup ("d$^2$Cache", "$\\mu$P"): the name is what the markup prints (d2Cache, muP)
-    title = re.sub(r"\$([^$]*)\$", lambda m: re.sub(r"\\(?:text|math)[a-z]*|[\\^_{}\s]", "", m.group(1)),
-                   title)
-    # "DeepSeek-V3 Technical Report": report-type words at the end are not part of the name
-    title = re.sub(r"\s+(?:Technical\s+Report|Report|Survey|Preprint)\s*$", "", title.strip(), flags=re.I)
-    if ":" in title:
-        head = title.split(":", 1)[0].strip()
-        if 0 < len(head.split()) <= 4:
-            return (head,)
-    names = [e.name for e in extract_entities(title) if e.kind == "model"]
-    strong = [n for n in names if any(c.isdigit() for c in n) or any(c.isupper() for c in n[1:])]
-    # "Denoising Diffusion Probabilistic Models" is known by its initials, DDPM
-    words = re.findall(r"[A-Za-z][\w']*", title)
-    acronym = "".join(w[0] for w in words) if len(words) >= 3 and all(w[0].isupper() for w in words) else ""
-    return tuple(strong or names[:1]) + ((acronym,) if len(acronym) >= 3 else ())

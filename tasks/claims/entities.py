@@ -216,3 +216,22 @@ def names_related(a: str, b: str) -> bool:
     pa, pb = _core_parts(a), _core_parts(b)
     short, long_ = (pa, pb) if len(pa) < len(pb) else (pb, pa)
     return bool(short) and long_[:len(short)] == short and len("".join(short)) >= 4
+
+
+def title_subject(title: str) -> tuple[str, ...]:
+    """The name a paper is about: the part of the title before a colon, else its name-like tokens."""
+    # arXiv titles carry TeX markup ("d$^2$Cache", "$\\mu$P"): the name is what the markup prints (d2Cache, muP)
+    title = re.sub(r"\$([^$]*)\$", lambda m: re.sub(r"\\(?:text|math)[a-z]*|[\\^_{}\s]", "", m.group(1)),
+                   title)
+    # "DeepSeek-V3 Technical Report": report-type words at the end are not part of the name
+    title = re.sub(r"\s+(?:Technical\s+Report|Report|Survey|Preprint)\s*$", "", title.strip(), flags=re.I)
+    if ":" in title:
+        head = title.split(":", 1)[0].strip()
+        if 0 < len(head.split()) <= 4:
+            return (head,)
+    names = [e.name for e in extract_entities(title) if e.kind == "model"]
+    strong = [n for n in names if any(c.isdigit() for c in n) or any(c.isupper() for c in n[1:])]
+    # "Denoising Diffusion Probabilistic Models" is known by its initials, DDPM
+    words = re.findall(r"[A-Za-z][\w']*", title)
+    acronym = "".join(w[0] for w in words) if len(words) >= 3 and all(w[0].isupper() for w in words) else ""
+    return tuple(strong or names[:1]) + ((acronym,) if len(acronym) >= 3 else ())

@@ -6,7 +6,8 @@ import re
 from collections.abc import Callable
 
 from tasks.claims.base import Retrieve, safe_retrieve
-from tasks.claims.context import analyse_sentence, clause_spans, title_subject
+from tasks.claims.context import analyse_sentence, clause_spans
+from tasks.claims.entities import title_subject
 from tasks.claims.entities import names_match, names_related
 from tasks.records import Chunk, ChunkHit
 

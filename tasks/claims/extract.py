@@ -7,7 +7,8 @@ import re
 from pathlib import Path
 from collections.abc import Iterable
 
-from tasks.claims.context import analyse_sentence, title_subject
+from tasks.claims.context import analyse_sentence
+from tasks.claims.entities import title_subject
 from tasks.claims.records import Claim, ClaimType
 from tasks.index.chunking import sentence_spans
 from tasks.records import Paper

@@ -28,7 +28,7 @@ def test_lower_bound_needs_the_same_metric_in_its_slot():
 
 
 def test_evaluation_metrics_are_not_models_and_titles_give_initials():
-    from tasks.claims.context import title_subject
+    from tasks.claims.entities import title_subject
 
     facts = analyse_sentence("It reaches an FID of 3.17 and an Inception score of 9.46 with lower MSE and MAE.")
     assert facts.models == []

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.claims.context import analyse_sentence, title_subject
+from tasks.claims.context import analyse_sentence
+from tasks.claims.entities import title_subject
 from tasks.claims.entities import extract_entities, names_match
 from tasks.claims.hybrid import HybridVerifier
 from tasks.settings import project_path

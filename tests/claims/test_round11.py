@@ -6,7 +6,7 @@ whose chunk says quality improves."""
 import pytest
 
 from tasks.claims.check_pairing import crossed
-from tasks.claims.context import title_subject
+from tasks.claims.entities import title_subject
 from tests.claims.conftest import fake_retriever, make_paper
 from tests.claims.conftest import hybrid_label as label
 

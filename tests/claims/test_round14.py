@@ -7,6 +7,8 @@
   contradicted. Spelled-out hundreds ("two hundred times") are numbers, and "2B fine-tuning tokens" counts tokens.
 - What remains after a cut ("by 35%" leaves 65%) bears out a claim of what remains ("to about two thirds"), not a
   claim of the amount ("by more than half"); so a claim set where the paper reports nothing stays unsettled.
+- "and" between two names ("the throughput of Alpha-7B and Beta-8B by 12.4x") joins the names, not two clauses: the
+  number keeps the metric named before them.
 """
 
 import pytest
@@ -25,6 +27,9 @@ PAPERS = [
     ("2507.00413", "Finch: Batch-Aware Expert Re-Routing",
      "Finch re-routes tokens to experts that are already loaded for other tokens of the batch. At batch size 8 it "
      "lowers MoE-layer decode latency by 35% without retraining."),
+    ("2507.00414", "Heron: A Paged Cache for Diffusion LLMs",
+     "Heron adds a paged approximate cache to diffusion language models. It needs no retraining and delivers up to "
+     "12.4x higher throughput on Alpha-7B and Beta-8B with minimal accuracy loss."),
 ]
 
 
@@ -60,3 +65,8 @@ def test_remainder_is_not_the_amount_of_a_cut(retrieve):
 def test_unreported_setting_with_unreported_result_stays_unsettled(retrieve):
     assert label("At batch size 32, Finch cuts MoE-layer decode latency by more than half.",
                  retrieve) == "NOT_ENOUGH_INFO"
+
+
+def test_and_between_names_keeps_the_metric(retrieve):
+    assert label("Without retraining, Heron raises the throughput of Alpha-7B and Beta-8B by as much as 12.4 times "
+                 "through a paged approximate KV cache.", retrieve) == "SUPPORTED"
