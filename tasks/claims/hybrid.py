@@ -5,7 +5,7 @@
 2. Alignment: the evidence sentences about the claim's subjects, and for each claimed number the aligned
    number of the same unit, metric and slot (tasks/claims/align.py, number_match.py).
 3. Checks, each returning typed findings (tasks/claims/findings.py registry): numbers, scope, polarity,
-   comparison, attribution, setting, negation, trend, pairing; then ``entail``, a learned cross-encoder that
+   comparison, attribution, setting, negation, trend, pairing, guarantee; then ``entail``, a learned cross-encoder that
    may settle what the rules left open (tasks/claims/check_entail.py).
 4. ``decide``: any contradiction -> CONTRADICTED; support with no gap, or a ``settle`` -> SUPPORTED; else
    NOT_ENOUGH_INFO.
@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import tasks.claims.check_attribution  # noqa: F401 - registers the check
 import tasks.claims.check_direction  # noqa: F401 - registers the checks
 import tasks.claims.check_entail  # noqa: F401 - registers the check
+import tasks.claims.check_guarantee  # noqa: F401 - registers the check
 import tasks.claims.check_negation  # noqa: F401 - registers the check
 import tasks.claims.check_numbers  # noqa: F401 - registers the checks
 import tasks.claims.check_pairing  # noqa: F401 - registers the check
@@ -38,7 +39,7 @@ from tasks.records import Chunk, ChunkHit
 
 # "entail" (the learned cross-encoder) runs last and only on claims the rules leave NOT_ENOUGH_INFO.
 DEFAULT_CHECKS = ("verbatim", "numbers", "scope", "polarity", "comparison", "attribution", "setting", "negation", "trend",
-                  "pairing", "entail")
+                  "pairing", "guarantee", "entail")
 
 
 @dataclass
@@ -60,7 +61,7 @@ class HybridVerifier:
             tol = Tolerance(self.rel_tol, self.approx_tol)
             kwargs = {"numbers": {"tol": tol}, "polarity": {"tol": tol}, "comparison": {"tol": tol},
                       "attribution": {"tol": tol}, "setting": {"tol": tol}, "negation": {"tol": tol}, "pairing": {"tol": tol},
-                      "entail": {"paper_chunks": self.paper_chunks},
+                      "entail": {"paper_chunks": self.paper_chunks}, "guarantee": {"tol": tol},
                       "scope": {"min_coverage": self.min_coverage, "support_similarity": self.support_similarity}}
             unknown = [c for c in self.checks if c not in REGISTRY]
             if unknown:
