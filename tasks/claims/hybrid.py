@@ -5,7 +5,7 @@
 2. Alignment: the evidence sentences about the claim's subjects, and for each claimed number the aligned
    number of the same unit, metric and slot (tasks/claims/align.py, number_match.py).
 3. Checks, each returning typed findings (tasks/claims/findings.py registry): numbers, scope, polarity,
-   comparison, attribution, setting, negation, trend, pairing, guarantee; then ``entail``, a learned cross-encoder that
+   comparison, attribution, setting, negation, trend, pairing, roles, guarantee; then ``entail``, a learned cross-encoder that
    may settle what the rules left open (tasks/claims/check_entail.py).
 4. ``decide``: any contradiction -> CONTRADICTED; support with no gap, or a ``settle`` -> SUPPORTED; else
    NOT_ENOUGH_INFO.
@@ -26,6 +26,7 @@ import tasks.claims.check_guarantee  # noqa: F401 - registers the check
 import tasks.claims.check_negation  # noqa: F401 - registers the check
 import tasks.claims.check_numbers  # noqa: F401 - registers the checks
 import tasks.claims.check_pairing  # noqa: F401 - registers the check
+import tasks.claims.check_roles  # noqa: F401 - registers the check
 import tasks.claims.check_setting  # noqa: F401 - registers the check
 import tasks.claims.check_trend  # noqa: F401 - registers the check
 import tasks.claims.check_verbatim  # noqa: F401 - registers the check
@@ -39,7 +40,7 @@ from tasks.records import Chunk, ChunkHit
 
 # "entail" (the learned cross-encoder) runs last and only on claims the rules leave NOT_ENOUGH_INFO.
 DEFAULT_CHECKS = ("verbatim", "numbers", "scope", "polarity", "comparison", "attribution", "setting", "negation", "trend",
-                  "pairing", "guarantee", "entail")
+                  "pairing", "roles", "guarantee", "entail")
 
 
 @dataclass
