@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from tasks.claims.align import Alignment, Sentence, names_all
 from tasks.claims.change import change_clash, requirement_clash
 from tasks.claims.check_numbers import scope_sentence
-from tasks.claims.context import clause_spans, metrics_overlap
+from tasks.claims.context import analyse_sentence, clause_spans, metrics_overlap
 from tasks.claims.findings import Finding, register
 from tasks.claims.lexicon import antonyms, lexicon, pattern
 from tasks.claims.number_match import Tolerance, match_numbers
@@ -220,7 +220,7 @@ class Comparison:
     def __call__(self, al: Alignment) -> list[Finding]:
         claimed = ranking(plain(al.facts))
         if len(claimed) != 1:
-            return []
+            return self._by_clause(al)
         swapped = reversed_roles(al, claimed, self.tol)
         if swapped:
             return [swapped]
@@ -236,3 +236,25 @@ class Comparison:
                 return [Finding(self.name, "contradict", f"the claim ranks it {next(iter(claimed))} but {s.chunk_id} "
                                 f"ranks it {next(iter(said))}", s.chunk_id, float(s.hit.score))]
         return []
+
+    def _by_clause(self, al: Alignment) -> list[Finding]:
+        """A claim that ranks its subject both ways ("beats A on most benchmarks, but trails A on maths"): each
+        contrast clause that ranks it one way against a named party, against the aligned sentences that rank it
+        only the other way against that party."""
+        text = al.facts.text
+        cuts = [0] + [m.start() for m in _CONTRAST.finditer(text)] + [len(text)]
+        for a, b in zip(cuts, cuts[1:]):
+            part = analyse_sentence(text[a:b])
+            said, parties = ranking(plain(part)), ranked_against(part)
+            if len(said) != 1 or not parties:
+                continue
+            for s in al.aligned:
+                theirs = ranking(plain(s.facts))
+                if len(theirs) == 1 and theirs != said and any(names_match(p, q) for p in parties for q in ranked_against(s.facts)):
+                    return [Finding(self.name, "contradict", f"the claim ranks it {next(iter(said))} against {parties[0]} "
+                                    f"but {s.chunk_id} ranks it {next(iter(theirs))}", s.chunk_id, float(s.hit.score))]
+        return []
+
+
+_CONTRAST = re.compile(r"\b(?:but|while|whereas|although|though|yet)\b|;", re.I)
+

@@ -9,6 +9,8 @@
   claim of the amount ("by more than half"); so a claim set where the paper reports nothing stays unsettled.
 - "and" between two names ("the throughput of Alpha-7B and Beta-8B by 12.4x") joins the names, not two clauses: the
   number keeps the metric named before them.
+- A claim that ranks its subject both ways ("beats A on most tasks, but trails A on maths") is read clause by
+  clause: a clause that ranks it below a party the paper ranks it only above is contradicted.
 """
 
 import pytest
@@ -30,6 +32,9 @@ PAPERS = [
     ("2507.00414", "Heron: A Paged Cache for Diffusion LLMs",
      "Heron adds a paged approximate cache to diffusion language models. It needs no retraining and delivers up to "
      "12.4x higher throughput on Alpha-7B and Beta-8B with minimal accuracy loss."),
+    ("2507.00415", "Lark-MoE: A Sparse Model for Reasoning",
+     "Lark-MoE activates 9B of its 52B parameters per token. It outperforms Gamma-65B on every reported benchmark and "
+     "is far stronger than Gamma-65B on theorem proving and program synthesis."),
 ]
 
 
@@ -70,3 +75,10 @@ def test_unreported_setting_with_unreported_result_stays_unsettled(retrieve):
 def test_and_between_names_keeps_the_metric(retrieve):
     assert label("Without retraining, Heron raises the throughput of Alpha-7B and Beta-8B by as much as 12.4 times "
                  "through a paged approximate KV cache.", retrieve) == "SUPPORTED"
+
+
+def test_clause_ranking_the_other_way_is_contradicted(retrieve):
+    assert label("Lark-MoE outperforms Gamma-65B on most reported benchmarks, but it trails Gamma-65B on theorem "
+                 "proving and program synthesis.", retrieve) == "CONTRADICTED"
+    assert label("Lark-MoE outperforms Gamma-65B on every reported benchmark, and it is far stronger than Gamma-65B on "
+                 "theorem proving.", retrieve) != "CONTRADICTED"
