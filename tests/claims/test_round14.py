@@ -11,6 +11,8 @@
   number keeps the metric named before them.
 - A claim that ranks its subject both ways ("beats A on most tasks, but trails A on maths") is read clause by
   clause: a clause that ranks it below a party the paper ranks it only above is contradicted.
+- A quantity said to stay flat ("stays roughly flat", "remains constant") where the paper says it grows is
+  contradicted (regime antonyms in the lexicon).
 """
 
 import pytest
@@ -35,6 +37,10 @@ PAPERS = [
     ("2507.00415", "Lark-MoE: A Sparse Model for Reasoning",
      "Lark-MoE activates 9B of its 52B parameters per token. It outperforms Gamma-65B on every reported benchmark and "
      "is far stronger than Gamma-65B on theorem proving and program synthesis."),
+    ("2507.00416", "Tern: Expert Reuse Across Denoising Steps",
+     "Tern studies sparse diffusion language models that denoise many positions at once. The number of experts a "
+     "step must load grows almost linearly with the number of positions denoised together, which makes each step "
+     "memory-bound; Tern shares one expert set across the block."),
 ]
 
 
@@ -82,3 +88,10 @@ def test_clause_ranking_the_other_way_is_contradicted(retrieve):
                  "proving and program synthesis.", retrieve) == "CONTRADICTED"
     assert label("Lark-MoE outperforms Gamma-65B on every reported benchmark, and it is far stronger than Gamma-65B on "
                  "theorem proving.", retrieve) != "CONTRADICTED"
+
+
+def test_flat_where_the_paper_says_grows_is_contradicted(retrieve):
+    assert label("The Tern paper finds that the number of experts a step must load stays roughly flat as more positions "
+                 "are denoised together.", retrieve) == "CONTRADICTED"
+    assert label("The Tern paper finds that the number of experts a step must load grows almost linearly with the "
+                 "number of positions denoised together.", retrieve) == "SUPPORTED"
