@@ -180,13 +180,19 @@ def load(adapter: Path | None = None) -> CrossEncoder:
 
 
 @functools.lru_cache(maxsize=4096)
-def support_probability(claim: str, premise: str) -> float:
-    """P(SUPPORTED) for the claim read against the premise, from the shipped model (memoised: an ablation
-    asks the same pair once per variant)."""
+def class_probabilities(claim: str, premise: str) -> tuple[float, float, float]:
+    """(P(SUPPORTED), P(CONTRADICTED), P(NOT_ENOUGH_INFO)) for the claim read against the premise, from the shipped
+    model (memoised: an ablation asks the same pair once per variant)."""
     from tasks.claims.cross_encoder_data import encode
 
     t = encode([(claim, premise)])
-    return float(predict(load(), t["ids"], t["mask"], t["types"])[0][CLASSES.index("SUPPORTED")])
+    row = predict(load(), t["ids"], t["mask"], t["types"])[0]
+    return tuple(float(row[CLASSES.index(c)]) for c in ("SUPPORTED", "CONTRADICTED", "NOT_ENOUGH_INFO"))
+
+
+def support_probability(claim: str, premise: str) -> float:
+    """P(SUPPORTED) for the claim read against the premise."""
+    return class_probabilities(claim, premise)[0]
 
 
 def _cli(args: argparse.Namespace) -> None:

@@ -7,8 +7,10 @@
 3. Checks, each returning typed findings (tasks/claims/findings.py registry): numbers, scope, polarity,
    comparison, attribution, setting, negation, trend, pairing, roles, guarantee; then ``entail``, a learned cross-encoder that
    may settle what the rules left open (tasks/claims/check_entail.py).
-4. ``decide``: any contradiction -> CONTRADICTED; support with no gap, or a ``settle`` -> SUPPORTED; else
-   NOT_ENOUGH_INFO.
+4. The decision: by default the learned one (tasks/claims/decision.py: a logistic regression over the findings,
+   the rules' verdict and the cross-encoder's reading, weights shipped as data); ``decision="rules"`` or missing
+   weights use ``decide``: any contradiction -> CONTRADICTED; support with no gap, or a ``settle`` -> SUPPORTED;
+   else NOT_ENOUGH_INFO.
 
 The verdict also says whose evidence decided it: ``faithful`` (the claim's own paper) and
 ``corroborated`` (another paper). The flow counts only corroboration and our measurements as verified.
@@ -32,6 +34,8 @@ import tasks.claims.check_trend  # noqa: F401 - registers the check
 import tasks.claims.check_verbatim  # noqa: F401 - registers the check
 from tasks.claims.align import align
 from tasks.claims.base import Retrieve, as_claim, no_evidence, to_evidence
+from tasks.claims.cross_encoder_data import premise
+from tasks.claims.decision import cross_encoder_probs, features, load_decision
 from tasks.claims.evidence import expand, gather
 from tasks.claims.findings import REGISTRY, Finding, decide
 from tasks.claims.number_match import Tolerance
@@ -54,6 +58,7 @@ class HybridVerifier:
     approx_tol: float = 0.06
     paper_chunks: Callable[[str], list[Chunk]] | None = None  # arxiv id -> all its chunks (document expansion)
     checks: tuple[str, ...] = DEFAULT_CHECKS  # the ablation drops names from here
+    decision: str = "learned"  # "learned" (tasks/claims/decision.py) or "rules" (findings.decide)
     name: str = "hybrid"
     _built: list = field(default_factory=list, repr=False)
 
@@ -83,14 +88,32 @@ class HybridVerifier:
             findings = [f for check in first for f in check(al)]
             if decide(findings)[0] == "NOT_ENOUGH_INFO":  # learned readers only settle what the rules left open
                 findings += [f for check in self._pipeline() if check not in first for f in check(al)]
-            return self._verdict(claim, hits, findings, source_id)
+            return self._verdict(claim, hits, findings, source_id, self._learned(al, findings))
         except Exception as exc:  # noqa: BLE001 - a bad parse must not stop the run
             return Verdict(claim_id=claim.claim_id, claim_text=claim.text, label="NOT_ENOUGH_INFO", confidence=0.0,
                            verifier=self.name, evidence=to_evidence(hits[:3], source_id), failed=True,
                            rationale=f"hybrid verifier failed: {type(exc).__name__}: {exc}")
 
-    def _verdict(self, claim: Claim, hits: list[ChunkHit], findings: list[Finding], source_id: str | None) -> Verdict:
-        label, confidence, rationale = decide(findings)
+    def _learned(self, al, findings: list[Finding]) -> tuple[str, float, str] | None:
+        """The learned decision's (label, confidence, rationale), or None to keep ``decide``'s."""
+        if self.decision != "learned" or any(f.kind == "states" for f in findings):
+            return None
+        model = load_decision()
+        probs = cross_encoder_probs(al.claim.text, premise(al.hits, self.paper_chunks)) if model is not None else None
+        if probs is None:
+            return None
+        rule_label, _, why = decide(findings)
+        label, confidence = model(features(findings, rule_label, probs, len(al.facts.numbers)))
+        if rule_label == "CONTRADICTED" and label == "SUPPORTED":  # weights may doubt a contradiction, never reverse it
+            return None
+        if label != rule_label:
+            why = (f"[decision] learned weights read the findings as {label}, not {rule_label} (cross-encoder "
+                   f"P(sup/con/nei)={probs[0]:.2f}/{probs[1]:.2f}/{probs[2]:.2f}); {why}")
+        return label, confidence, why
+
+    def _verdict(self, claim: Claim, hits: list[ChunkHit], findings: list[Finding], source_id: str | None,
+                 learned: tuple[str, float, str] | None = None) -> Verdict:
+        label, confidence, rationale = learned or decide(findings)
         by_id = {h.chunk.chunk_id: h for h in hits}
         deciding = [f.chunk_id for f in findings if f.chunk_id in by_id and (
             f.kind in {"CONTRADICTED": ("contradict",), "SUPPORTED": ("support", "settle", "states")}.get(label, (f.kind,)))]

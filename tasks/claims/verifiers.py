@@ -19,7 +19,8 @@ def make_verifier(settings: VerifierSettings, chat_model=None, paper_chunks=None
     """
     hybrid = HybridVerifier(k=settings.k, support_similarity=settings.support_similarity,
                             min_coverage=settings.min_coverage, rel_tol=settings.rel_tol, approx_tol=settings.approx_tol,
-                            paper_chunks=paper_chunks, **({"checks": tuple(settings.checks)} if settings.checks else {}))
+                            paper_chunks=paper_chunks, decision=settings.decision,
+                            **({"checks": tuple(settings.checks)} if settings.checks else {}))
     if settings.name == "tfidf":
         return TfidfVerifier(threshold=settings.tfidf_threshold, k=settings.k)
     if settings.name == "hybrid":

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from tasks.claims.cross_encoder import CLASSES, CrossEncoder, load, support_probability
+from tasks.claims.cross_encoder import CLASSES, CrossEncoder, class_probabilities, load, support_probability
 from tasks.claims.cross_encoder_data import base_path, encode, premise, scale_number, swap_opposite, tokenizer
 from tasks.claims.findings import Finding, decide
 from tasks.claims.hybrid import HybridVerifier
@@ -71,14 +71,17 @@ def test_a_settle_finding_fills_gaps_but_never_outweighs_a_contradiction():
 
 
 def test_entail_is_not_asked_when_the_rules_decide():
+    """With the fixed decision the check asks the model only about claims the rules leave open (the learned
+    decision reads the model's probabilities for every claim: tests/claims/test_decision.py)."""
     retrieve = fake_retriever([make_paper("2504.00201", "Garganey: Fast Kernels",
                                           "Garganey speeds up decoding by 2.5x on H100 GPUs.")])
-    before = support_probability.cache_info()
-    verdict = HybridVerifier(paper_chunks=retrieve.paper_chunks).verify("Garganey speeds up decoding by 2.5x.", retrieve)
-    after = support_probability.cache_info()
+    rules = HybridVerifier(paper_chunks=retrieve.paper_chunks, decision="rules")
+    before = class_probabilities.cache_info()
+    verdict = rules.verify("Garganey speeds up decoding by 2.5x.", retrieve)
+    after = class_probabilities.cache_info()
     assert verdict.label == "SUPPORTED" and (after.hits, after.misses) == (before.hits, before.misses)
-    unsettled = HybridVerifier(paper_chunks=retrieve.paper_chunks).verify("Garganey halves the memory it needs.", retrieve)
-    assert unsettled.label in ("NOT_ENOUGH_INFO", "SUPPORTED") and support_probability.cache_info().misses > after.misses
+    unsettled = rules.verify("Garganey halves the memory it needs.", retrieve)
+    assert unsettled.label in ("NOT_ENOUGH_INFO", "SUPPORTED") and class_probabilities.cache_info().misses > after.misses
 
 
 def test_premise_reads_the_best_hits_paper_best_chunk_first():
@@ -108,7 +111,7 @@ def test_a_missing_model_turns_the_check_off_not_the_claim(tmp_path, caplog, mon
     broken = tmp_path / "cross-encoder.npz"
     broken.write_bytes(b"not an npz")
     monkeypatch.setattr(cross_encoder, "ADAPTER", broken)
-    for cached in (cross_encoder.load, cross_encoder.support_probability):
+    for cached in (cross_encoder.load, cross_encoder.class_probabilities):
         cached.cache_clear()
     try:
         text = "Gadwall caches hot experts."
@@ -116,5 +119,5 @@ def test_a_missing_model_turns_the_check_off_not_the_claim(tmp_path, caplog, mon
         assert check(align(Claim(claim_id="c1", text=text), retrieve(text, 4), None)) == []
         assert "could not load" in caplog.text
     finally:
-        for cached in (cross_encoder.load, cross_encoder.support_probability):
+        for cached in (cross_encoder.load, cross_encoder.class_probabilities):
             cached.cache_clear()
