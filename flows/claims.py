@@ -24,7 +24,7 @@ from tasks.claims.extract import extract_from_papers, rank_by_question
 from tasks.claims.independence import headline, merge_corroboration
 from tasks.claims.records import Claim, EmpiricalFact, Verdict
 from tasks.claims.settings import VerifierSettings
-from tasks.claims.verifiers import make_verifier
+from tasks.claims.verifiers import independent_verifier, make_verifier
 from tasks.index.embedder import MemoEmbedder, load_embedder
 from tasks.index.faiss_store import IndexStore
 from tasks.llm.settings import LLMSettings
@@ -143,7 +143,7 @@ def verify_claims(claims: list[Claim], index_dir: str, verifier: VerifierSetting
             return verdicts, []
         independent = []
         for claim in claims:
-            others = make_verifier(verifier, paper_chunks=_without(lookup, claim.source_id))
+            others = independent_verifier(verifier, paper_chunks=_without(lookup, claim.source_id))
             retrieve = lambda text, k, src=claim.source_id: [h for h in store.query(text, model, 2 * k) if h.chunk.arxiv_id != src][:k]  # noqa: E731
             v = others.verify(claim, retrieve, claim.source_id)  # the source marks its own paper: never corroboration
             independent.append(v.model_copy(update={"verifier": f"{v.verifier}:other-papers"}))

@@ -35,3 +35,14 @@ def make_verifier(settings: VerifierSettings, chat_model=None, paper_chunks=None
             raise ValueError("verifier=llm needs verifier.llm_config (a conf/llm/<provider>.yaml), e.g. conf/llm/nim.yaml")
         chat_model = build_chat_model(LLMSettings.from_yaml(settings.llm_config))
     return LLMVerifier(chat_model=chat_model, k=settings.k, fallback=hybrid if settings.fallback == "hybrid" else None)
+
+
+def independent_verifier(settings: VerifierSettings, paper_chunks=None) -> Verifier:
+    """The verifier for the corroboration pass, which reads a claim against the other papers only.
+
+    The learned decision was fitted on claims read against the whole snapshot; here the claim's own paper is missing
+    by design, which its weights never saw (on the flagship they read "no other paper matches" as a contradiction for
+    13 of 45 claims). This pass keeps the fixed order of ``findings.decide``.
+    """
+    return make_verifier(settings.model_copy(update={"decision": "rules"}), paper_chunks=paper_chunks)
+

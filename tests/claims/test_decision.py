@@ -61,3 +61,12 @@ def test_missing_weights_fall_back_to_the_fixed_order(retrieve, tmp_path, monkey
     for text in ("Shoveler cuts decode latency by 41% on an A100.", "Shoveler cuts decode latency by 14% on an A100."):
         a, b = learned.verify(text, retrieve), rules.verify(text, retrieve)
         assert (a.label, a.rationale) == (b.label, b.rationale)
+
+
+def test_the_corroboration_pass_keeps_the_fixed_order():
+    from tasks.claims.settings import VerifierSettings
+    from tasks.claims.verifiers import independent_verifier, make_verifier
+
+    settings = VerifierSettings()
+    assert make_verifier(settings).decision == "learned"
+    assert independent_verifier(settings).decision == "rules"
