@@ -188,12 +188,16 @@ def _core_parts(name: str) -> tuple[str, ...]:
     return parts
 
 
+_DESCRIBED = re.compile(r"-(?:based|style|like|powered|served|trained)$", re.I)
+
+
 def names_match(a: str, b: str) -> bool:
     """Same model or system? Version-sensitive ('DeepSeek-V2' != 'DeepSeek-V3').
 
     A family name matches a sized variant ('Mixtral' ~ 'Mixtral 8x7B', 'Llama 2' ~ 'Llama-2-70B'),
     but not a different variant ('LLaDA' !~ 'LLaDA-MoE'); a multi-word name matches its initialism.
     """
+    a, b = _DESCRIBED.sub("", a), _DESCRIBED.sub("", b)  # "Tutel-based MoEs" name Tutel
     na, nb = norm_name(a), norm_name(b)
     if not na or not nb:
         return False

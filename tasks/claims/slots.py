@@ -40,14 +40,23 @@ def slot_span(facts: SentenceFacts, q: Quantity) -> tuple[int, int]:
     if nxt is not None:
         return q.span[0], slot_span(facts, nxt)[1]
     a, b = next(((a, b) for a, b in clause_spans(text) if a <= q.span[0] < b), (0, len(text)))
+    whole = next((o for o in facts.numbers if o.span[0] > q.span[1] and _PART_OF.fullmatch(text[q.span[1]:o.span[0]])), None)
+    part = next((o for o in facts.numbers if o.span[1] < q.span[0] and _PART_OF.fullmatch(text[o.span[1]:q.span[0]])), None)
+    if part is not None:  # "1B of its 7B parameters are used": the whole is only its noun, the rest is said of the part
+        noun = re.match(r"(?:[\s-]+(?!(?:are|is|was|were|be|of|in|on|for|per|and|or|to)\b)[a-z][\w-]*){0,2}", text[q.span[1]:b], re.I)
+        return q.span[0], q.span[1] + noun.end()
     for o in facts.numbers:
         if o is q:
             continue
         if a <= o.span[1] <= q.span[0]:
             a = o.span[1]
-        if q.span[1] <= o.span[0] < b:
+        if q.span[1] <= o.span[0] < b and o is not whole:
             b = o.span[0]
     return a, b
+
+
+# "1B of its roughly 7B parameters", "8 out of the 64 experts": a part, then the whole it is part of
+_PART_OF = re.compile(r"\s*(?:out\s+)?of\s+(?:its|the|their|all)?\s*(?:(?:about|roughly|around|nearly|some|~)\s+)?", re.I)
 
 
 def slot_text(facts: SentenceFacts, q: Quantity) -> str:

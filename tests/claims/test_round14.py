@@ -13,6 +13,9 @@
   clause: a clause that ranks it below a party the paper ranks it only above is contradicted.
 - A quantity said to stay flat ("stays roughly flat", "remains constant") where the paper says it grows is
   contradicted (regime antonyms in the lexicon).
+- "1B of its 7B parameters are used per token": what follows the whole ("are used per token") is said of the part;
+  the whole's slot is only its noun.
+- "Gantry-based MoEs", "a Gantry-style system" name Gantry.
 """
 
 import pytest
@@ -41,6 +44,11 @@ PAPERS = [
      "Tern studies sparse diffusion language models that denoise many positions at once. The number of experts a "
      "step must load grows almost linearly with the number of positions denoised together, which makes each step "
      "memory-bound; Tern shares one expert set across the block."),
+    ("2507.00417", "Auk: An Open Fine-Grained MoE",
+     "Auk-2B-9B holds about 9B parameters but uses roughly 2B per input token, with 48 experts per layer."),
+    ("2507.00418", "Skua: Block-Sparse Expert Kernels",
+     "Skua trains MoEs up to 35% faster than MoEs trained with the Gantry library and 1.9x faster than dense "
+     "networks trained with Pylon."),
 ]
 
 
@@ -95,3 +103,14 @@ def test_flat_where_the_paper_says_grows_is_contradicted(retrieve):
                  "are denoised together.", retrieve) == "CONTRADICTED"
     assert label("The Tern paper finds that the number of experts a step must load grows almost linearly with the "
                  "number of positions denoised together.", retrieve) == "SUPPORTED"
+
+
+def test_what_follows_the_whole_is_said_of_the_part(retrieve):
+    assert label("Auk-2B-9B routes tokens to fine-grained experts, so only about 2B of its roughly 9B parameters are "
+                 "used for any input token.", retrieve) == "SUPPORTED"
+    assert label("Auk-2B-9B uses roughly 9B of its parameters for each input token.", retrieve) != "SUPPORTED"
+
+
+def test_a_described_name_is_the_name(retrieve):
+    assert label("Skua trains up to 35% faster than Gantry-based MoEs.", retrieve) == "SUPPORTED"
+    assert label("Skua trains up to 35% faster than Pylon-based dense networks.", retrieve) == "CONTRADICTED"
