@@ -7,10 +7,10 @@
 3. Checks, each returning typed findings (tasks/claims/findings.py registry): numbers, scope, polarity,
    comparison, attribution, setting, negation, trend, pairing, roles, guarantee; then ``entail``, a learned cross-encoder that
    may settle what the rules left open (tasks/claims/check_entail.py).
-4. The decision: by default the learned one (tasks/claims/decision.py: a logistic regression over the findings,
-   the rules' verdict and the cross-encoder's reading, weights shipped as data); ``decision="rules"`` or missing
-   weights use ``decide``: any contradiction -> CONTRADICTED; support with no gap, or a ``settle`` -> SUPPORTED;
-   else NOT_ENOUGH_INFO.
+4. ``decide`` (the default, ``decision="rules"``): any contradiction -> CONTRADICTED; support with no gap, or a
+   ``settle`` -> SUPPORTED; else NOT_ENOUGH_INFO. ``decision="learned"`` weighs the same findings and the
+   cross-encoder's reading with fitted weights (tasks/claims/decision.py); it gained 2 points leaving one file out
+   but lost 3 claims in 240 on six fresh probes (tests/claims/data/SCORES.md), so it is off by default.
 
 The verdict also says whose evidence decided it: ``faithful`` (the claim's own paper) and
 ``corroborated`` (another paper). The flow counts only corroboration and our measurements as verified.
@@ -58,7 +58,7 @@ class HybridVerifier:
     approx_tol: float = 0.06
     paper_chunks: Callable[[str], list[Chunk]] | None = None  # arxiv id -> all its chunks (document expansion)
     checks: tuple[str, ...] = DEFAULT_CHECKS  # the ablation drops names from here
-    decision: str = "learned"  # "learned" (tasks/claims/decision.py) or "rules" (findings.decide)
+    decision: str = "rules"  # "rules" (findings.decide) or "learned" (tasks/claims/decision.py: lost on fresh probes)
     name: str = "hybrid"
     _built: list = field(default_factory=list, repr=False)
 

@@ -54,13 +54,12 @@ def retrieve(papers):
 
 
 def hybrid_label(text: str, retrieve, learned: bool = True) -> str:
-    """The default verifier's label for ``text`` over a fake retriever. ``learned=False`` leaves out the learned
-    parts (the ``entail`` check and the learned decision), so a test of a rule cannot pass by a trained model."""
+    """The default verifier's label for ``text`` over a fake retriever (the fixed decision). ``learned=False`` leaves
+    out the learned check (``entail``), so a test of a rule cannot pass by the cross-encoder."""
     from tasks.claims.hybrid import DEFAULT_CHECKS, HybridVerifier
 
     checks = DEFAULT_CHECKS if learned else tuple(c for c in DEFAULT_CHECKS if c != "entail")
-    return HybridVerifier(paper_chunks=retrieve.paper_chunks, checks=checks,
-                          decision="learned" if learned else "rules").verify(text, retrieve).label
+    return HybridVerifier(paper_chunks=retrieve.paper_chunks, checks=checks, decision="rules").verify(text, retrieve).label
 
 
 def rules_label(text: str, retrieve) -> str:

@@ -46,7 +46,7 @@ def test_decision_round_trips_and_rejects_bad_shapes():
 
 
 def test_learned_verdicts_on_an_invented_paper(retrieve):
-    v = HybridVerifier(paper_chunks=retrieve.paper_chunks)
+    v = HybridVerifier(paper_chunks=retrieve.paper_chunks, decision="learned")
     assert v.verify("Shoveler cuts decode latency by 41% on an A100 without retraining.", retrieve).label == "SUPPORTED"
     assert v.verify("Shoveler cuts decode latency by 14% on an A100.", retrieve).label == "CONTRADICTED"
 
@@ -56,7 +56,7 @@ def test_missing_weights_fall_back_to_the_fixed_order(retrieve, tmp_path, monkey
     broken.write_text("{not json")
     assert load_decision(broken) is None and "Refit with" in caplog.text
     monkeypatch.setattr("tasks.claims.hybrid.load_decision", lambda: load_decision(broken))
-    learned = HybridVerifier(paper_chunks=retrieve.paper_chunks)
+    learned = HybridVerifier(paper_chunks=retrieve.paper_chunks, decision="learned")
     rules = HybridVerifier(paper_chunks=retrieve.paper_chunks, decision="rules")
     for text in ("Shoveler cuts decode latency by 41% on an A100.", "Shoveler cuts decode latency by 14% on an A100."):
         a, b = learned.verify(text, retrieve), rules.verify(text, retrieve)
@@ -67,6 +67,6 @@ def test_the_corroboration_pass_keeps_the_fixed_order():
     from tasks.claims.settings import VerifierSettings
     from tasks.claims.verifiers import independent_verifier, make_verifier
 
-    settings = VerifierSettings()
-    assert make_verifier(settings).decision == "learned"
+    settings = VerifierSettings(decision="learned")
+    assert make_verifier(settings).decision == "learned" and make_verifier(VerifierSettings()).decision == "rules"
     assert independent_verifier(settings).decision == "rules"
