@@ -6,6 +6,7 @@ The research flow calls these at its I/O edges; none of them imports prefect or 
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import shutil
 from contextlib import contextmanager
@@ -14,6 +15,8 @@ from typing import Iterable, Iterator
 
 from tasks.redaction import ENV_NAME, ENV_NAME_KEY, SECRET_KEY, SECRET_VALUE
 from tasks.settings import PROJECT_ROOT, Settings, project_path
+
+log = logging.getLogger("sovereign.safety")
 
 ALLOW_DIRS_ENV = "SOVEREIGN_ALLOW_DIRS"  # extra folders (os.pathsep-separated) config paths may point into
 ALLOWED_ENDPOINTS_ENV = "SOVEREIGN_ALLOWED_ENDPOINTS"  # comma-separated endpoints an override may set
@@ -238,3 +241,19 @@ def reject_endpoint_overrides(overrides: Iterable[str]) -> None:
                 f"override '{key}=…' changes an endpoint that receives the API key; set it in conf/ (e.g. conf/llm/*.yaml) "
                 f"or allow it explicitly: export {ALLOWED_ENDPOINTS_ENV}=<url>[,<url>...]"
             )
+
+
+def live_results_dir(results_dirs: list[Path], out_dir: Path) -> Path:
+    """Where a live GPU run writes its results file: the first plain folder of ``sweep.results_dir`` when it lies
+    inside the project's results/ or a writable root (mlruns/, $SOVEREIGN_ALLOW_DIRS), else this run's outputs (a
+    results_dir pointed elsewhere is read, never written)."""
+    folder = next((d for d in results_dirs if not any(ch in str(d) for ch in "*?[")), project_path("results"))
+    for root in [project_path("results"), *writable_roots()]:
+        try:
+            return confine(folder, root, "sweep.results_dir")
+        except PathEscapeError:
+            continue
+    log.warning("sweep.results_dir %s lies outside results/ and the store: the live GPU results are written under "
+                "this run's outputs instead (%s); add the folder to $SOVEREIGN_ALLOW_DIRS to write there", folder,
+                out_dir / "sweep")
+    return out_dir / "sweep"

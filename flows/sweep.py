@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from flows import engine, tracking
 from flows.fit_cache import cached_growth_fits
 from flows.progress import StageTimer, console
-from flows.safety import atomic_write
+from flows.safety import atomic_write, live_results_dir
 from tasks.experiments.measured import Measurement, RecordedResults, consistent_runs, load_recorded, match_measurement
 from tasks.moe.sweep import PointResult, SweepPointSpec, format_table, growth_fits, run_point, summary_table, sweep_points
 from tasks.settings import PROJECT_ROOT, Settings, project_path
@@ -199,8 +199,7 @@ def run_sweep(ctx, settings: Settings, timer: StageTimer) -> SweepOutcome:
     points = _points(settings)
     results_dirs = [project_path(d) for d in settings.sweep.results_dir]
     if settings.sweep.live_gpu and gpu_available():
-        live_dir = next((d for d in results_dirs if not any(ch in str(d) for ch in "*?[")), project_path("results"))
-        out_file = live_dir / "live" / f"{ctx.run_id}.json"
+        out_file = live_results_dir(results_dirs, ctx.out_dir) / "live" / f"{ctx.run_id}.json"
         with timer.stage("gpu-measure", "(live, CUDA present)"):
             try:
                 engine.call(measure_on_gpu, live_measure_argv(settings, out_file))

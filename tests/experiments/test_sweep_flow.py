@@ -115,3 +115,16 @@ def test_recorded_h200_results_join_the_matching_points():
     assert m.point.prefix_len == point.prefix_len and m.point.n_tokens == 64
     assert 0 < m.metrics()["measured_util_copy"] <= 1.2
     assert match_measurement(run_point(SweepPointSpec("llada2_mini", "zipf", 64, steps=4)), recorded) is None
+
+
+def test_live_gpu_results_are_written_inside_the_project_or_the_run(tmp_path, monkeypatch):
+    from flows.safety import live_results_dir
+
+    monkeypatch.delenv("SOVEREIGN_ALLOW_DIRS", raising=False)
+    from tasks.settings import project_path
+
+    inside = live_results_dir([project_path("results/h200")], tmp_path)
+    assert inside == project_path("results/h200").resolve()
+    outside = live_results_dir([tmp_path / "elsewhere"], tmp_path / "run")
+    assert outside == tmp_path / "run" / "sweep"
+    assert live_results_dir([project_path("results/h200*")], tmp_path) == project_path("results").resolve()
