@@ -39,8 +39,8 @@ class _Recorder(HybridVerifier):
             probs = cross_encoder_probs(al.claim.text, premise(al.hits, self.paper_chunks))
             if probs is None:
                 raise SystemExit("the cross-encoder did not load; install the package (pip install -e .) and retry")
-            self.rows[self.current] = (features(findings, decide(findings)[0], probs, len(al.facts.numbers)),
-                                       decide(findings)[0])
+            rule = decide(findings)[0]
+            self.rows[self.current] = (features(findings, rule, probs, len(al.facts.numbers)), rule)
         return None
 
 

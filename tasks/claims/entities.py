@@ -105,6 +105,9 @@ def _is_dataset(name: str) -> bool:
     return name.lower() in DATASETS
 
 
+_DESCRIBED = re.compile(r"-(?:based|style|like|powered|served|trained)$", re.I)
+
+
 def extract_entities(text: str) -> list[Entity]:
     """Models/systems, baselines, datasets and hardware named in ``text`` (a sentence or a claim).
 
@@ -138,6 +141,7 @@ def extract_entities(text: str) -> list[Entity]:
             if re.match(r"\s?(?:[x×%]|times|tokens|parameters|params|experts|GB|ms)\b", after):
                 break  # "LLaDA 8 experts": a quantity, not part of the name
             end = size.end()
+        end -= len(m.group(0)) if (m := _DESCRIBED.search(text, start, end)) else 0  # "Tutel-based MoEs" name Tutel
         name = text[start:end]
         if name.lower().strip("+") in GENERIC and " " not in name:
             i = j
@@ -188,16 +192,12 @@ def _core_parts(name: str) -> tuple[str, ...]:
     return parts
 
 
-_DESCRIBED = re.compile(r"-(?:based|style|like|powered|served|trained)$", re.I)
-
-
 def names_match(a: str, b: str) -> bool:
     """Same model or system? Version-sensitive ('DeepSeek-V2' != 'DeepSeek-V3').
 
     A family name matches a sized variant ('Mixtral' ~ 'Mixtral 8x7B', 'Llama 2' ~ 'Llama-2-70B'),
     but not a different variant ('LLaDA' !~ 'LLaDA-MoE'); a multi-word name matches its initialism.
     """
-    a, b = _DESCRIBED.sub("", a), _DESCRIBED.sub("", b)  # "Tutel-based MoEs" name Tutel
     na, nb = norm_name(a), norm_name(b)
     if not na or not nb:
         return False

@@ -59,7 +59,7 @@ def hybrid_label(text: str, retrieve, learned: bool = True) -> str:
     from tasks.claims.hybrid import DEFAULT_CHECKS, HybridVerifier
 
     checks = DEFAULT_CHECKS if learned else tuple(c for c in DEFAULT_CHECKS if c != "entail")
-    return HybridVerifier(paper_chunks=retrieve.paper_chunks, checks=checks, decision="rules").verify(text, retrieve).label
+    return HybridVerifier(paper_chunks=retrieve.paper_chunks, checks=checks).verify(text, retrieve).label
 
 
 def rules_label(text: str, retrieve) -> str:
