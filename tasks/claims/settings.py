@@ -26,7 +26,7 @@ class VerifierSettings(BaseModel):
     approx_tol: float = 0.06
     llm_config: str | None = Field(default=None, description="path of conf/llm/<provider>.yaml for verifier=llm")
     fallback: Literal["hybrid", "none"] = "hybrid"
-    decision: Literal["learned", "rules"] = Field(default="rules", description="hybrid: how findings become a verdict: "
+    decision: Literal["learned", "rules"] = Field(default="learned", description="hybrid: how findings become a verdict: "
                                                   "the learned weights (tasks/claims/decision.py) or the fixed order")
     checks: tuple[str, ...] | None = Field(default=None, description="hybrid: registered checks to run (None: the "
                                            "defaults in tasks/claims/hybrid.py); the eval command ablates them")

@@ -54,12 +54,13 @@ def retrieve(papers):
 
 
 def hybrid_label(text: str, retrieve, learned: bool = True) -> str:
-    """The default verifier's label for ``text`` over a fake retriever (the fixed decision). ``learned=False`` leaves
-    out the learned check (``entail``), so a test of a rule cannot pass by the cross-encoder."""
+    """The default checks' label for ``text`` over a fake retriever, decided by the fixed order (a test of a rule
+    tests the rule, not the learned weights). ``learned=False`` also leaves out the learned check (``entail``), so a
+    test of a rule cannot pass by the cross-encoder."""
     from tasks.claims.hybrid import DEFAULT_CHECKS, HybridVerifier
 
     checks = DEFAULT_CHECKS if learned else tuple(c for c in DEFAULT_CHECKS if c != "entail")
-    return HybridVerifier(paper_chunks=retrieve.paper_chunks, checks=checks).verify(text, retrieve).label
+    return HybridVerifier(paper_chunks=retrieve.paper_chunks, checks=checks, decision="rules").verify(text, retrieve).label
 
 
 def rules_label(text: str, retrieve) -> str:
