@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-import os
 import re
 
 from hydra import compose, initialize_config_dir
@@ -74,7 +72,8 @@ def normalise_question_override(argv: list[str]) -> list[str]:
 
 
 def load_settings(overrides: list[str] | None = None) -> tuple[Settings, dict]:
-    """Compose ``conf/config.yaml`` with ``overrides`` and validate it.
+    """Compose ``conf/config.yaml`` with ``overrides`` and validate it. Only entry points call this (the command
+    line, a UI deployment's flow run); everything below them gets the typed Settings.
 
     Returns:
         The typed Settings and the resolved config as a plain dict (for logging).
@@ -82,37 +81,35 @@ def load_settings(overrides: list[str] | None = None) -> tuple[Settings, dict]:
         SettingsError: with a message naming the bad key and what it accepts.
     """
     overrides = normalise_question_override(list(overrides or []))
-    key = (tuple(overrides), tuple(os.environ.get(v) for v in _ENV_READ), os.getcwd(), _conf_fingerprint())
-    if key in _COMPOSED:  # the entry point checks every job before the run, and the flow composes again
-        settings, resolved = _COMPOSED[key]
-        return settings.model_copy(deep=True), copy.deepcopy(resolved)
-    settings, resolved = _load(overrides)
-    if len(_COMPOSED) >= 64:  # a multirun's jobs are checked first, then run: keep them all, not more
-        _COMPOSED.pop(next(iter(_COMPOSED)))
-    _COMPOSED[key] = (settings.model_copy(deep=True), copy.deepcopy(resolved))
-    return settings, resolved
-
-
-_COMPOSED: dict[tuple, tuple[Settings, dict]] = {}  # one process composes the same job 3 times (check, job, flow)
-# What composition and validation read besides the files: conf/tracking's interpolation and flows/safety's allow-lists.
-_ENV_READ = ("SOVEREIGN_TRACKING_URI", "SOVEREIGN_ALLOW_DIRS", "SOVEREIGN_ALLOWED_ENDPOINTS")
-
-
-def _conf_fingerprint() -> tuple:
-    """Every config file's name, size and mtime: an edited conf/ is composed again (tests write config files)."""
-    return tuple((str(p), st.st_size, st.st_mtime_ns) for p in sorted(CONF_DIR.rglob("*.yaml")) if (st := p.stat()))
-
-
-def _load(overrides: list[str]) -> tuple[Settings, dict]:
     try:
-        cfg = _compose(overrides)
-        resolved = OmegaConf.to_container(cfg, resolve=True)
+        resolved = resolve_config(_compose(overrides))
     except (ConfigCompositionException, MissingConfigException, OverrideParseException, HydraException) as exc:
         raise SettingsError(_explain_hydra(exc, overrides)) from None
-    except Exception as exc:  # OmegaConf interpolation and type errors
-        raise SettingsError(f"config error: {type(exc).__name__}: {exc}") from None
     finally:
         GlobalHydra.instance().clear()
+    return validate_config(resolved, overrides), resolved
+
+
+def resolve_config(cfg: DictConfig) -> dict:
+    """The composed config as a plain dict, interpolations resolved (Hydra's own ``hydra`` node left out).
+
+    Raises:
+        SettingsError: an interpolation or type error, named.
+    """
+    try:
+        resolved = OmegaConf.to_container(cfg, resolve=True)
+    except Exception as exc:  # OmegaConf interpolation and type errors
+        raise SettingsError(f"config error: {type(exc).__name__}: {exc}") from None
+    resolved.pop("hydra", None)
+    return resolved
+
+
+def validate_config(resolved: dict, overrides: list[str]) -> Settings:
+    """Typed Settings from a resolved config (no files are read): schema, endpoint overrides and write paths.
+
+    Raises:
+        SettingsError: naming the bad key, endpoint or path.
+    """
     settings = settings_from_dict(resolved)
     from flows.safety import EndpointOverrideError, PathEscapeError, confine_settings_paths, reject_endpoint_overrides
 
@@ -121,7 +118,7 @@ def _load(overrides: list[str]) -> tuple[Settings, dict]:
         confine_settings_paths(settings)
     except (EndpointOverrideError, PathEscapeError) as exc:
         raise SettingsError(f"invalid configuration:\n  {exc}") from None
-    return settings, resolved
+    return settings
 
 
 def _group_dirs() -> set[str]:

@@ -116,8 +116,8 @@ def warm_prefect_api() -> threading.Thread | None:
     return thread
 
 
-def run_job(overrides: list[str]) -> int:
-    """One research run; returns the exit status."""
+def run_job(settings, resolved: dict, overrides: list[str]) -> int:  # noqa: ANN001 - tasks.settings.Settings
+    """One research run of the config Hydra composed for this job; returns the exit status."""
     from hydra.core.global_hydra import GlobalHydra
 
     from flows.research import research
@@ -126,14 +126,14 @@ def run_job(overrides: list[str]) -> int:
     if _RESULT.get("warmup") is not None:
         _RESULT.pop("warmup").join()
 
-    store_dir = load_settings(overrides)[0].tracking.store_dir
+    store_dir = settings.tracking.store_dir
     hydra_app = GlobalHydra.instance().hydra if GlobalHydra.instance().is_initialized() else None
     # A configured Prefect API records the flow run there; without one the flow runs in this process, no server
     # (flows/engine.py: same stages, caches and MLflow runs).
     run = research if _RESULT.get("server") else research.fn
     try:
         with terminate_promptly():  # SIGTERM: the run is marked FAILED and the process exits
-            summary = run(overrides=overrides)
+            summary = run(overrides=overrides, config=resolved)
     except DiskFullError as exc:
         console.print(f"[bold red]error:[/] {exc}")
         return 1
@@ -142,7 +142,7 @@ def run_job(overrides: list[str]) -> int:
             raise
         console.print(f"[bold red]error:[/] {cause}")
         return 1
-    finally:  # the flow composes the config itself (as a UI run does); give Hydra its app back for the next job
+    finally:  # give Hydra its app back for the next job of a multirun
         if hydra_app is not None:
             GlobalHydra.instance().clear()
             GlobalHydra.instance().initialize(hydra_app)
@@ -151,11 +151,19 @@ def run_job(overrides: list[str]) -> int:
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
-def _hydra_job(cfg) -> None:  # noqa: ANN001 - Hydra's DictConfig; the flow recomposes it from the overrides
+def _hydra_job(cfg) -> None:  # noqa: ANN001 - Hydra's DictConfig
+    """One job: the config Hydra composed here is the one the flow runs (the flow composes only for UI runs)."""
     from hydra.core.hydra_config import HydraConfig
 
     overrides = list(HydraConfig.get().overrides.task)
-    _RESULT["code"] = max(_RESULT["code"], run_job(overrides))
+    try:
+        resolved = config_module.resolve_config(cfg)
+        settings = config_module.validate_config(resolved, overrides)
+    except SettingsError as exc:  # checked before the run; a multirun's later job still reports, not crashes
+        console.print(f"[bold red]error:[/] {exc}")
+        _RESULT["code"] = max(_RESULT["code"], 2)
+        return
+    _RESULT["code"] = max(_RESULT["code"], run_job(settings, resolved, overrides))
 
 
 def _hydra_argv(args, overrides: list[str]) -> list[str]:

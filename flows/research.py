@@ -13,7 +13,7 @@ import yaml
 from prefect import flow
 
 from flows import prefect_ui, store, tracking
-from flows.config import load_settings
+from flows.config import load_settings, validate_config
 from flows.literature import Literature, run_literature
 from flows.progress import StageTimer, console
 from flows.safety import atomic_write
@@ -136,14 +136,20 @@ def _run_stages(ctx: RunContext, settings: Settings, timer: StageTimer) -> dict:
 
 
 @flow(name="research", log_prints=True, flow_run_name=prefect_ui.research_run_name)
-def research(overrides: list[str] | None = None) -> dict:
+def research(overrides: list[str] | None = None, config: dict | None = None) -> dict:
     """Answer the configured research question; returns a summary with the MLflow run id.
 
     Args:
         overrides: Hydra overrides, exactly as on the command line of ``flows/main.py``.
+        config: the config ``flows/main.py`` composed from them (resolved). A UI run leaves it out and the flow,
+            its entry point, composes the overrides itself.
     """
     overrides = list(overrides or [])
-    settings, resolved = load_settings(overrides)
+    if config is None:
+        settings, resolved = load_settings(overrides)
+    else:
+        resolved = config
+        settings = validate_config(resolved, overrides)
     store.prepare_tracking_store(settings.tracking)  # UI runs too: named causes, schema created under a lock
     ctx = _open_run(settings, resolved, overrides)
     store.fail_orphans(ctx.client, keep=ctx.run_id)  # runs a killed process left RUNNING, whatever their config
