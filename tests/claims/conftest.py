@@ -53,6 +53,16 @@ def retrieve(papers):
     return fake_retriever(papers)
 
 
+def papers_fixture(rows: list[tuple[str, str, str]]):
+    """A test module's ``retrieve`` fixture over its invented papers: ``retrieve = papers_fixture(PAPERS)``."""
+
+    @pytest.fixture(scope="module", name="retrieve")
+    def _retrieve():
+        return fake_retriever([make_paper(*row) for row in rows])
+
+    return _retrieve
+
+
 def hybrid_label(text: str, retrieve, learned: bool = True) -> str:
     """The default checks' label for ``text`` over a fake retriever, decided by the fixed order (a test of a rule
     tests the rule, not the learned weights). ``learned=False`` also leaves out the learned check (``entail``), so a

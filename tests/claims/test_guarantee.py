@@ -3,10 +3,8 @@ matches but which makes the method pay what its paper says it never pays (retrai
 contradicted; the same claim without the cost, or with the cost negated, is not; a paper that states both sides of a
 guarantee settles nothing."""
 
-import pytest
-
 from tasks.claims.check_guarantee import broken_guarantee
-from tests.claims.conftest import fake_retriever, make_paper
+from tests.claims.conftest import papers_fixture
 from tests.claims.conftest import rules_label as label
 
 PAPERS = [
@@ -19,9 +17,7 @@ PAPERS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def retrieve():
-    return fake_retriever([make_paper(*p) for p in PAPERS])
+retrieve = papers_fixture(PAPERS)
 
 
 def test_cost_the_paper_rules_out_is_contradicted(retrieve):

@@ -2,11 +2,9 @@
 two named variants the other's described behaviour is contradicted; the same words under the right names, or two
 names that are not side-by-side variants (a baseline, a setting), are left to the other checks."""
 
-import pytest
-
 from tasks.claims.check_roles import swapped_roles
 from tasks.claims.context import analyse_sentence
-from tests.claims.conftest import fake_retriever, make_paper
+from tests.claims.conftest import papers_fixture
 from tests.claims.conftest import rules_label as label
 
 PAPERS = [
@@ -17,9 +15,7 @@ PAPERS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def retrieve():
-    return fake_retriever([make_paper(*p) for p in PAPERS])
+retrieve = papers_fixture(PAPERS)
 
 
 def test_swapped_variants_are_contradicted(retrieve):

@@ -3,11 +3,9 @@ two pairings crossed (what is kept where, which figure for which setting), an al
 that the evidence asserts, TeX markup in a title naming the paper's subject, and "lower quality" said of a system
 whose chunk says quality improves."""
 
-import pytest
-
 from tasks.claims.check_pairing import crossed
 from tasks.claims.entities import title_subject
-from tests.claims.conftest import fake_retriever, make_paper
+from tests.claims.conftest import fake_retriever, make_paper, papers_fixture
 from tests.claims.conftest import hybrid_label as label
 
 PAPERS = [
@@ -27,9 +25,7 @@ PAPERS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def retrieve():
-    return fake_retriever([make_paper(*p) for p in PAPERS])
+retrieve = papers_fixture(PAPERS)
 
 
 def test_crossed_pairings_of_terms_and_figures():

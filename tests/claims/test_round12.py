@@ -7,7 +7,7 @@ import pytest
 
 from tasks.claims.check_numbers import is_setting
 from tasks.claims.numbers import parse_numbers
-from tests.claims.conftest import fake_retriever, make_paper
+from tests.claims.conftest import fake_retriever, make_paper, papers_fixture
 from tests.claims.conftest import rules_label as label
 
 PAPERS = [
@@ -18,9 +18,7 @@ PAPERS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def retrieve():
-    return fake_retriever([make_paper(*p) for p in PAPERS])
+retrieve = papers_fixture(PAPERS)
 
 
 @pytest.mark.parametrize("text, value, expected", [

@@ -2,10 +2,8 @@
 sentence that lists results each "for" its own case gives a value for that case only; a claim that puts the value
 on another listed case is contradicted, one that names the value's own case is borne out."""
 
-import pytest
-
 from tasks.claims.check_numbers import other_for_slot
-from tests.claims.conftest import fake_retriever, make_paper
+from tests.claims.conftest import papers_fixture
 from tests.claims.conftest import rules_label as label
 
 PAPERS = [
@@ -15,9 +13,7 @@ PAPERS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def retrieve():
-    return fake_retriever([make_paper(*p) for p in PAPERS])
+retrieve = papers_fixture(PAPERS)
 
 
 def test_value_put_on_another_listed_case_is_contradicted(retrieve):

@@ -18,9 +18,7 @@
 - "Gantry-based MoEs", "a Gantry-style system" name Gantry.
 """
 
-import pytest
-
-from tests.claims.conftest import fake_retriever, make_paper
+from tests.claims.conftest import papers_fixture
 from tests.claims.conftest import rules_label as label
 
 PAPERS = [
@@ -52,9 +50,7 @@ PAPERS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def retrieve():
-    return fake_retriever([make_paper(*p) for p in PAPERS])
+retrieve = papers_fixture(PAPERS)
 
 
 def test_lead_in_dataset_sets_every_listed_number(retrieve):

@@ -14,7 +14,7 @@ from tasks.claims.lexicon import antonyms
 from tasks.claims.derived import derived_quantities
 from tasks.claims.numbers import parse_numbers
 import tasks.claims.hybrid  # noqa: F401 - registers the checks
-from tests.claims.conftest import fake_retriever, make_paper
+from tests.claims.conftest import papers_fixture
 from tests.claims.conftest import hybrid_label as label
 
 PAPERS = [
@@ -37,9 +37,7 @@ PAPERS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def retrieve():
-    return fake_retriever([make_paper(*p) for p in PAPERS])
+retrieve = papers_fixture(PAPERS)
 
 
 def setting_kinds(text, retrieve):
