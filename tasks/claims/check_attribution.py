@@ -15,7 +15,8 @@ from tasks.claims.check_direction import _support_sentences
 from tasks.claims.entities import hardware_mentions, name_parts, names_match
 from tasks.claims.findings import Finding, register
 from tasks.claims.lexicon import pattern_group
-from tasks.claims.number_match import Tolerance, match_numbers, same_hardware
+from tasks.claims.number_match import Tolerance, match_numbers
+from tasks.claims.rivals import same_hardware
 from tasks.claims.slots import plain
 
 

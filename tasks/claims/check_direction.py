@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from tasks.claims.align import Alignment, Sentence, names_all
 from tasks.claims.change import change_clash, requirement_clash
 from tasks.claims.check_numbers import scope_sentence
-from tasks.claims.context import analyse_sentence, clause_spans, metrics_overlap
+from tasks.claims.context import analyse_sentence, clause_spans, metrics_overlap, speedup_as_time_cut
 from tasks.claims.findings import Finding, register
 from tasks.claims.lexicon import antonyms, lexicon, pattern
 from tasks.claims.number_match import Tolerance, match_numbers
@@ -35,7 +35,8 @@ def negated(text: str, at: int) -> bool:
     if pattern("negation").search(window):
         return True
     for m in pattern("set_aside").finditer(text[:at]):
-        if not re.search(r"[,;:.()]", text[m.end():at]):
+        ends = r"[,;:.()]|\bwith\b" if m.group(0).lower().startswith("replac") else r"[,;:.()]"  # "replaces X with Y"
+        if not re.search(ends, text[m.end():at]):
             return True
     return False
 
@@ -50,7 +51,7 @@ def antonym_clash(claim: str, evidence: str, pairs: list[tuple[str, str]]) -> st
     low_claim, low_ev = claim.lower(), evidence.lower()
     for a, b in pairs:
         for x, y in ((a, b), (b, a)):
-            if _asserts(low_claim, x) and _asserts(low_ev, y) and y not in low_claim \
+            if _asserts(low_claim, x) and _asserts(low_ev, y) and not _asserts(low_claim, y) \
                     and (x not in low_ev or overturned(low_ev, x, y)):
                 return f"claim says '{x}' but the evidence says '{y}'"
     return ""
@@ -165,7 +166,7 @@ class Polarity:
         for m in match_numbers(al, self.tol):
             c, e = m.claimed, m.evidence
             if m.status == "match" and c.direction and e.direction and c.direction != e.direction \
-                    and metrics_overlap(c, e, strict=True):
+                    and metrics_overlap(c, e, strict=True) and not speedup_as_time_cut(c, e):
                 out.append(Finding(self.name, "contradict", f"'{c.text}' goes {c.direction} in the claim but "
                                    f"'{e.text}' goes {e.direction} in {m.sentence.chunk_id}", m.sentence.chunk_id,
                                    float(m.sentence.hit.score)))
@@ -176,8 +177,9 @@ class Polarity:
                 ev_way = _chunk_polarity(al, s) | ev_way
             clash = next((f"claim says {k} goes {w} but the evidence says it goes {ev_way[k]}"
                           for k, w in claim_way.items() if ev_way.get(k, w) != w), "")
-            if not al.facts.numbers:  # a number-free claim: its regime words against the covering chunk
-                clash = clash or antonym_clash(al.claim.text, s.hit.chunk.text, antonyms("regime_antonyms")) \
+            if not al.facts.numbers:  # a number-free claim: its regime words against the covering paper's chunks
+                paper = " ".join(dict.fromkeys(h.chunk.text for h in al.hits if h.chunk.arxiv_id == s.hit.chunk.arxiv_id))
+                clash = clash or antonym_clash(al.claim.text, paper, antonyms("regime_antonyms")) \
                     or change_clash(al.claim.text, s.hit.chunk.text) or requirement_clash(al.claim.text, s.hit.chunk.text)
             # opposite comparatives on one thing ("higher"/"lower computational cost") in the sentence itself
             clash = clash or comparative_clash(al.claim.text, s.hit.chunk.text if not al.facts.numbers else s.facts.text,

@@ -20,13 +20,14 @@ from tasks.claims.number_match import Tolerance
 from tasks.claims.slots import content_stems, stem
 
 _BREAK = re.compile(r"[,;:.()]|\b(?:and|but|while|whereas|which)\b", re.I)
+_BREAK_REPLACED = re.compile(_BREAK.pattern + r"|\bwith\b", re.I)  # "replaces X with Y": Y is what it does
 
 
 def set_aside_spans(text: str) -> list[tuple[int, int]]:
     """Character spans of the phrases a sentence sets aside, each up to the next clause break."""
     out = []
     for m in pattern("set_aside").finditer(text):
-        end = _BREAK.search(text, m.end())
+        end = (_BREAK_REPLACED if m.group(0).lower().startswith("replac") else _BREAK).search(text, m.end())
         out.append((m.end(), end.start() if end else len(text)))
     return out
 
@@ -62,7 +63,9 @@ def asserted_alternative(claim: str, sentences: list[Sentence], min_words: int =
     """The sentence that asserts what the claim sets aside: "built by adapting a pretrained model instead of being
     trained from scratch" against "trained from scratch". Every content stem (at least ``min_words``) of one of the
     claim's set-aside phrases must occur in the sentence outside its own set-aside phrases, not negated."""
-    phrases = [w for w in (_stems(claim[a:b]) for a, b in set_aside_spans(claim)) if len(w) >= min_words]
+    causal = pattern("causal_cue")  # "comes from X rather than from Y" ranks causes; the paper having Y settles nothing
+    phrases = [w for a, b in set_aside_spans(claim) if not causal.search(_BREAK.split(claim[:a])[-1])
+               and len(w := _stems(claim[a:b])) >= min_words]
     for s in sentences if phrases else []:
         text = s.facts.text
         rest = list(text)

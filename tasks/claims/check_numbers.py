@@ -12,7 +12,7 @@ from tasks.claims.context import metrics_overlap
 from tasks.claims.entities import names_match
 from tasks.claims.number_match import Tolerance, match_numbers
 from tasks.claims.number_agree import values_consistent
-from tasks.claims.lexicon import lexicon
+from tasks.claims.lexicon import lexicon, pattern
 from tasks.claims.slots import content_stems, stem
 
 
@@ -196,6 +196,9 @@ class Scope:
         score = paper_score[best.hit.chunk.arxiv_id]
         note = f"content coverage {cov:.2f} of the paper's chunks, retrieval cosine {score:.2f} ({best.chunk_id})"
         ok = cov >= self.min_coverage and score >= self.support_similarity
+        if ok and pattern("cause_ranked").search(al.claim.text) and not pattern("cause_ranking").search(
+                " ".join(h.chunk.text for h in al.hits if h.chunk.arxiv_id == best.hit.chunk.arxiv_id)):
+            ok, note = False, f"{note}; the claim ranks a cause its paper does not rank"
         al.cache["scope_sentence"] = best
         return [Finding(self.name, "support" if ok else "gap", note, best.chunk_id, _score(best))]
 

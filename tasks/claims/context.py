@@ -92,13 +92,26 @@ def direction_of(text: str) -> str | None:
     return "up" if up and not down else "down" if down and not up else None
 
 
+def _as_speed(q: Quantity) -> set[str]:
+    """A time cut by a factor is a speed-up by it ("reduces step time by 1.73x" is "1.73x faster")."""
+    ms = set(q.metrics)
+    return ms | {"speed"} if q.unit == "x" and q.direction == "down" and ms & {"latency", "time"} else ms
+
+
+def speedup_as_time_cut(a: Quantity, b: Quantity) -> bool:
+    """One side a speed-up by a factor, the other a time cut by that factor: the same result said two ways."""
+    return any(x.unit == y.unit == "x" and x.direction == "down" and set(x.metrics) & {"latency", "time"}
+               and y.direction == "up" and "speed" in y.metrics for x, y in ((a, b), (b, a)))
+
+
 def metrics_overlap(a: Quantity, b: Quantity, strict: bool) -> bool:
     """Do two quantities measure the same thing?
 
     Lenient (for support): unknown on either side is fine. Strict (to call a conflict): both must
     name a metric and share a specific one ('tokens' or 'batch' alone is too weak to say so).
     """
-    ma, mb = set(a.metrics), set(b.metrics)
+    # the evidence's time cut bears out a claimed speed-up; a claimed time cut names which time, a speed-up does not
+    ma, mb = set(a.metrics), set(b.metrics) if strict else _as_speed(b)
     if not ma or not mb:
         return not strict
     shared = ma & mb

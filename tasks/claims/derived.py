@@ -10,7 +10,8 @@ from tasks.claims.slots import counts_same_noun
 
 
 _FROM_TO = re.compile(r"^\s*(?:[a-z%]+\s+)?to\s+$", re.I)
-_HEDGE = r"(?:(?:more|less|fewer)\s+than|up\s+to|at\s+(?:least|most)|about|around|roughly|nearly|almost|approximately|over|under|only|just|some|a|an|~)"
+_HEDGE = r"(?:(?:more|less|fewer)\s+than|up\s+to|at\s+(?:least|most)|about|around|roughly|nearly|almost|approximately|over|under|only|just|some|further|additional|another|a|an|~)"
+_FURTHER = re.compile(r"\b(?:further|additional|extra|another)\s+(?:\w+\s+)?$", re.I)
 _PREPOSITION = re.compile(rf"\b(by|to)\s+(?:{_HEDGE}\s+)*$", re.I)
 
 
@@ -24,7 +25,9 @@ def preposition(text: str, q: Quantity) -> str | None:
 def remainder_reads(claim_text: str, c: Quantity, text: str, e: Quantity, numbers: list[Quantity]) -> bool:
     """May the derived remainder ``e`` ("100% - 39%") bear out claimed ``c``? Not when both say the amount ("cut by
     more than half" is not "reduced by 39%": 61% remains), nor when both say what remains."""
-    if not e.text.startswith("100% - "):
+    if e.text.endswith(" - 1"):  # "1.5x faster" is "50% faster", not "faster by half" (which may mean half the time),
+        return c.kind == "percent" and not _FURTHER.search(claim_text[:c.span[0]])  # nor "a further 50%"
+    if not e.text.startswith(("100% - ", "1/")):  # what remains: "100% - 39%", "1/32x fewer", "1/2-3x less"
         return True
     source = next((q for q in numbers if q.span == e.span), None)
     said, source_said = preposition(claim_text, c), source is not None and preposition(text, source)
@@ -42,6 +45,15 @@ def derived_quantities(numbers: list[Quantity], text: str) -> list[Quantity]:
     out += [q.model_copy(update={"value": 1 / q.value, "unit": "%", "kind": "percent", "direction": None, "bound": "approx",
                                  "text": f"1/{q.text}"})
             for q in numbers if q.unit == "x" and q.direction == "down" and q.high is None and q.value > 1]
+    # "2-3x less CPU memory" -> a third to a half of it remains
+    out += [q.model_copy(update={"value": 1 / q.high, "high": 1 / q.value, "unit": "%", "kind": "percent", "direction": None,
+                                 "bound": "approx", "text": f"1/{q.text}"})
+            for q in numbers if q.unit == "x" and q.direction == "down" and q.high is not None and q.value > 1]
+    # "1.55x faster" is "55% faster"
+    out += [q.model_copy(update={"value": q.value - 1, "unit": "%", "kind": "percent", "bound": "approx",
+                                 "text": f"{q.text} - 1"})
+            for q in numbers if q.unit == "x" and q.high is None and 1 < q.value < 3 and "speed" in q.metrics
+            and q.direction != "down"]
     # "29 ms per token" is about 34 tokens per second, and the other way round
     for q in numbers:
         per_token = re.match(r"\s*(?:per|each|a|/)\s*(?:generated\s+|output\s+)?token\b", text[q.span[1]:q.span[1] + 30], re.I)

@@ -23,7 +23,7 @@ _WORD_COUNTS = {"single": 1, "one": 1, "two": 2, "four": 4, "eight": 8, "sixteen
 HARDWARE_RE = re.compile(
     r"(?:(?P<count>\d{1,5}(?:,\d{3})?|single|one|two|four|eight|sixteen)\s?(?:[x×]\s?)?(?:-\s?)?(?:GPUs?\s?)?\s)?"
     r"(?:NVIDIA\s+|AMD\s+|Google\s+)?"
-    r"(?P<name>(?:GB|[HABL])\d{2,3}[A-Z]?|V100|P100|P40|K80|Volta|Turing|Ampere|Ada(?:\sLovelace)?|Hopper|Blackwell|Pascal|T4|L4|L40S?|A10G?|RTX\s?\d{4}(?:\s?Ti)?|MI\d{3}X?|TPU\s?v\d[a-z]?|Jetson\s\w+|Apple\sM\d)"
+    r"(?P<name>(?:GB|[HABL])\d{2,3}[A-Z]?|V100|P100|P40|K80|Volta|Turing|Ampere|Ada(?:\sLovelace)?|Hopper|Blackwell|Pascal|T4|L4|L40S?|A10G?|RTX\s?\d{4}(?:\s?Ti)?|MI\d{3}X?|TPU\s?v\d[a-z]?|Jetson\s\w+|Apple\sM\d|Colab)"
     r"(?:\s?(?:SXM\d?|PCIe|NVL))?(?:\s?(?P<mem>\d{2,3})\s?GB)?(?:s\b)?(?![\w])",  # "16 A100s"
 )
 DATASETS = {
@@ -54,7 +54,7 @@ _COMPARED_CUE = re.compile(
     r"(?:\bthan|\bover|\bversus|\bvs\.?|\bagainst|\bcompared (?:with|to)|\brelative to|\bbeats?|\boutperforms?|"
     r"\bsurpass(?:es)?)\s+(?:the\s+|a\s+|an\s+)?(?:[a-z][a-z\-]*\s+){1,2}$"
 )
-_TOKEN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][A-Za-z0-9]*(?:[.\-+][A-Za-z0-9]+)*\+?")
+_TOKEN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][A-Za-z0-9]*(?:[.\-+][A-Za-z0-9]+)*(?:/\d+\b)?\+?")  # "DiT-XL/2"
 _SIZE = re.compile(r"(?:\d+(?:\.\d+)?[BMK]|\d+x\d+[BMK]?|\d+(?:\.\d+)?|v\d+(?:\.\d+)?)(?:-[A-Za-z0-9]+)*\b")
 _UNIT_TOKEN = re.compile(r"[KMGTP]?i?B|[KMGTP]?FLOP[sS]?|[KMGTP]FLOPS|ms|MB|GiB|TiB")
 _STOP = {w.lower() for w in ENGLISH_STOP_WORDS} | {
@@ -118,11 +118,17 @@ def extract_entities(text: str) -> list[Entity]:
     taken = [e.span for e in hardware]
     entities: list[Entity] = list(hardware)
     tokens = [m for m in _TOKEN.finditer(text) if not any(a <= m.start() < b for a, b in taken)]
-    i = 0
+    i, described_at = 0, None
     while i < len(tokens):
         tok = tokens[i]
         initial = tok.start() == 0 or bool(re.search(r"[.!?:;]\s*$|^\s*$", text[max(0, tok.start() - 3):tok.start()]))
         if not _looks_like_name(tok.group(0), initial):
+            i += 1
+            continue
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        if _DESCRIBED.search(tok.group(0)) and nxt is not None and text[tok.end():nxt.start()] == " " \
+                and _looks_like_name(nxt.group(0), False) and nxt.group(0)[0].isupper():
+            described_at = tok.start()  # "a vLLM-served Qwen2.5-3B" names Qwen2.5-3B, compared as the text before says
             i += 1
             continue
         start, end = tok.span()
@@ -146,7 +152,9 @@ def extract_entities(text: str) -> list[Entity]:
         if name.lower().strip("+") in GENERIC and " " not in name:
             i = j
             continue
-        before = text[max(0, start - 48):start]
+        cue_at = described_at if described_at is not None else start
+        described_at = None
+        before = text[max(0, cue_at - 48):cue_at]
         kind = "dataset" if _is_dataset(name) else "baseline" if _BASELINE_CUE.search(before[-24:]) \
             or _COMPARED_CUE.search(before) else "model"
         entities.append(Entity(kind=kind, name=name, span=(start, end)))

@@ -141,7 +141,7 @@ def _phases(text: str, facets: dict) -> set[str]:
     return {phase for phase, rx in facets["phases"].items() if re.search(rx, text, re.I)}
 
 
-def facet_adjustment(claims: list[Claim], question: str) -> "np.ndarray":
+def facet_adjustment(claims: list[Claim], question: str) -> "np.ndarray":  # noqa: F821 - numpy, imported where used
     """Per-claim shift of the topicality score: + when the claim measures a family of quantities the question asks
     about, - when everything it measures lies outside those families, - when it speaks only of another life-cycle
     phase (training vs inference) than the question. Zero when the question names no family or phase.

@@ -58,6 +58,11 @@ def values_consistent(claim: Quantity, evidence: Quantity, rel_tol: float = 0.02
         return _close(claim.value, evidence.value, 1e-9)
     c_lo, c_hi = claim.value, claim.high if claim.high is not None else claim.value
     e_lo, e_hi = evidence.value, evidence.high if evidence.high is not None else evidence.value
+    if claim.bound == evidence.bound and claim.bound in ("lower", "below") and claim.high is evidence.high is None:
+        # a bound restates the paper's bound, at most a little weaker: "more than half" for "more than 55%", but
+        # "under 1%" is not "under 0.1%"
+        weaker = e_lo / c_lo if claim.bound == "lower" else c_lo / e_lo if e_lo > 0 else math.inf
+        return 1 - tol <= weaker <= 1.5
     if claim.bound == "lower" and claim.high is None:  # "more than 7 billion" is not borne out by 7 trillion
         return c_lo * (1 - tol) <= e_lo <= c_lo * 10
     if claim.bound == "below" and claim.high is None:
@@ -71,3 +76,19 @@ def values_consistent(claim: Quantity, evidence: Quantity, rel_tol: float = 0.02
     if claim.high is not None and evidence.high is None:
         return False
     return _close(c_lo, e_lo, tol)
+
+
+def comparable(c: Quantity, e: Quantity) -> bool:
+    """Can ``e`` refute ``c``? Not a value of another scale
+    altogether ("10B tokens of retraining" vs "20T tokens of pretraining"), unless only the scale word differs
+    ("7 billion" vs "7 trillion" is a scale error)."""
+    if c.value > 0 and e.value > 0 and max(c.value, e.value) / min(c.value, e.value) > 100:
+        mantissa = lambda q: re.search(r"\d+(?:\.\d+)?", q.text)  # noqa: E731
+        mc, me = mantissa(c), mantissa(e)
+        return bool(mc and me and mc.group(0) == me.group(0))
+    return True
+
+
+def loose(q: Quantity) -> Quantity:
+    """``q`` without its "exactly": an approximate figure leaves an exact claim unsettled, it does not refute it."""
+    return q.model_copy(update={"bound": "exact"}) if q.bound == "strict" else q

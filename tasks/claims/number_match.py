@@ -8,19 +8,24 @@ and specific metric, says otherwise. Checks (numbers, polarity, attribution) rea
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Literal
 
 from tasks.claims.align import Alignment, Sentence
 from tasks.claims.entities import names_match
-from tasks.claims.lexicon import lexicon, pattern
-from tasks.claims.number_agree import units_compatible, values_consistent
-from tasks.claims.records import Entity, Quantity
-from tasks.claims.slots import (compared, comparator, counts_same_noun, same_counted, same_slot_metric, shares,
-                                slot_qualifiers, slot_words)
+from tasks.claims.lexicon import pattern
+from tasks.claims.number_agree import comparable, loose, units_compatible, values_consistent
+from tasks.claims.rivals import other_setup, own_paper_rival, unnamed_rivals
+from tasks.claims.records import Quantity
+from tasks.claims.slots import (compared, comparator, counts_same_noun, list_head, same_counted, same_slot_metric,
+                                shares, slot_qualifiers, slot_text, slot_words)
 from tasks.claims.context import metrics_overlap
 from tasks.claims.derived import derived_quantities, remainder_reads
+
+
+_EXCLUSIVE = ("resolution", "version")  # qualifier groups whose settings exclude each other outright
 
 
 @dataclass(frozen=True)
@@ -40,34 +45,6 @@ class NumberMatch:
     evidence: Quantity | None = None
     owner: str = ""  # rival: where the claimed value does appear, attached to another entity
     comparator: tuple[str, str] = ("", "")  # other_comparator: (the claim's, the evidence's)
-
-
-def hardware_key(e: Entity) -> str:
-    return e.name.replace(" ", "").upper()
-
-
-def _architecture(key: str) -> str | None:
-    """The GPU architecture a hardware key names or belongs to ('H100' -> 'HOPPER', 'HOPPER' -> 'HOPPER')."""
-    for arch, gpus in lexicon()["gpu_architectures"].items():
-        if key == arch or key in {g.replace(" ", "").upper() for g in gpus}:
-            return arch
-    return None
-
-
-def same_hardware(a: Entity, b: Entity) -> bool:
-    """One accelerator, or an architecture and one of its GPUs ("Hopper" and "H100")."""
-    ka, kb = hardware_key(a), hardware_key(b)
-    if ka == kb:
-        return True
-    arch = {k: _architecture(k) for k in (ka, kb)}
-    return (arch[ka] == kb or arch[kb] == ka) and arch[ka] is not None
-
-
-def other_setup(s: Sentence, claimed: list[Entity]) -> bool:
-    """Does the sentence describe hardware, none of it the claimed hardware?"""
-    if any(same_hardware(h, c) for h in s.facts.hardware for c in claimed):
-        return False
-    return bool(s.facts.hardware) or bool(pattern("device_words").search(s.facts.text))
 
 
 def match_numbers(al: Alignment, tol: Tolerance = Tolerance()) -> list[NumberMatch]:
@@ -104,12 +81,14 @@ def _one_each(matches: list[NumberMatch]) -> list[NumberMatch]:
 
 def _match_one(al: Alignment, c: Quantity, tol: Tolerance) -> NumberMatch:
     found, other_slot, other_comparator = _support(al, c, tol)
+    if found is not None and (rival := own_paper_rival(al, c, found[0], tol)):
+        return NumberMatch(c, "rival", *rival, f"'{found[1].text}' is another paper's ({found[0].chunk_id})")
     if found is not None:
         return NumberMatch(c, "match", *found)
     if other_slot is not None:
-        s, e = other_slot
+        s, e, *why = other_slot
         mine = e.value == c.value and (held := owner_of(s.facts, e))
-        return NumberMatch(c, "other_slot", s, e, f"'{e.text}' belongs to {held} ({s.chunk_id})" if mine else "")
+        return NumberMatch(c, "other_slot", s, e, why[0] if why else f"'{e.text}' belongs to {held} ({s.chunk_id})" if mine else "")
     if other_comparator is not None:
         s, e, pair = other_comparator
         return NumberMatch(c, "other_comparator", s, e, comparator=pair)
@@ -127,10 +106,15 @@ def _match_one(al: Alignment, c: Quantity, tol: Tolerance) -> NumberMatch:
     if against:
         rivals = [(s, e) for s, e in rivals if not compared(s.facts, e)
                   or any(names_match(x, y) for x in against for y in comparator(s.facts, e, al.primary))]
-    # A claim set on named hardware is not refuted by a figure from a sentence about another setup.
+    # A claim set on named hardware is not refuted by a figure from a sentence about another setup, nor a figure of
+    # an unnamed device ("a single GPU with 24 GB") by a named one's ("the 80 GB of an A100").
     if cf.hardware:
         rivals = [(s, e) for s, e in rivals if not other_setup(s, cf.hardware)]
-    if not rivals or not subjects:  # whose number it is must be known before calling it wrong
+    elif pattern("device_words").search(slot_text(cf, c)):
+        rivals = [(s, e) for s, e in rivals if not s.facts.hardware]
+    if not subjects:  # a claim that names nothing: only a number in its own slot (most of its words) says otherwise
+        rivals = unnamed_rivals(al, c, tol)
+    if not rivals or not subjects and len({(e.value, e.high) for _, e in rivals}) != 1:  # whose number it is must be known
         swapped = _other_metric(al, c, tol) if subjects else None
         return NumberMatch(c, "other_metric", *swapped) if swapped else NumberMatch(c, "unknown")
     others = [o for o in cf.numbers if o is not c]
@@ -156,6 +140,8 @@ def _support(al: Alignment, c: Quantity, tol: Tolerance):
         if only_as_baseline(s, al):  # another paper comparing against the claim's subject ("beats LLaMA2 7B with 40%")
             continue
         candidates = s.facts.numbers_for(al.subjects)
+        if c.bound in ("lower", "below", "upper") and c.high is None and c.value > 0:  # "a little over twice": the nearest
+            candidates = sorted(candidates, key=lambda e: abs(math.log(e.value / c.value)) if e.value > 0 else math.inf)
         for e in candidates:
             if vague(e):  # "an order of magnitude" bears a claim out only when nothing more precise does
                 continue
@@ -173,8 +159,9 @@ def _support(al: Alignment, c: Quantity, tol: Tolerance):
                           if not shares(g, q, e_quals.get(g, [])) and shares(g, q, slot_qualifiers(s.facts, o).get(g, []))),
                          None)
             if rival is None:  # another number whose slot shares clearly more of the claim's words
-                own = len(claim_slot & slot_words(s.facts, e))
-                best = max(((len(claim_slot & slot_words(s.facts, o)), o) for o in others), key=lambda t: t[0],
+                head = list_head(s.facts)  # "reports speedups of 1.26x for ..., 11.57x for beam search": every item's
+                own = len(claim_slot & (slot_words(s.facts, e) - head))
+                best = max(((len(claim_slot & (slot_words(s.facts, o) - head)), o) for o in others), key=lambda t: t[0],
                            default=(0, None))
                 if best[1] is not None and best[0] >= tol.slot_margin and best[0] >= own + tol.slot_margin:
                     rival = best[1]
@@ -185,7 +172,12 @@ def _support(al: Alignment, c: Quantity, tol: Tolerance):
                     and not same_owner(cf, c, s.facts, e):  # "64 experts" is "64 experts"; "Dream's 580B" is "Dream (580B)"
                 other_slot = other_slot or (s, rival)
                 continue
-            if mismatch:
+            if mismatch:  # the value, reported in another setting that excludes the claim's (resolution, version)
+                clash = next((g for g, q in claim_quals.items() if g in _EXCLUSIVE and g in e_quals
+                              and not shares(g, q, e_quals[g])), None)
+                if clash and other_slot is None:
+                    other_slot = (s, e, f"{s.chunk_id} reports '{e.text}' for {clash} {', '.join(e_quals[clash])}, "
+                                        f"not {', '.join(claim_quals[clash])}")
                 continue
             against = comparator(s.facts, e, al.primary)
             if claim_against and against and not any(names_match(x, y) for x in claim_against for y in against):
@@ -202,28 +194,12 @@ def _support(al: Alignment, c: Quantity, tol: Tolerance):
     return None, other_slot, other_comparator
 
 
-def comparable(c: Quantity, e: Quantity) -> bool:
-    """Can ``e`` refute ``c``? Not a value of another scale
-    altogether ("10B tokens of retraining" vs "20T tokens of pretraining"), unless only the scale word differs
-    ("7 billion" vs "7 trillion" is a scale error)."""
-    if c.value > 0 and e.value > 0 and max(c.value, e.value) / min(c.value, e.value) > 100:
-        mantissa = lambda q: re.search(r"\d+(?:\.\d+)?", q.text)  # noqa: E731
-        mc, me = mantissa(c), mantissa(e)
-        return bool(mc and me and mc.group(0) == me.group(0))
-    return True
-
-
 def only_as_baseline(s: Sentence, al: Alignment) -> bool:
     """Does the sentence name the claim's subject only as what another paper's system is compared against?"""
     if any(names_match(x, i) for x in al.subjects for i in s.facts.inherited):
         return False  # the subject's own paper
     named = [e for e in s.facts.entities if any(names_match(p, e.name) for p in al.primary)]
     return bool(named) and all(e.kind == "baseline" for e in named)
-
-
-def loose(q: Quantity) -> Quantity:
-    """``q`` without its "exactly": an approximate figure leaves an exact claim unsettled, it does not refute it."""
-    return q.model_copy(update={"bound": "exact"}) if q.bound == "strict" else q
 
 
 def vague(q: Quantity) -> bool:

@@ -61,6 +61,7 @@ _NUMBER_RE = re.compile(
     rf"(?P<wf>\b(?:{'|'.join(w for w in _WORD_NUMBERS if '-' not in w)})fold\b)"  # "fivefold"
     rf"|(?P<wh>\b(?:one|{'|'.join(w for w in _WORD_NUMBERS if '-' not in w)})\s+and\s+a\s+half\b)|"  # "two and a half"
     + _FRACTION_RE + "|"
+    r"(?<![\w./])(?P<slash>[1-9])/(?P<den>[1-9]\d{0,3})(?![\w./])|"  # "1/500 of the data"; not "DiT-XL/2"
     rf"(?<![\w.])(?P<a>{_NUM})(?![\d])"
     rf"|(?P<w>\b(?:{'|'.join(sorted(_WORD_NUMBERS, key=len, reverse=True))})\b)"
     r"|(?P<half>\bhalf\b(?!-\w))|(?P<twice>\btwice\b|\bdoubles?\b|\bdoubled\b|\btripl(?:es?|ed)\b|\bquadrupl(?:es?|ed)\b)"
@@ -159,6 +160,10 @@ def parse_numbers(text: str, masked: list[tuple[int, int]] | None = None) -> lis
             out.append(Quantity(value=value, unit=unit, kind=kind, text=text[start:unit_end].strip(), span=(start, unit_end),
                                 bound=_bound(text, start)))
             continue
+        if m.group("slash"):
+            out.append(Quantity(value=int(m.group("slash")) / int(m.group("den")), unit="%", kind="fraction",
+                                text=m.group(0), span=m.span(), bound=_bound(text, start)))
+            continue
         if m.group("half"):
             out.append(Quantity(value=0.5, unit="%", kind="fraction", text=m.group(0), span=m.span(), bound=_bound(text, start)))
             continue
@@ -182,7 +187,7 @@ def parse_numbers(text: str, masked: list[tuple[int, int]] | None = None) -> lis
                 unit, kind, scale, unit_end = _unit_after(text, nxt.end())
                 if kind == "plain" and _FACTOR_OF.search(text[max(0, start - 48):start]):  # "a factor of two to ten"
                     unit, kind, scale, unit_end = "x", "multiple", 1.0, nxt.end()
-                if top > value and kind in ("multiple", "percent", "time"):  # "two to three times", "between two and ten times"
+                if top > value and kind not in ("plain",):  # "two to three times", "two to three tokens per second"
                     i += 1
                     scale = 0.01 if unit == "%" else scale
                     out.append(Quantity(value=value * scale, high=top * scale, unit=unit, kind=kind, bound=_bound(text, start),
@@ -239,6 +244,27 @@ def parse_numbers(text: str, masked: list[tuple[int, int]] | None = None) -> lis
             text=text[start:unit_end].strip(),
             span=(start, unit_end),
         ))
+    return _fraction_ranges(text, out)
+
+
+# "a half to a third", "between half and nearly three quarters": two spelled-out shares joined as one range
+_FRACTION_GAP = re.compile(r"\s*(?:-|–|to|and)\s*(?:(?:nearly|about|almost|roughly|around|some)\s+)?", re.I)
+
+
+def _fraction_ranges(text: str, found: list[Quantity]) -> list[Quantity]:
+    out: list[Quantity] = []
+    for q in found:
+        prev = out[-1] if out else None
+        if prev is not None and prev.kind == q.kind == "fraction" and prev.high is None and q.high is None \
+                and prev.value != q.value and (gap := _FRACTION_GAP.fullmatch(text[prev.span[1]:q.span[0]])) \
+                and ("and" not in gap.group(0).lower() or _BETWEEN.search(text[max(0, prev.span[0] - 10):prev.span[0]])):
+            lo, hi = sorted((prev.value, q.value))
+            bound = "approx" if "approx" in (prev.bound, q.bound) or gap.group(0).strip() not in ("-", "–", "to", "and") \
+                else prev.bound
+            out[-1] = prev.model_copy(update={"value": lo, "high": hi, "bound": bound, "span": (prev.span[0], q.span[1]),
+                                              "text": text[prev.span[0]:q.span[1]]})
+            continue
+        out.append(q)
     return out
 
 

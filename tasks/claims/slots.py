@@ -95,6 +95,12 @@ def slot_qualifiers(facts: SentenceFacts, q: Quantity) -> dict[str, list[str]]:
     for kind in ("baseline", "dataset"):
         out[kind] = [e.name for e in facts.entities if e.kind == kind and a <= e.span[0] < b]
     lo, hi = _lead_in(facts)
+    dims = _DIMENSION.findall(text) or _DIMENSION.findall(facts.text)  # the number's own, else its sentence's
+    if dims:  # "on ImageNet 256x256": a resolution is the setting of the numbers of its sentence
+        out["resolution"] = sorted({re.sub(r"\s", "", d).replace("×", "x") for d in dims})
+    for g in lexicon()["sentence_qualifiers"]:  # "In the revised version, ... 16.5 ... 99.55%": every number's version
+        if not out[g]:
+            out[g] = [k for k, r in qualifier_groups()[g].items() if r.search(facts.text[:hi])]
     if not out["dataset"]:
         out["dataset"] = [e.name for e in facts.entities if e.kind == "dataset" and lo <= e.span[0] < hi]
     return {g: v for g, v in out.items() if v}
@@ -107,6 +113,18 @@ def _lead_in(facts: SentenceFacts) -> tuple[int, int]:
     first = min((o.span[0] for o in facts.numbers), default=0)
     a = next((a for a, b in clause_spans(facts.text) if a <= first < b), 0)
     return a, first
+
+
+_DIMENSION = re.compile(r"\b\d{2,5}\s?[x×]\s?\d{2,5}\b")
+
+
+def list_head(facts: SentenceFacts) -> set[str]:
+    """The content words before a sentence's first number, when it lists several: they head every item, so they
+    tell no item's slot from another's."""
+    if len(facts.numbers) < 2:
+        return set()
+    lo, hi = _lead_in(facts)
+    return content_stems(facts.text[lo:hi])
 
 
 def shares(group: str, xs: list[str], ys: list[str]) -> bool:

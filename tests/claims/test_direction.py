@@ -58,7 +58,7 @@ def test_speeds_up_and_bare_gains_name_what_they_measure():
 def test_other_setup_is_hardware_other_than_the_claimed():
     from tasks.claims.entities import hardware_mentions
     from tasks.claims.align import Sentence
-    from tasks.claims.number_match import other_setup
+    from tasks.claims.rivals import other_setup
     from tasks.records import Chunk, ChunkHit
 
     def _other_setup(facts, claimed):

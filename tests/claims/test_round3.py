@@ -6,11 +6,11 @@ and a figure against other baselines not refuting the claim's comparison."""
 import pytest
 
 from tasks.claims.context import analyse_sentence
-from tasks.claims.number_match import same_hardware
+from tasks.claims.rivals import same_hardware
 from tasks.claims.number_agree import values_consistent
 from tasks.claims.numbers import parse_numbers
 from tasks.claims.entities import hardware_mentions
-from tests.claims.conftest import fake_retriever, make_paper
+from tests.claims.conftest import fake_retriever, make_paper, papers_fixture
 from tests.claims.conftest import hybrid_label as label
 
 PAPERS = [
@@ -39,9 +39,7 @@ PAPERS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def retrieve():
-    return fake_retriever([make_paper(*p) for p in PAPERS])
+retrieve = papers_fixture(PAPERS)
 
 
 def test_spelled_ranges_and_durations_parse():

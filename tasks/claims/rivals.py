@@ -1,0 +1,72 @@
+"""Who else reports a claimed number: the hardware a sentence is about, the actor's own paper, and the numbers in a
+nameless claim's own slot (number alignment, tasks/claims/number_match.py, reads these)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tasks.claims.align import Alignment, Sentence
+from tasks.claims.context import metrics_overlap
+from tasks.claims.entities import names_match
+from tasks.claims.lexicon import lexicon, pattern
+from tasks.claims.number_agree import comparable, loose, units_compatible, values_consistent
+from tasks.claims.records import Entity, Quantity
+from tasks.claims.slots import list_head, same_counted, same_slot_metric, slot_words
+
+if TYPE_CHECKING:
+    from tasks.claims.number_match import Tolerance
+
+
+def hardware_key(e: Entity) -> str:
+    return e.name.replace(" ", "").upper()
+
+
+def _architecture(key: str) -> str | None:
+    """The GPU architecture a hardware key names or belongs to ('H100' -> 'HOPPER', 'HOPPER' -> 'HOPPER')."""
+    for arch, gpus in lexicon()["gpu_architectures"].items():
+        if key == arch or key in {g.replace(" ", "").upper() for g in gpus}:
+            return arch
+    return None
+
+
+def same_hardware(a: Entity, b: Entity) -> bool:
+    """One accelerator, or an architecture and one of its GPUs ("Hopper" and "H100")."""
+    ka, kb = hardware_key(a), hardware_key(b)
+    if ka == kb:
+        return True
+    arch = {k: _architecture(k) for k in (ka, kb)}
+    return (arch[ka] == kb or arch[kb] == ka) and arch[ka] is not None
+
+
+def other_setup(s: Sentence, claimed: list[Entity]) -> bool:
+    """Does the sentence describe hardware, none of it the claimed hardware?"""
+    if any(same_hardware(h, c) for h in s.facts.hardware for c in claimed):
+        return False
+    return bool(s.facts.hardware) or bool(pattern("device_words").search(s.facts.text))
+
+
+def own_paper_rival(al: Alignment, c: Quantity, s: Sentence, tol: Tolerance):
+    """A value matched in another paper does not settle a number the actor's own paper gives otherwise ("Fiddler on a
+    single 80 GB GPU": 80 GB is an A100's memory in another paper; Fiddler's own abstract says 24 GB). Returns the own
+    paper's (sentence, number) that differs, or None."""
+    own = [x for x in al.aligned if any(names_match(p, i) for p in al.subjects for i in x.facts.inherited)]
+    if not own or s.hit.chunk.arxiv_id in {x.hit.chunk.arxiv_id for x in own}:
+        return None
+    rivals = [(x, e) for x in own if not (al.facts.hardware and other_setup(x, al.facts.hardware))
+              for e in x.facts.numbers_for(al.subjects)
+              if units_compatible(c, e) and metrics_overlap(c, e, strict=True) and comparable(c, e) and e.unit
+              and same_counted(al.facts.text, c, x.facts.text, e) and same_slot_metric(al.facts, c, x.facts, e)
+              and not values_consistent(loose(c), e, tol.rel_tol, tol.approx_tol)]
+    words = slot_words(al.facts, c)
+    return max(rivals, key=lambda r: len(words & slot_words(r[0].facts, r[1])), default=None)
+
+
+def unnamed_rivals(al: Alignment, c: Quantity, tol: Tolerance, min_shared: int = 3) -> list[tuple[Sentence, Quantity]]:
+    """For a claim that names no system ("uptraining ... costs about a fifth of the pre-training compute"): the
+    aligned numbers of the same unit and metric whose slot shares at least ``min_shared`` of the claim's slot words."""
+    words = slot_words(al.facts, c)
+    return [(s, e) for s in al.aligned for e in s.facts.numbers
+            if e.unit and units_compatible(c, e) and metrics_overlap(c, e, strict=True) and comparable(c, e)
+            and same_counted(al.facts.text, c, s.facts.text, e)
+            and len(words & (slot_words(s.facts, e) - list_head(s.facts))) >= min_shared
+            and not values_consistent(loose(c), e, tol.rel_tol, tol.approx_tol)]
