@@ -10,7 +10,6 @@ import json
 import math
 import os
 import sys
-import re
 import socket
 import threading
 import time

@@ -5,7 +5,6 @@ bundle's records (never typed by hand), so the tribunal can parse the tag back a
 
 from __future__ import annotations
 
-import math
 import re
 
 from tasks.gpu.results import gpus_in_name
@@ -28,10 +27,6 @@ def fig(value: float, unit: str, p: Provenance, low: float | None = None, high: 
     if low is not None and high is not None and f"{low:.{digits}g}" == f"{high:.{digits}g}":
         low = high = None
     return Figure(value=value, unit=unit, provenance=p, low=low, high=high).text(digits)
-
-
-def _t(bundle: EvidenceBundle) -> dict:
-    return {(t.model, t.n_tokens, t.hardware): t for t in bundle.token_latency}
 
 
 def hw_words(bundle: EvidenceBundle, hardware: str) -> str:
@@ -124,7 +119,6 @@ def abstract(bundle: EvidenceBundle) -> str:
                    f"{Provenance(kind='published', source=worst.citation).tag()} at "
                    f"{', '.join(f'B={v.n_tokens}' for v in val)} within "
                    f"{num(abs(worst.error_pct), 2)}% {Provenance(kind='modelled', source=ROUTING_SOURCE + ' vs published').tag()}.")
-    tl = _t(bundle)
     meas = _measured_rows([t for t in bundle.token_latency if t.model == m])
     base_meas = _measured_rows([t for t in bundle.token_latency if t.model == q.baseline])
     if meas:

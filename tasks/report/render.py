@@ -126,7 +126,6 @@ def _unique_table(bundle: EvidenceBundle) -> str:
 
 
 def _timing_table(bundle: EvidenceBundle) -> str:
-    asked = bundle.asked
     rows = []
     for r in sorted(bundle.rows(), key=lambda r: (r.hardware, r.model, r.routing, r.n_tokens)):
         if r.step_ms is None:

@@ -7,7 +7,6 @@ Importable without prefect or mlflow. Builders from stage outputs: tasks/tribuna
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import Field, field_validator
