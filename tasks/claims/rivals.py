@@ -11,7 +11,7 @@ from tasks.claims.entities import names_match
 from tasks.claims.lexicon import lexicon, pattern
 from tasks.claims.number_agree import comparable, loose, units_compatible, values_consistent
 from tasks.claims.records import Entity, Quantity
-from tasks.claims.slots import list_head, same_counted, same_slot_metric, slot_words
+from tasks.claims.slots import content_stems, list_head, same_counted, same_slot_metric, slot_words
 
 if TYPE_CHECKING:
     from tasks.claims.number_match import Tolerance
@@ -61,11 +61,20 @@ def own_paper_rival(al: Alignment, c: Quantity, s: Sentence, tol: Tolerance):
     return max(rivals, key=lambda r: len(words & slot_words(r[0].facts, r[1])), default=None)
 
 
-def unnamed_rivals(al: Alignment, c: Quantity, tol: Tolerance, min_shared: int = 3) -> list[tuple[Sentence, Quantity]]:
+def unnamed_rivals(al: Alignment, c: Quantity, tol: Tolerance, min_shared: int = 3,
+                   min_coverage: float = 0.6) -> list[tuple[Sentence, Quantity]]:
     """For a claim that names no system ("uptraining ... costs about a fifth of the pre-training compute"): the
-    aligned numbers of the same unit and metric whose slot shares at least ``min_shared`` of the claim's slot words."""
-    words = slot_words(al.facts, c)
-    return [(s, e) for s in al.aligned for e in s.facts.numbers
+    numbers of the same unit and metric, in a paper whose chunks cover ``min_coverage`` of the claim's words and that
+    bears out the claim's other numbers, whose slot shares at least ``min_shared`` of the claim's slot words."""
+    words, claimed = slot_words(al.facts, c), content_stems(al.claim.text)
+    papers = {}  # the claim's paper is one whose chunks cover most of its words ("Scope" reads it the same way)
+    for h in al.hits:
+        papers[h.chunk.arxiv_id] = papers.get(h.chunk.arxiv_id, set()) | content_stems(h.chunk.text)
+    about = {p for p, ws in papers.items() if len(claimed & ws) >= min_coverage * max(1, len(claimed))}
+    for o in (o for o in al.facts.numbers if o is not c):  # ... and that bears out the claim's other numbers
+        about = {p for p in about if any(values_consistent(o, e, tol.rel_tol, tol.approx_tol) for x in al.aligned
+                                         if x.hit.chunk.arxiv_id == p for e in x.facts.numbers)}
+    return [(s, e) for s in al.aligned if s.hit.chunk.arxiv_id in about for e in s.facts.numbers
             if e.unit and units_compatible(c, e) and metrics_overlap(c, e, strict=True) and comparable(c, e)
             and same_counted(al.facts.text, c, s.facts.text, e)
             and len(words & (slot_words(s.facts, e) - list_head(s.facts))) >= min_shared
