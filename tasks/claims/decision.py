@@ -15,9 +15,10 @@ are fitted by ``python -m tasks.claims.decision_fit`` on labelled probe files th
 probabilities there are honest. A ``states`` finding (the evidence says the claim word for word) still decides alone.
 When the weights or the cross-encoder cannot load, the verifier falls back to ``decide`` with a warning.
 
-It is off by default (``verifier.decision=rules``). Leaving one file out it gained 2 points over ``decide`` (799 ->
-814 of 920 claims), but on six fresh probes scored with it frozen (35-40) it lost 3 claims of 240
-(tests/claims/data/SCORES.md): the fixed order is what the flow uses until a refit on more data wins on fresh probes.
+It is the default (``verifier.decision=learned``; ``rules`` is the fixed order). Leaving one file out it gained 2
+points over ``decide`` (799 -> 814 of 920 claims); on the six fresh probes scored with it frozen next (35-40) it lost
+3 claims of 240, on the ten after (41-50) it gained 14 and lost on none of 44-50, and on probes 51-62 (round 16's
+rules from 54 on) it nets 0 (tests/claims/data/SCORES.md). A refit on the newer probes is the next step.
 """
 
 from __future__ import annotations
