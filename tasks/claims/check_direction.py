@@ -35,10 +35,16 @@ def negated(text: str, at: int) -> bool:
     if pattern("negation").search(window):
         return True
     for m in pattern("set_aside").finditer(text[:at]):
-        ends = r"[,;:.()]|\bwith\b" if m.group(0).lower().startswith("replac") else r"[,;:.()]"  # "replaces X with Y"
-        if not re.search(ends, text[m.end():at]):
+        if not set_aside_end(m, r"[,;:.()]").search(text[m.end():at]):
             return True
     return False
+
+
+def set_aside_end(m: re.Match, ends: str) -> re.Pattern:
+    """What ends a set-aside phrase: ``ends``, and "with" after a word of lexicon ``set_aside_with`` ("replaces X with
+    Y": X is set aside, Y is what the paper does)."""
+    with_too = pattern("set_aside_with").search(m.group(0).strip())
+    return re.compile(ends + r"|\bwith\b" if with_too else ends, re.I)
 
 
 def _asserts(text: str, term: str) -> bool:
@@ -179,7 +185,8 @@ class Polarity:
                           for k, w in claim_way.items() if ev_way.get(k, w) != w), "")
             if not al.facts.numbers:  # a number-free claim: its regime words against the covering paper's chunks
                 paper = " ".join(dict.fromkeys(h.chunk.text for h in al.hits if h.chunk.arxiv_id == s.hit.chunk.arxiv_id))
-                clash = clash or antonym_clash(al.claim.text, paper, antonyms("regime_antonyms")) \
+                clash = clash or antonym_clash(al.claim.text, s.hit.chunk.text, antonyms("regime_antonyms")) \
+                    or antonym_clash(al.claim.text, paper, antonyms("growth_antonyms")) \
                     or change_clash(al.claim.text, s.hit.chunk.text) or requirement_clash(al.claim.text, s.hit.chunk.text)
             # opposite comparatives on one thing ("higher"/"lower computational cost") in the sentence itself
             clash = clash or comparative_clash(al.claim.text, s.hit.chunk.text if not al.facts.numbers else s.facts.text,

@@ -13,21 +13,20 @@ import re
 from dataclasses import dataclass
 
 from tasks.claims.align import Alignment, Sentence
-from tasks.claims.check_direction import _support_sentences, negated
+from tasks.claims.check_direction import _support_sentences, negated, set_aside_end
 from tasks.claims.findings import Finding, register
 from tasks.claims.lexicon import pattern
 from tasks.claims.number_match import Tolerance
 from tasks.claims.slots import content_stems, stem
 
 _BREAK = re.compile(r"[,;:.()]|\b(?:and|but|while|whereas|which)\b", re.I)
-_BREAK_REPLACED = re.compile(_BREAK.pattern + r"|\bwith\b", re.I)  # "replaces X with Y": Y is what it does
 
 
 def set_aside_spans(text: str) -> list[tuple[int, int]]:
     """Character spans of the phrases a sentence sets aside, each up to the next clause break."""
     out = []
     for m in pattern("set_aside").finditer(text):
-        end = (_BREAK_REPLACED if m.group(0).lower().startswith("replac") else _BREAK).search(text, m.end())
+        end = set_aside_end(m, _BREAK.pattern).search(text, m.end())
         out.append((m.end(), end.start() if end else len(text)))
     return out
 

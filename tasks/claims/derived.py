@@ -52,7 +52,7 @@ def derived_quantities(numbers: list[Quantity], text: str) -> list[Quantity]:
     # "1.55x faster" is "55% faster"
     out += [q.model_copy(update={"value": q.value - 1, "unit": "%", "kind": "percent", "bound": "approx",
                                  "text": f"{q.text} - 1"})
-            for q in numbers if q.unit == "x" and q.high is None and 1 < q.value < 3 and "speed" in q.metrics
+            for q in numbers if q.unit == "x" and q.high is None and 1 < q.value < 3 and "speed" in q.metrics  # < 200%
             and q.direction != "down"]
     # "29 ms per token" is about 34 tokens per second, and the other way round
     for q in numbers:

@@ -58,11 +58,9 @@ def values_consistent(claim: Quantity, evidence: Quantity, rel_tol: float = 0.02
         return _close(claim.value, evidence.value, 1e-9)
     c_lo, c_hi = claim.value, claim.high if claim.high is not None else claim.value
     e_lo, e_hi = evidence.value, evidence.high if evidence.high is not None else evidence.value
-    if claim.bound == evidence.bound and claim.bound in ("lower", "below") and claim.high is evidence.high is None:
-        # a bound restates the paper's bound, at most a little weaker: "more than half" for "more than 55%", but
-        # "under 1%" is not "under 0.1%"
-        weaker = e_lo / c_lo if claim.bound == "lower" else c_lo / e_lo if e_lo > 0 else math.inf
-        return 1 - tol <= weaker <= 1.5
+    if claim.bound == evidence.bound == "below" and claim.high is evidence.high is None and e_hi > 0:
+        # a ceiling restates the paper's ceiling to within rounding: "under 1%" is not "under 0.1%"
+        return e_hi <= c_hi * (1 + tol) and c_hi <= e_hi * 2
     if claim.bound == "lower" and claim.high is None:  # "more than 7 billion" is not borne out by 7 trillion
         return c_lo * (1 - tol) <= e_lo <= c_lo * 10
     if claim.bound == "below" and claim.high is None:

@@ -15,7 +15,7 @@ from typing import Literal
 
 from tasks.claims.align import Alignment, Sentence
 from tasks.claims.entities import names_match
-from tasks.claims.lexicon import pattern
+from tasks.claims.lexicon import lexicon, pattern
 from tasks.claims.number_agree import comparable, loose, units_compatible, values_consistent
 from tasks.claims.rivals import other_setup, own_paper_rival, unnamed_rivals
 from tasks.claims.records import Quantity
@@ -23,9 +23,6 @@ from tasks.claims.slots import (compared, comparator, counts_same_noun, list_hea
                                 shares, slot_qualifiers, slot_text, slot_words)
 from tasks.claims.context import metrics_overlap
 from tasks.claims.derived import derived_quantities, remainder_reads
-
-
-_EXCLUSIVE = ("resolution", "version")  # qualifier groups whose settings exclude each other outright
 
 
 @dataclass(frozen=True)
@@ -100,6 +97,8 @@ def _match_one(al: Alignment, c: Quantity, tol: Tolerance) -> NumberMatch:
               if units_compatible(c, e) and metrics_overlap(c, e, strict=True) and comparable(c, e)
               and same_counted(cf.text, c, s.facts.text, e)
               and not values_consistent(loose(c), e, tol.rel_tol, tol.approx_tol)]
+    if not subjects:  # a claim that names nothing: only a number in its own slot (most of its words) says otherwise
+        rivals = unnamed_rivals(al, c, tol)
     # A figure measured against other baselines says nothing of the claim's comparison ("8-31x over FlexGen" is
     # not a rival of "50x over vLLM"); the same value against another baseline is handled above (other_comparator).
     against = comparator(cf, c, al.primary)
@@ -112,8 +111,6 @@ def _match_one(al: Alignment, c: Quantity, tol: Tolerance) -> NumberMatch:
         rivals = [(s, e) for s, e in rivals if not other_setup(s, cf.hardware)]
     elif pattern("device_words").search(slot_text(cf, c)):
         rivals = [(s, e) for s, e in rivals if not s.facts.hardware]
-    if not subjects:  # a claim that names nothing: only a number in its own slot (most of its words) says otherwise
-        rivals = unnamed_rivals(al, c, tol)
     if not rivals or not subjects and len({(e.value, e.high) for _, e in rivals}) != 1:  # whose number it is must be known
         swapped = _other_metric(al, c, tol) if subjects else None
         return NumberMatch(c, "other_metric", *swapped) if swapped else NumberMatch(c, "unknown")
@@ -173,7 +170,7 @@ def _support(al: Alignment, c: Quantity, tol: Tolerance):
                 other_slot = other_slot or (s, rival)
                 continue
             if mismatch:  # the value, reported in another setting that excludes the claim's (resolution, version)
-                clash = next((g for g, q in claim_quals.items() if g in _EXCLUSIVE and g in e_quals
+                clash = next((g for g, q in claim_quals.items() if g in lexicon()["exclusive_qualifiers"] and g in e_quals
                               and not shares(g, q, e_quals[g])), None)
                 if clash and other_slot is None:
                     other_slot = (s, e, f"{s.chunk_id} reports '{e.text}' for {clash} {', '.join(e_quals[clash])}, "

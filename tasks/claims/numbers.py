@@ -61,7 +61,7 @@ _NUMBER_RE = re.compile(
     rf"(?P<wf>\b(?:{'|'.join(w for w in _WORD_NUMBERS if '-' not in w)})fold\b)"  # "fivefold"
     rf"|(?P<wh>\b(?:one|{'|'.join(w for w in _WORD_NUMBERS if '-' not in w)})\s+and\s+a\s+half\b)|"  # "two and a half"
     + _FRACTION_RE + "|"
-    r"(?<![\w./])(?P<slash>[1-9])/(?P<den>[1-9]\d{0,3})(?![\w./])|"  # "1/500 of the data"; not "DiT-XL/2"
+    r"(?<![\w./-])(?P<slash>[1-9])/(?P<den>[1-9]\d{0,3})(?![\w./])|"  # "1/500 of the data"; not "DiT-XL/2", "top-2/8"
     rf"(?<![\w.])(?P<a>{_NUM})(?![\d])"
     rf"|(?P<w>\b(?:{'|'.join(sorted(_WORD_NUMBERS, key=len, reverse=True))})\b)"
     r"|(?P<half>\bhalf\b(?!-\w))|(?P<twice>\btwice\b|\bdoubles?\b|\bdoubled\b|\btripl(?:es?|ed)\b|\bquadrupl(?:es?|ed)\b)"
@@ -161,6 +161,11 @@ def parse_numbers(text: str, masked: list[tuple[int, int]] | None = None) -> lis
                                 bound=_bound(text, start)))
             continue
         if m.group("slash"):
+            if int(m.group("slash")) >= int(m.group("den")):  # "5/2" is no share: two plain numbers, as before
+                for g in ("slash", "den"):
+                    out.append(Quantity(value=float(m.group(g)), unit="", kind="plain", text=m.group(g), span=m.span(g),
+                                        bound=_bound(text, m.start(g))))
+                continue
             out.append(Quantity(value=int(m.group("slash")) / int(m.group("den")), unit="%", kind="fraction",
                                 text=m.group(0), span=m.span(), bound=_bound(text, start)))
             continue
@@ -182,7 +187,8 @@ def parse_numbers(text: str, masked: list[tuple[int, int]] | None = None) -> lis
             nxt = raw[i] if i < len(raw) else None
             gap = text[m.end():nxt.start()] if nxt is not None else ""
             between = bool(_BETWEEN.search(text[max(0, start - 10):start])) and bool(_BETWEEN_GAP.fullmatch(gap))
-            if nxt is not None and (nxt.group("w") or nxt.group("a")) and (_RANGE_GAP.fullmatch(gap) or between):
+            if nxt is not None and (nxt.group("w") or nxt.group("a")) and (_RANGE_GAP.fullmatch(gap) or between) \
+                    and not text[max(0, start - 6):start].lower().endswith("from "):  # "from two to four": a change
                 top = float(_WORD_NUMBERS[nxt.group("w").lower()]) if nxt.group("w") else _to_float(nxt.group("a"))
                 unit, kind, scale, unit_end = _unit_after(text, nxt.end())
                 if kind == "plain" and _FACTOR_OF.search(text[max(0, start - 48):start]):  # "a factor of two to ten"

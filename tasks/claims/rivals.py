@@ -52,8 +52,11 @@ def own_paper_rival(al: Alignment, c: Quantity, s: Sentence, tol: Tolerance):
     own = [x for x in al.aligned if any(names_match(p, i) for p in al.subjects for i in x.facts.inherited)]
     if not own or s.hit.chunk.arxiv_id in {x.hit.chunk.arxiv_id for x in own}:
         return None
-    rivals = [(x, e) for x in own if not (al.facts.hardware and other_setup(x, al.facts.hardware))
-              for e in x.facts.numbers_for(al.subjects)
+    own = [x for x in own if not (al.facts.hardware and other_setup(x, al.facts.hardware))]
+    if any(values_consistent(c, e, tol.rel_tol, tol.approx_tol) and metrics_overlap(c, e, strict=False)
+           for x in own for e in x.facts.numbers_for(al.subjects)):
+        return None  # the own paper bears the value out as well
+    rivals = [(x, e) for x in own for e in x.facts.numbers_for(al.subjects)
               if units_compatible(c, e) and metrics_overlap(c, e, strict=True) and comparable(c, e) and e.unit
               and same_counted(al.facts.text, c, x.facts.text, e) and same_slot_metric(al.facts, c, x.facts, e)
               and not values_consistent(loose(c), e, tol.rel_tol, tol.approx_tol)]

@@ -95,11 +95,12 @@ def slot_qualifiers(facts: SentenceFacts, q: Quantity) -> dict[str, list[str]]:
     for kind in ("baseline", "dataset"):
         out[kind] = [e.name for e in facts.entities if e.kind == kind and a <= e.span[0] < b]
     lo, hi = _lead_in(facts)
-    dims = _DIMENSION.findall(text) or _DIMENSION.findall(facts.text)  # the number's own, else its sentence's
+    dims = (_DIMENSION.findall(text) or _DIMENSION.findall(facts.text)) \
+        if pattern("resolution_context").search(facts.text) else []  # the number's own, else its sentence's
     if dims:  # "on ImageNet 256x256": a resolution is the setting of the numbers of its sentence
         out["resolution"] = sorted({re.sub(r"\s", "", d).replace("×", "x") for d in dims})
     for g in lexicon()["sentence_qualifiers"]:  # "In the revised version, ... 16.5 ... 99.55%": every number's version
-        if not out[g]:
+        if not out.get(g):
             out[g] = [k for k, r in qualifier_groups()[g].items() if r.search(facts.text[:hi])]
     if not out["dataset"]:
         out["dataset"] = [e.name for e in facts.entities if e.kind == "dataset" and lo <= e.span[0] < hi]

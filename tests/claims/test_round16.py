@@ -1,4 +1,5 @@
-"""Round-16 mechanisms of issue 14, on papers and claims invented for these tests (no probe item is copied).
+"""Round-16 mechanisms of issue 14, on papers and claims invented for these tests after the failure classes of probes
+44-53 (no probe sentence is copied; the shapes are the classes').
 
 - Spelled-out shares joined as a range ("a half to a third", "between half and nearly three quarters"), "1/200" and
   word ranges with any unit ("two to three tokens per second") are read as one quantity; "2-3x less" implies that a
@@ -79,6 +80,20 @@ def test_share_ranges_slashes_and_word_ranges_parse_as_one_quantity():
     (q,) = parse_numbers("about two to three tokens per second")
     assert (q.value, q.high, q.unit) == (2.0, 3.0, "tokens/s")
     assert [q.text for q in analyse_sentence("Model-XL/2 reaches 2.27").numbers] == ["2.27"]
+    # not ranges or shares: a change "from two to four", a routing "top-2/8", a ratio "5/2"
+    assert [q.value for q in parse_numbers("throughput rises from two to four tokens per second")] == [2.0, 4.0]
+    assert [q.value for q in parse_numbers("top-2/8 routing")] == [2.0, 8.0]
+    assert [q.value for q in parse_numbers("a 5/2 ratio")] == [5.0, 2.0]
+
+
+def test_bounds_of_zero_and_weaker_floors_do_not_break():
+    from tasks.claims.number_agree import values_consistent
+    from tasks.claims.numbers import normalise
+
+    values_consistent(normalise("more than 0%"), normalise("more than 0.5%"))  # a zero floor raises nothing
+    assert values_consistent(normalise("more than half"), normalise("more than 90%"))  # a weaker floor is still true
+    assert not values_consistent(normalise("under 1%"), normalise("under 0.1%"))
+    assert values_consistent(normalise("under 0%"), normalise("under 0%"))
 
 
 def test_a_fraction_range_is_what_an_n_fold_cut_leaves(retrieve):
