@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from tests.deploy.servers import base_env, free_port, spawn, stop, wait_healthy
+from tests.deploy.servers import base_env, free_port, free_ports, spawn, stop, wait_healthy
 
 PG_USER = "sovereign"
 
@@ -136,18 +136,26 @@ def team_stack(tmp: Path) -> Iterator[TeamStack]:
     procs: list[subprocess.Popen] = []
     with postgres() as pg:
         try:
-            prefect_port, mlflow_port = free_port(), free_port()
+            prefect_port, mlflow_port = free_ports(2)
             api = f"http://127.0.0.1:{prefect_port}/api"
-            mlflow_url = f"http://127.0.0.1:{mlflow_port}"
             env = base_env(tmp) | {"PREFECT_API_DATABASE_CONNECTION_URL": pg.url("prefect", "asyncpg"),
                                    "PREFECT_UI_API_URL": api, "PREFECT_SERVER_LOGGING_LEVEL": "WARNING"}
             prefect_log, mlflow_log = tmp / "prefect-server.log", tmp / "mlflow-server.log"
             procs.append(spawn([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(prefect_port)], env, prefect_log))
-            procs.append(spawn([sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(mlflow_port),
-                                "--backend-store-uri", pg.url("mlflow"), "--serve-artifacts",
-                                "--artifacts-destination", str(tmp / "mlartifacts"), "--workers", "1"], env, mlflow_log))
+            for attempt in range(3):  # a port picked free can be taken before the server binds it: pick again
+                mlflow_url = f"http://127.0.0.1:{mlflow_port}"
+                procs.append(spawn([sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(mlflow_port),
+                                    "--backend-store-uri", pg.url("mlflow"), "--serve-artifacts",
+                                    "--artifacts-destination", str(tmp / "mlartifacts"), "--workers", "1"], env, mlflow_log))
+                try:
+                    wait_http(f"{mlflow_url}/health", procs[-1], mlflow_log, timeout_s=180)
+                    break
+                except RuntimeError:
+                    if attempt == 2 or "address already in use" not in mlflow_log.read_text(errors="replace"):
+                        raise
+                    stop(procs.pop())
+                    mlflow_port = free_port()
             wait_healthy(api, procs[0], prefect_log, timeout_s=180)
-            wait_http(f"{mlflow_url}/health", procs[1], mlflow_log, timeout_s=180)
             client_env = base_env(tmp, api) | {"SOVEREIGN_TRACKING_URI": mlflow_url, "MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL": "1"}
             yield TeamStack(tmp, pg, api, mlflow_url, client_env, procs)
         finally:
