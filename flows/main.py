@@ -60,7 +60,7 @@ from flows.config import CONF_DIR, check_credentials, load_settings  # noqa: E40
 from flows.progress import console  # noqa: E402
 from flows.reaper import start_reaper  # noqa: E402
 from flows.safety import DiskFullError, SecretInOverrideError, reject_secret_overrides  # noqa: E402
-from tasks.settings import SettingsError  # noqa: E402
+from tasks.settings import Settings, SettingsError  # noqa: E402
 
 # Hydra's own settings for this app, passed as overrides so conf/config.yaml stays the research config:
 # no log files or .hydra/ folders, no chdir, job folders beside the run outputs. A user's own hydra.* wins.
@@ -116,10 +116,8 @@ def warm_prefect_api() -> threading.Thread | None:
     return thread
 
 
-def run_job(settings, resolved: dict, overrides: list[str]) -> int:  # noqa: ANN001 - tasks.settings.Settings
+def run_job(settings: Settings, resolved: dict, overrides: list[str]) -> int:
     """One research run of the config Hydra composed for this job; returns the exit status."""
-    from hydra.core.global_hydra import GlobalHydra
-
     from flows.research import research
     from flows.signals import terminate_promptly
 
@@ -127,7 +125,6 @@ def run_job(settings, resolved: dict, overrides: list[str]) -> int:  # noqa: ANN
         _RESULT.pop("warmup").join()
 
     store_dir = settings.tracking.store_dir
-    hydra_app = GlobalHydra.instance().hydra if GlobalHydra.instance().is_initialized() else None
     # A configured Prefect API records the flow run there; without one the flow runs in this process, no server
     # (flows/engine.py: same stages, caches and MLflow runs).
     run = research if _RESULT.get("server") else research.fn
@@ -142,10 +139,6 @@ def run_job(settings, resolved: dict, overrides: list[str]) -> int:  # noqa: ANN
             raise
         console.print(f"[bold red]error:[/] {cause}")
         return 1
-    finally:  # give Hydra its app back for the next job of a multirun
-        if hydra_app is not None:
-            GlobalHydra.instance().clear()
-            GlobalHydra.instance().initialize(hydra_app)
     _RESULT["runs"].append(summary)  # the flow printed the answer, the report paths and the MLflow run
     return 0
 

@@ -43,7 +43,11 @@ def negated(text: str, at: int) -> bool:
 def set_aside_end(m: re.Match, ends: str) -> re.Pattern:
     """What ends a set-aside phrase: ``ends``, and "with" after a word of lexicon ``set_aside_with`` ("replaces X with
     Y": X is set aside, Y is what the paper does)."""
-    with_too = pattern("set_aside_with").search(m.group(0).strip())
+    return _ends(ends, bool(pattern("set_aside_with").search(m.group(0).strip())))
+
+
+@functools.cache
+def _ends(ends: str, with_too: bool) -> re.Pattern:  # negated() asks once per word of a claim: compile once
     return re.compile(ends + r"|\bwith\b" if with_too else ends, re.I)
 
 

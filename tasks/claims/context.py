@@ -92,16 +92,18 @@ def direction_of(text: str) -> str | None:
     return "up" if up and not down else "down" if down and not up else None
 
 
+def _time_cut(q: Quantity) -> bool:
+    """A time cut by a factor ("reduces step time by 1.73x"), which is a speed-up by that factor."""
+    return q.unit == "x" and q.direction == "down" and bool(set(q.metrics) & {"latency", "time"})
+
+
 def _as_speed(q: Quantity) -> set[str]:
-    """A time cut by a factor is a speed-up by it ("reduces step time by 1.73x" is "1.73x faster")."""
-    ms = set(q.metrics)
-    return ms | {"speed"} if q.unit == "x" and q.direction == "down" and ms & {"latency", "time"} else ms
+    return set(q.metrics) | {"speed"} if _time_cut(q) else set(q.metrics)
 
 
 def speedup_as_time_cut(a: Quantity, b: Quantity) -> bool:
     """One side a speed-up by a factor, the other a time cut by that factor: the same result said two ways."""
-    return any(x.unit == y.unit == "x" and x.direction == "down" and set(x.metrics) & {"latency", "time"}
-               and y.direction == "up" and "speed" in y.metrics for x, y in ((a, b), (b, a)))
+    return any(_time_cut(x) and y.unit == "x" and y.direction == "up" and "speed" in y.metrics for x, y in ((a, b), (b, a)))
 
 
 def metrics_overlap(a: Quantity, b: Quantity, strict: bool) -> bool:

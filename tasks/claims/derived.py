@@ -10,8 +10,9 @@ from tasks.claims.slots import counts_same_noun
 
 
 _FROM_TO = re.compile(r"^\s*(?:[a-z%]+\s+)?to\s+$", re.I)
-_HEDGE = r"(?:(?:more|less|fewer)\s+than|up\s+to|at\s+(?:least|most)|about|around|roughly|nearly|almost|approximately|over|under|only|just|some|further|additional|another|a|an|~)"
-_FURTHER = re.compile(r"\b(?:further|additional|extra|another)\s+(?:\w+\s+)?$", re.I)
+_INCREMENT = r"further|additional|extra|another"  # "a further 10%": an increment on top of another result
+_HEDGE = rf"(?:(?:more|less|fewer)\s+than|up\s+to|at\s+(?:least|most)|about|around|roughly|nearly|almost|approximately|over|under|only|just|some|{_INCREMENT}|a|an|~)"
+_FURTHER = re.compile(rf"\b(?:{_INCREMENT})\s+(?:\w+\s+)?$", re.I)
 _PREPOSITION = re.compile(rf"\b(by|to)\s+(?:{_HEDGE}\s+)*$", re.I)
 
 

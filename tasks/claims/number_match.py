@@ -16,10 +16,10 @@ from typing import Literal
 from tasks.claims.align import Alignment, Sentence
 from tasks.claims.entities import names_match
 from tasks.claims.lexicon import lexicon, pattern
-from tasks.claims.number_agree import comparable, loose, units_compatible, values_consistent
-from tasks.claims.rivals import other_setup, own_paper_rival, unnamed_rivals
+from tasks.claims.number_agree import units_compatible, values_consistent
+from tasks.claims.rivals import differs, other_setup, own_paper_rival, unnamed_rivals
 from tasks.claims.records import Quantity
-from tasks.claims.slots import (compared, comparator, counts_same_noun, list_head, same_counted, same_slot_metric,
+from tasks.claims.slots import (compared, comparator, counts_same_noun, list_head, same_slot_metric,
                                 shares, slot_qualifiers, slot_text, slot_words)
 from tasks.claims.context import metrics_overlap
 from tasks.claims.derived import derived_quantities, remainder_reads
@@ -83,9 +83,9 @@ def _match_one(al: Alignment, c: Quantity, tol: Tolerance) -> NumberMatch:
     if found is not None:
         return NumberMatch(c, "match", *found)
     if other_slot is not None:
-        s, e, *why = other_slot
+        s, e, why = other_slot
         mine = e.value == c.value and (held := owner_of(s.facts, e))
-        return NumberMatch(c, "other_slot", s, e, why[0] if why else f"'{e.text}' belongs to {held} ({s.chunk_id})" if mine else "")
+        return NumberMatch(c, "other_slot", s, e, why or (f"'{e.text}' belongs to {held} ({s.chunk_id})" if mine else ""))
     if other_comparator is not None:
         s, e, pair = other_comparator
         return NumberMatch(c, "other_comparator", s, e, comparator=pair)
@@ -93,10 +93,7 @@ def _match_one(al: Alignment, c: Quantity, tol: Tolerance) -> NumberMatch:
     # A rival must be reported for the claim's actor, not merely measured on it by another system.
     rivals = [(s, e) for s in al.aligned if any(names_match(a, p) for a in s.facts.actors() for p in al.primary)
               or (al.setting_only and s.facts.mentions(al.primary, explicit_only=True))
-              for e in s.facts.numbers_for(subjects)
-              if units_compatible(c, e) and metrics_overlap(c, e, strict=True) and comparable(c, e)
-              and same_counted(cf.text, c, s.facts.text, e)
-              and not values_consistent(loose(c), e, tol.rel_tol, tol.approx_tol)]
+              for e in s.facts.numbers_for(subjects) if differs(cf.text, c, s.facts.text, e, tol)]
     if not subjects:  # a claim that names nothing: only a number in its own slot (most of its words) says otherwise
         rivals = unnamed_rivals(al, c, tol)
     # A figure measured against other baselines says nothing of the claim's comparison ("8-31x over FlexGen" is
@@ -167,7 +164,7 @@ def _support(al: Alignment, c: Quantity, tol: Tolerance):
                 rival = e  # the paper ties the value to a baseline ("such as Dream (580B tokens)"), the claim does not
             if rival is not None and not counts_same_noun(cf.text, c, s.facts.text, e) \
                     and not same_owner(cf, c, s.facts, e):  # "64 experts" is "64 experts"; "Dream's 580B" is "Dream (580B)"
-                other_slot = other_slot or (s, rival)
+                other_slot = other_slot or (s, rival, "")
                 continue
             if mismatch:  # the value, reported in another setting that excludes the claim's (resolution, version)
                 clash = next((g for g, q in claim_quals.items() if g in lexicon()["exclusive_qualifiers"] and g in e_quals

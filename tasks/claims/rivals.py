@@ -45,6 +45,13 @@ def other_setup(s: Sentence, claimed: list[Entity]) -> bool:
     return bool(s.facts.hardware) or bool(pattern("device_words").search(s.facts.text))
 
 
+def differs(claim_text: str, c: Quantity, text: str, e: Quantity, tol: Tolerance) -> bool:
+    """Could evidence number ``e`` refute claimed ``c``: the same kind of thing (unit, specific metric, counted noun,
+    scale) with a value that does not bear ``c`` out? Whose number it is, the callers judge."""
+    return units_compatible(c, e) and metrics_overlap(c, e, strict=True) and comparable(c, e) \
+        and same_counted(claim_text, c, text, e) and not values_consistent(loose(c), e, tol.rel_tol, tol.approx_tol)
+
+
 def own_paper_rival(al: Alignment, c: Quantity, s: Sentence, tol: Tolerance):
     """A value matched in another paper does not settle a number the actor's own paper gives otherwise ("Fiddler on a
     single 80 GB GPU": 80 GB is an A100's memory in another paper; Fiddler's own abstract says 24 GB). Returns the own
@@ -57,9 +64,7 @@ def own_paper_rival(al: Alignment, c: Quantity, s: Sentence, tol: Tolerance):
            for x in own for e in x.facts.numbers_for(al.subjects)):
         return None  # the own paper bears the value out as well
     rivals = [(x, e) for x in own for e in x.facts.numbers_for(al.subjects)
-              if units_compatible(c, e) and metrics_overlap(c, e, strict=True) and comparable(c, e) and e.unit
-              and same_counted(al.facts.text, c, x.facts.text, e) and same_slot_metric(al.facts, c, x.facts, e)
-              and not values_consistent(loose(c), e, tol.rel_tol, tol.approx_tol)]
+              if e.unit and differs(al.facts.text, c, x.facts.text, e, tol) and same_slot_metric(al.facts, c, x.facts, e)]
     words = slot_words(al.facts, c)
     return max(rivals, key=lambda r: len(words & slot_words(r[0].facts, r[1])), default=None)
 
@@ -78,7 +83,5 @@ def unnamed_rivals(al: Alignment, c: Quantity, tol: Tolerance, min_shared: int =
         about = {p for p in about if any(values_consistent(o, e, tol.rel_tol, tol.approx_tol) for x in al.aligned
                                          if x.hit.chunk.arxiv_id == p for e in x.facts.numbers)}
     return [(s, e) for s in al.aligned if s.hit.chunk.arxiv_id in about for e in s.facts.numbers
-            if e.unit and units_compatible(c, e) and metrics_overlap(c, e, strict=True) and comparable(c, e)
-            and same_counted(al.facts.text, c, s.facts.text, e)
-            and len(words & (slot_words(s.facts, e) - list_head(s.facts))) >= min_shared
-            and not values_consistent(loose(c), e, tol.rel_tol, tol.approx_tol)]
+            if e.unit and differs(al.facts.text, c, s.facts.text, e, tol)
+            and len(words & (slot_words(s.facts, e) - list_head(s.facts))) >= min_shared]

@@ -95,7 +95,8 @@ def slot_qualifiers(facts: SentenceFacts, q: Quantity) -> dict[str, list[str]]:
     for kind in ("baseline", "dataset"):
         out[kind] = [e.name for e in facts.entities if e.kind == kind and a <= e.span[0] < b]
     lo, hi = _lead_in(facts)
-    dims = (_DIMENSION.findall(text) or _DIMENSION.findall(facts.text)) \
+    shape = pattern("resolution_shape")
+    dims = (shape.findall(text) or shape.findall(facts.text)) \
         if pattern("resolution_context").search(facts.text) else []  # the number's own, else its sentence's
     if dims:  # "on ImageNet 256x256": a resolution is the setting of the numbers of its sentence
         out["resolution"] = sorted({re.sub(r"\s", "", d).replace("×", "x") for d in dims})
@@ -114,9 +115,6 @@ def _lead_in(facts: SentenceFacts) -> tuple[int, int]:
     first = min((o.span[0] for o in facts.numbers), default=0)
     a = next((a for a, b in clause_spans(facts.text) if a <= first < b), 0)
     return a, first
-
-
-_DIMENSION = re.compile(r"\b\d{2,5}\s?[x×]\s?\d{2,5}\b")
 
 
 def list_head(facts: SentenceFacts) -> set[str]:
