@@ -106,15 +106,23 @@ def _bundle_bounds(ctx: CheckContext) -> list[Finding]:
 
 
 def _memory_unit(after: str) -> str:
-    m = re.match(r"\s*([KMGTP]B)\b(?!/s)", after)
+    m = re.match(r"\s*([KMGTP]i?B)\b(?!/s)", after)
+    return m.group(1) if m else ""
+
+
+def _bandwidth_unit(after: str) -> str:
+    m = re.match(r"\s*([KMGTP]i?B/s)", after)
     return m.group(1) if m else ""
 
 
 def _time_units(ctx: CheckContext) -> list[Finding]:
-    """Times (base ms) and memory sizes (base GB) whose digits match the run in the base unit but not in the unit written."""
+    """Times (base ms), memory sizes (base GB) and bandwidths (base TB/s) whose digits match the run in the base unit
+    but not in the unit written (a GB figure relabelled GiB, a TB/s datasheet figure written as GB/s)."""
     values = bundle_values(ctx.bundle)
-    families = (("ms", _times(values), quantities().get("time_units", {}), _unit),
-                ("GB", [v for v in values if "GB" in v.what], quantities().get("memory_units", {}), _memory_unit))
+    q = quantities()
+    families = (("ms", _times(values), q.get("time_units", {}), _unit),
+                ("GB", [v for v in values if "GB" in v.what], q.get("memory_units", {}), _memory_unit),
+                ("TB/s", [v for v in values if "TB/s" in v.what], q.get("bandwidth_units", {}), _bandwidth_unit))
     out = []
     for base, pool, scale, unit_of in families:
         out += _unit_family(ctx, base, pool, scale, unit_of)

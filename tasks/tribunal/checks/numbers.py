@@ -30,12 +30,14 @@ def _short(n: Number) -> str:
 
 
 def _needs_tag(n: Number, found: list[Value]) -> bool:
-    """An untagged number is a defect when it may be a measurement or a projection (not a count, a datasheet or paper
-    figure); a bare integer is let go when a model value also explains it ('needs 4' GPUs)."""
+    """An untagged number is a defect when it may be a measurement, a projection or a model's output (not a count, a
+    datasheet or paper figure); a bare integer under 10 is let go when a model value explains it ('needs 4' GPUs)."""
     kinds = {v.kind for v in found}
-    if not kinds & {"measured", "projected"} or kinds & {"count", "published"}:
+    if not kinds & {"measured", "projected", "modelled"} or kinds & {"count", "published"}:
         return False
-    return n.decimals > 0 or "modelled" not in kinds
+    if kinds & {"measured", "projected"}:
+        return n.decimals > 0 or "modelled" not in kinds
+    return n.decimals > 0 or n.value >= 10
 
 
 @register("numbers_traced", "validator", "does every number in the abstract and conclusion trace to a run, a paper or the "

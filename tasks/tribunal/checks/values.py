@@ -26,6 +26,7 @@ class Value:
     field: str = ""  # the bundle field, for sweep rows (e.g. "step_ms")
     model: str = ""
     n_tokens: int = 0
+    source: str = ""  # where a published value comes from (a citation with its arXiv id), when the bundle says
 
 
 def _kind(text: str | None, default: str) -> str:
@@ -71,6 +72,8 @@ def _datasheets() -> list[Value]:
 
 def bundle_values(bundle: EvidenceBundle) -> list[Value]:
     """All numbers of ``bundle`` with their class (see module docstring)."""
+    from tasks.tribunal.checks.lexicon import conf_yaml
+
     vals: list[Value] = []
     for r in bundle.rows():
         vals += _row_values(r)
@@ -84,9 +87,10 @@ def bundle_values(bundle: EvidenceBundle) -> list[Value]:
             if getattr(t, name) is not None:
                 vals.append(Value(float(getattr(t, name)), k, f"{name} {t.model} N={t.n_tokens} on {t.hardware}",
                                   "ms" if "_ms" in name else ""))
+        cited = "; ".join(str(conf_yaml("decoding", k.strip()).get("source", "")) for k in t.decoding.split(","))
         for name in ("tokens_per_step", "tokens_per_step_low", "tokens_per_step_high"):
             if getattr(t, name) is not None:
-                vals.append(Value(float(getattr(t, name)), "published", f"{name} ({t.decoding})"))
+                vals.append(Value(float(getattr(t, name)), "published", f"{name} ({t.decoding})", source=cited))
     for t in getattr(bundle, "two_gpu", []):  # sharded steps (issue 17): timed, shares of the timed step
         vals.append(Value(t.step_ms, "measured", f"step ms {t.model} N={t.n_tokens} {t.engine} on {t.hardware}"))
         vals += [Value(100 * float(v), "measured", f"{name} % {t.model} N={t.n_tokens} {t.engine}")
@@ -100,7 +104,7 @@ def bundle_values(bundle: EvidenceBundle) -> list[Value]:
                                   f"sensitivity {name} {s.model} N={s.n_tokens}", "ms" if "_ms" in name else ""))
         vals += [Value(float(v), "modelled", f"sensitivity {h} {s.model} N={s.n_tokens}") for h, v in s.hypotheses.items()]
     for v in bundle.validation:
-        vals += [Value(v.published, "published", f"published {v.model} {v.setting} ({v.citation})"),
+        vals += [Value(v.published, "published", f"published {v.model} {v.setting} ({v.citation})", source=v.citation),
                  Value(v.modelled, "modelled", f"modelled {v.model} {v.setting}"),
                  Value(abs(v.error_pct), "modelled", f"error % {v.model} {v.setting}", "%")]
     for f in bundle.feasibility:
@@ -117,7 +121,7 @@ def bundle_values(bundle: EvidenceBundle) -> list[Value]:
                 if x is not None:
                     pct = getattr(q, "unit", "") == "%"
                     vals.append(Value(float(x) * (100 if pct else 1), "published", f"claim {c.claim.claim_id} number",
-                                      "%" if pct else ""))
+                                      "%" if pct else "", source=c.source_id or ""))
     vals += _datasheets()
     labels = [c.label for c in bundle.claims]
     counts = [bundle.papers_kept, bundle.papers_retrieved, len(bundle.claims)] + [labels.count(x) for x in set(labels)]
