@@ -52,3 +52,9 @@ def test_an_injected_instruction_stays_inert_and_escalates_the_review():
     assert score <= clean_score  # never raised by the instruction
     failed = {i.key for r in rulings for i in r.items if i.critical and not i.passed}
     assert "substance:no_reviewer_instructions" in failed
+
+
+def test_a_papers_new_instruction_set_is_research_not_an_instruction():
+    """A Hopper paper's 'new instruction-set architecture', copied into the claims table, addressed no reviewer."""
+    text = CLEAN + "\n| c1 | Using the new instruction-set architecture and CUDA APIs, the authors compare latency. |\n"
+    assert run("no_reviewer_instructions", B.substantive(), text).passed
