@@ -44,3 +44,24 @@ def render(results: dict[str, dict], gold: list[str], ablation: dict[str, float]
         for name, acc in ablation.items():
             ab.add_row(name, f"{acc:.1%}", "" if name == "(all checks)" else f"{acc - full:+.1%}")
         console.print(ab)
+
+
+def render_files(files: dict[str, list[str]], claims, results: dict[str, dict], file=None) -> None:
+    """Each file's accuracy per verifier, then the total: the whole-set figures quoted in SCORES.md."""
+    from rich.console import Console
+    from rich.table import Table
+
+    gold = {c.claim_id: c.label for c in claims}
+    pred = {name: {v.claim_id: v.label for v in r["verdicts"]} for name, r in results.items()}
+    table = Table(title=f"accuracy per file ({len(files)} files, {len(gold)} claims)")
+    table.add_column("file")
+    table.add_column("claims", justify="right")
+    for name in results:
+        table.add_column(name, justify="right")
+    for fname, ids in [*files.items(), ("total", list(gold))]:
+        cells = []
+        for name in results:
+            right = sum(pred[name][i] == gold[i] for i in ids)
+            cells.append(f"{right} ({right / max(1, len(ids)):.1%})")
+        table.add_row(fname, str(len(ids)), *cells)
+    Console(file=file, width=140).print(table)

@@ -3,6 +3,9 @@
     python -m tasks.claims.evaluate eval-claims tests/claims/data/claims-heldout-own.jsonl \
         [--snapshot tasks/retrieval/data/arxiv-snapshot.jsonl] [--index-dir DIR] [--k 8] \
         [--verifiers tfidf,hybrid] [--llm conf/llm/nim.yaml] [--out verdicts.jsonl]
+    python -m tasks.claims.evaluate eval-claims tests/claims/data/*.jsonl --no-ablation   # every labelled file
+
+Given several files, it also prints each file's accuracy, and the pooled tables cover all of them.
 
 Each line of the labelled file is {"claim", "label", "evidence_ids", "note"}. Evidence is retrieved
 from the whole index (top-k chunks), never from the line's evidence_ids. After the side-by-side table it
@@ -22,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tasks.claims.base import Verifier
-from tasks.claims.eval_report import render
+from tasks.claims.eval_report import render, render_files
 from tasks.claims.records import LABELS, Verdict
 from tasks.index.chunking import chunk_paper
 from tasks.index.faiss_store import IndexStore, build_index, load_or_none, paper_ids_digest
@@ -44,8 +47,9 @@ class LabelledClaim:
 _FIX = 'each line is a JSON object {"claim": "<text>", "label": "SUPPORTED|CONTRADICTED|NOT_ENOUGH_INFO", "evidence_ids": [...]}'
 
 
-def load_labelled(path: Path) -> list[LabelledClaim]:
-    """Read a labelled claims JSONL file; a bad line or an empty file raises one ValueError naming the line and the fix."""
+def load_labelled(path: Path, prefix: str = "dev") -> list[LabelledClaim]:
+    """Read a labelled claims JSONL file; a bad line or an empty file raises one ValueError naming the line and the fix.
+    Claim ids are ``{prefix}-{line}``."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{path}: no such file; pass a labelled claims JSONL file ({_FIX})")
@@ -67,7 +71,7 @@ def load_labelled(path: Path) -> list[LabelledClaim]:
             raise ValueError(f"{path}:{n}: label {row.get('label')!r} is not one of {', '.join(LABELS)}; fix the label")
         ids = row.get("evidence_ids") or []
         ids = tuple(str(i) for i in ids) if isinstance(ids, list) else ()
-        out.append(LabelledClaim(f"dev-{n}", claim, row["label"], ids))
+        out.append(LabelledClaim(f"{prefix}-{n}", claim, row["label"], ids))
     if not out:
         raise ValueError(f"{path}: no labelled claims (the file is empty); {_FIX}")
     return out
@@ -182,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tasks.claims.evaluate")
     sub = parser.add_subparsers(dest="command", required=True)
     ev = sub.add_parser("eval-claims", help="run verifiers side by side on a labelled claims JSONL file")
-    ev.add_argument("labelled", type=Path)
+    ev.add_argument("labelled", type=Path, nargs="+", help="one or more labelled claims JSONL files")
     ev.add_argument("--snapshot", type=Path, default=DEFAULT_SNAPSHOT, help="Kaggle-format arXiv JSONL")
     ev.add_argument("--index-dir", type=Path, default=None, help="reuse/build the FAISS index here (default: temp dir)")
     ev.add_argument("--k", type=int, default=8, help="evidence chunks per claim")
@@ -192,11 +196,12 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--no-ablation", action="store_true", help="skip the table of accuracy with each check removed")
     args = parser.parse_args(argv)
 
-    try:
-        claims = load_labelled(args.labelled)
+    try:  # one file keeps the ids dev-N; several are told apart by their stems
+        per_file = {p: load_labelled(p, "dev" if len(args.labelled) == 1 else p.stem) for p in args.labelled}
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    claims = [c for cs in per_file.values() for c in cs]
     names = [n.strip() for n in args.verifiers.split(",") if n.strip()]
     if args.llm and "llm" not in names:
         names.append("llm")
@@ -207,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
         pipeline = next((v for v in verifiers if hasattr(v, "checks")), None)
         table = ablation(claims, pipeline, retrieve) if pipeline is not None and not args.no_ablation else None
     render(results, [c.label for c in claims], table)
+    if len(per_file) > 1:
+        render_files({p.name: [c.claim_id for c in cs] for p, cs in per_file.items()}, claims, results)
     if args.out:
         with args.out.open("w") as fh:
             for r in results.values():

@@ -53,3 +53,19 @@ def test_temporary_index_is_removed(tmp_path, minilm, capsys):
     assert set(Path(tempfile.gettempdir()).glob("claims-index-*")) <= before
     out = capsys.readouterr().out
     assert "ablation" in out and "without numbers" in out
+
+
+def test_several_files_print_each_files_accuracy_and_the_total(tmp_path, minilm, capsys):
+    """The whole-set figures of SCORES.md come from one command: eval-claims FILE FILE ... prints a row per file."""
+    snapshot = tmp_path / "snap.jsonl"
+    write_snapshot(snapshot, TINY_PAPERS)
+    files = [tmp_path / "a.jsonl", tmp_path / "b.jsonl"]
+    files[0].write_text(GOOD + "\n")
+    files[1].write_text(GOOD + "\n" + GOOD + "\n")
+    out_file = tmp_path / "verdicts.jsonl"
+    assert main(["eval-claims", *map(str, files), "--snapshot", str(snapshot), "--verifiers", "tfidf",
+                 "--no-ablation", "--out", str(out_file)]) == 0
+    out = capsys.readouterr().out
+    assert "accuracy per file" in out and "a.jsonl" in out and "b.jsonl" in out and "total" in out
+    ids = [json.loads(line)["claim_id"] for line in out_file.read_text().splitlines()]
+    assert ids == ["a-1", "b-1", "b-2"]  # ids tell the files apart
