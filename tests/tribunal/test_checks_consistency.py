@@ -1,0 +1,64 @@
+"""The consistency checks: results-table cells and the setup GPU, kept sections and uncertainties, published figures
+credited to their paper, memory and bandwidth units. Edits are this file's own, not a defect probe's."""
+
+from __future__ import annotations
+
+from checkhelp import kinds, run, substantive
+
+from tasks.tribunal.bundle import GpuProvenance, Uncertainty
+
+
+def sweep_table(b, edit: float = 1.0) -> str:
+    rows = [r for r in b.sweep if r.model == "llada2_mini" and r.n_tokens in (64, 128)]
+    body = "\n".join(f"| {r.model} | {r.routing} | {r.n_tokens} | {r.hardware} | {r.unique_experts_mean:.4g} | "
+                     f"{r.step_ms * (edit if i == 0 else 1):.4g} | `{r.run_id[:8]}` |" for i, r in enumerate(rows))
+    return ("# R\n\n## Results\n\n| model | routing | N | hardware | unique experts (mean) | step ms | run |\n"
+            "|---|---|---|---|---|---|---|\n" + body + "\n")
+
+
+def test_results_table_cells_equal_to_the_run_pass():
+    b = substantive()
+    assert run("sweep_tables_match", b, sweep_table(b)).passed
+
+
+def test_an_edited_step_time_cell_is_flagged():
+    b = substantive()
+    assert "table_mismatch" in kinds(run("sweep_tables_match", b, sweep_table(b, edit=0.7)))
+
+
+def test_the_setup_table_names_the_measured_gpu():
+    b = substantive().model_copy(update={"gpu_provenance": GpuProvenance(gpu="NVIDIA H200")})
+    setup = "## Methodology\n\n| GPU | driver | torch |\n|---|---|---|\n| {} | 580 | 2.11 |\n"
+    assert run("sweep_tables_match", b, sweep_table(b) + setup.format("NVIDIA H200")).passed
+    assert "table_mismatch" in kinds(run("sweep_tables_match", b, sweep_table(b) + setup.format("NVIDIA A100 80GB")))
+
+
+def test_a_deleted_limitations_section_and_a_dropped_uncertainty_are_flagged():
+    b = substantive().model_copy(update={"uncertainties": [
+        Uncertainty(topic="synthetic_routing", text="expert routing is modelled (calibrated), not replayed from real traces")]})
+    kept = ("# R\n\n## Abstract\n\nx.\n\n## Results\n\ny.\n\n## Limitations\n\n- z.\n\n## Conclusion\n\nw.\n\n"
+            "## Uncertainties\n\n- Routing is modelled (calibrated) and not replayed from real traces.\n")
+    assert run("sections_complete", b, kept).passed
+    no_limits = kept.replace("## Limitations\n\n- z.\n\n", "")
+    assert "missing_section" in kinds(run("sections_complete", b, no_limits))
+    dropped = kept.replace("- Routing is modelled (calibrated) and not replayed from real traces.", "- Batch size 1 only.")
+    assert "uncertainty_dropped" in kinds(run("sections_complete", b, dropped))
+
+
+def test_a_published_figure_credited_to_the_wrong_paper_is_flagged():
+    b = substantive()
+    t = next(t for t in b.token_latency if t.model == "llada2_mini")
+    right = f"## Discussion\n\nA step commits {t.tokens_per_step:g} tokens [published: LLaDA2.0, arXiv 2512.15745].\n"
+    assert run("published_attribution", b, "# R\n\n" + right).passed
+    wrong = right.replace("LLaDA2.0, arXiv 2512.15745", "dInfer, arXiv 2510.08666")
+    assert "misattributed" in kinds(run("published_attribution", b, "# R\n\n" + wrong))
+
+
+def test_a_gb_figure_relabelled_gib_and_a_datasheet_bandwidth_in_gb_s_are_unit_errors():
+    b = substantive()
+    mem = "# R\n\n## Abstract\n\nLLaDA2.0-mini needs 32 {} of weights [modelled: weights].\n"
+    assert "unit_mismatch" not in kinds(run("physical_bounds", b, mem.format("GB")))
+    assert "unit_mismatch" in kinds(run("physical_bounds", b, mem.format("GiB")))
+    bw = "# R\n\n## Discussion\n\nThe H100 SXM streams {} [published: H100 SXM datasheet].\n"
+    assert "unit_mismatch" not in kinds(run("physical_bounds", b, bw.format("3.35 TB/s")))
+    assert "unit_mismatch" in kinds(run("physical_bounds", b, bw.format("3.35 GB/s")))

@@ -1,0 +1,75 @@
+"""The wording checks: overclaim, growth shape, scope of conclusions, factors against the baseline.
+
+Each test writes its own sentences (none is taken from a defect probe); the bundle is the synthetic substantive run,
+whose unique experts grow sub-linearly (exponent about 0.18) and whose LLaDA2.0-mini is 3.4-3.9x faster per committed
+token than Llama-2-70B on H100.
+"""
+
+from __future__ import annotations
+
+import pytest
+from checkhelp import kinds, run, substantive
+
+
+def doc(section: str, text: str) -> str:
+    return f"# R\n\n## {section}\n\n{text}\n"
+
+
+@pytest.mark.parametrize("sentence", [
+    "These results establish conclusively that expert explosion is harmless for decoding.",
+    "The measured gap holds for every GPU generation and at any block size.",
+    "The routing question is now settled, so the band can safely be ignored.",
+])
+def test_overclaim_is_flagged(sentence):
+    assert "overclaim" in kinds(run("no_overclaim", substantive(), doc("Conclusion", sentence)))
+
+
+@pytest.mark.parametrize("sentence", [
+    "The sweep does not prove that the trend continues beyond N=128.",
+    "Which routing hypothesis holds cannot be ignored: the band is the answer's uncertainty.",
+    'The DES paper claims its coreset "holds for every MoE model" ([2602.00879](https://arxiv.org/abs/2602.00879)).',
+])
+def test_hedged_negated_or_cited_wording_passes(sentence):
+    assert run("no_overclaim", substantive(), doc("Discussion", sentence)).passed
+
+
+def test_growth_called_superlinear_against_a_sublinear_run_is_flagged():
+    res = run("growth_shape_consistent", substantive(), doc("Discussion", "Unique experts grow quadratically with N."))
+    assert "growth_shape_contradicts_results" in kinds(res)
+
+
+@pytest.mark.parametrize("sentence", ["The number of experts grows sub-linearly in N.",
+                                      "Doubling N does not double the experts a step reads.",
+                                      "Expert explosion is not super-linear here."])
+def test_growth_words_that_agree_with_the_run_pass(sentence):
+    assert run("growth_shape_consistent", substantive(), doc("Conclusion", sentence)).passed
+
+
+def test_a_gpu_the_run_never_touched_is_out_of_scope():
+    res = run("scope_of_conclusions", substantive(), doc("Conclusion", "The same saving should appear on an MI300X node."))
+    assert "out_of_scope_hardware" in kinds(res)
+
+
+def test_the_runs_gpus_and_a_cited_papers_gpu_pass():
+    text = ("LLaDA2.0-mini fits one H100 and is faster than on H200. dInfer reports its rate on H800 GPUs "
+            "([2510.08666](https://arxiv.org/abs/2510.08666)).")
+    assert run("scope_of_conclusions", substantive(), doc("Discussion", text)).passed
+
+
+def test_a_sibling_of_the_baseline_is_a_swapped_model():
+    res = run("scope_of_conclusions", substantive(), doc("Abstract", "Against Llama-2-13B's decode the MoE model wins."))
+    assert "model_swapped" in kinds(res)
+
+
+@pytest.mark.parametrize("sentence, kind", [
+    ("Per committed token LLaDA2.0-mini is about 3.9× slower than Llama-2-70B.", "factor_direction"),
+    ("Per committed token LLaDA2.0-mini is about 12× below the baseline.", "factor_untraced"),
+    ("It sustains 3.9x lower throughput than Llama-2-70B.", "factor_direction"),
+])
+def test_a_factor_against_the_baseline_must_match_the_run(sentence, kind):
+    assert kind in kinds(run("baseline_factor", substantive(), doc("Discussion", sentence)))
+
+
+def test_a_factor_the_run_gives_passes():
+    text = "Per committed token LLaDA2.0-mini is about 3.9× faster than Llama-2-70B (3.4× at N=128)."
+    assert run("baseline_factor", substantive(), doc("Conclusion", text)).passed
