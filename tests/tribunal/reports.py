@@ -51,6 +51,10 @@ Llama-2-70B (138 GB) needs 2 H100 GPUs.
 
 Unique experts grow with N, from {_g(s64.experts_central)} {mod} to {_g(s128.experts_central)} {mod}. Per committed token LLaDA2.0-mini is faster than Llama-2-70B: {_g(t64.per_token_ms)} ms {roof} against {_g(base.per_token_ms)} ms {roof}.
 
+## Uncertainties
+
+- Unique-expert counts come from a calibrated routing model, not from traces.
+
 ## References
 
 {refs}
