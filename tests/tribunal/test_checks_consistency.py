@@ -62,3 +62,35 @@ def test_a_gb_figure_relabelled_gib_and_a_datasheet_bandwidth_in_gb_s_are_unit_e
     bw = "# R\n\n## Discussion\n\nThe H100 SXM streams {} [published: H100 SXM datasheet].\n"
     assert "unit_mismatch" not in kinds(run("physical_bounds", b, bw.format("3.35 TB/s")))
     assert "unit_mismatch" in kinds(run("physical_bounds", b, bw.format("3.35 GB/s")))
+
+
+def _finding(pid: str, quote: str) -> str:
+    return f"# R\n\n## Results\n\n- [{pid}](https://arxiv.org/abs/{pid}): \"{quote}\" — its own paper only\n"
+
+
+def test_a_quote_is_checked_against_the_paper_it_is_credited_to():
+    b = substantive()
+    quote = "We study expert activation in diffusion LLMs, paper 3."
+    assert run("quotes_faithful", b, _finding("2501.00003", quote)).passed
+    assert run("quotes_faithful", b, _finding("2501.00003", quote[:40])).passed  # cut short is still the paper's words
+    assert "misattributed" in kinds(run("quotes_faithful", b, _finding("2501.00005", quote)))
+    changed = quote.replace("diffusion LLMs", "autoregressive LLMs")
+    assert "misquoted" in kinds(run("quotes_faithful", b, _finding("2501.00003", changed)))
+
+
+def test_the_bound_the_prose_names_must_be_the_runs():
+    b = substantive()  # every roofline row is memory-bound
+    ok = "# R\n\n## Discussion\n\nThe MoE step is memory-bound, and the dense baseline is limited by memory bandwidth too.\n"
+    assert run("regime_consistent", b, ok).passed
+    bad = "# R\n\n## Discussion\n\nAt N=128 the step becomes compute-bound, so more experts cost little.\n"
+    assert "regime_contradicts_results" in kinds(run("regime_consistent", b, bad))
+    negated = "# R\n\n## Discussion\n\nEven at N=128 the step is not compute-bound.\n"
+    assert run("regime_consistent", b, negated).passed
+
+
+def test_a_memory_figure_traces_only_to_memory_values():
+    b = substantive()  # LLaDA2.0-mini needs 32 GB; 45.9 is an expert count, not a size
+    ok = "# R\n\n## Abstract\n\nLLaDA2.0-mini needs 32 GB [modelled: weights] and fits on one.\n"
+    assert run("numbers_traced", b, ok).passed
+    bad = "# R\n\n## Abstract\n\nLLaDA2.0-mini needs 45.94 GB [modelled: weights] and fits on one.\n"
+    assert "untraced_number" in kinds(run("numbers_traced", b, bad))

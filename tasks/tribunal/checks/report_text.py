@@ -30,7 +30,7 @@ SETTING_BEFORE = re.compile(r"(?:\b[NEBkK]\s*=\s*|\bblock(?:s| size| length)?\s*
 SETTING_LIST_BEFORE = re.compile(r"\b(?:N|B|blocks?|block sizes?)\s*=?\s*(?:\d+\s*(?:,|and|or|vs\.?)\s*)+$", re.I)
 # A label written before the tag format existed: "(calibrated routing, measured:NVIDIA H200)".
 LEGACY_RE = re.compile(r"\b(measured|projected|modelled|published):\s?([A-Z][\w .-]*\w)")
-UNIT_AFTER = re.compile(r"\s*(?:\(\s*\d[\d.]*\s*[–-]\s*\d[\d.]*\s*\)\s*)?(ms|µs|μs|us)\b")
+UNIT_AFTER = re.compile(r"\s*(?:\(\s*\d[\d.]*\s*[–-]\s*\d[\d.]*\s*\)\s*)?(ms|µs|μs|us|GB(?!/s)|TB/s)(?![\w/])")
 ARXIV_ID = re.compile(r"\d{4}\.\d{4,5}")
 BAND_PAREN = re.compile(r"\(\s*\d[\d.]*\s*[–-]\s*\d[\d.]*\s*\)")
 COMPARISON = re.compile(r"\b(?:against|vs\.?|versus|compared|whereas|while|than|but)\b", re.I)
@@ -54,7 +54,7 @@ class Number:
 
     @property
     def unit(self) -> str:
-        """'%', 'ms', 'µs' or '' from the text right after the number (a band in parentheses skipped)."""
+        """'%', 'ms', 'µs', 'GB', 'TB/s' or '' from the text right after the number (a band in parentheses skipped)."""
         if self.percent:
             return "%"
         m = UNIT_AFTER.match(self.unit_after)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from tasks.tribunal.bundle import EvidenceBundle, SweepRow
 
+# Claim quantities in base units (tasks/claims/numbers.py) and the unit a report writes them in.
+BASE_UNITS = {"B": (1e9, "GB"), "B/s": (1e12, "TB/s")}
 # Classes a tag may carry for a value of each class: modelled and projected are both "not measured, not published".
 COMPATIBLE = {"measured": {"measured"}, "published": {"published"}, "modelled": {"modelled", "projected"},
               "projected": {"projected", "modelled"}}
@@ -22,7 +24,7 @@ class Value:
     value: float
     kind: str
     what: str
-    unit: str = ""  # "ms", "%" or "" (anything else)
+    unit: str = ""  # "ms", "%", "GB", "TB/s" or "" (anything else)
     field: str = ""  # the bundle field, for sweep rows (e.g. "step_ms")
     model: str = ""
     n_tokens: int = 0
@@ -50,7 +52,7 @@ def _row_values(r: SweepRow) -> list[Value]:
         if name in ("activated_fraction", "bandwidth_utilisation", "timing_spread"):
             out.append(Value(100 * float(v), kind, f"{name} {label} (%)", "%"))
         if name == "bytes_per_step":
-            out.append(Value(float(v) / 1e9, kind, f"GB per step {label}"))
+            out.append(Value(float(v) / 1e9, kind, f"GB per step {label}", "GB"))
     for name in ("num_experts", "top_k"):
         if getattr(r, name, None):
             out.append(Value(float(getattr(r, name)), "published", f"{name} of {r.model}"))
@@ -66,7 +68,8 @@ def _datasheets() -> list[Value]:
         spec = conf_yaml("hardware", path.stem)
         for key, scale, unit in (("memory_bytes", 1e9, "GB"), ("hbm_bandwidth_bytes_s", 1e12, "TB/s"), ("bf16_flops", 1e12, "TFLOP/s")):
             if isinstance(spec.get(key), (int, float)):
-                out.append(Value(float(spec[key]) / scale, "published", f"{path.stem} {unit} (datasheet)"))
+                out.append(Value(float(spec[key]) / scale, "published", f"{path.stem} {unit} (datasheet)",
+                                 unit if unit in ("GB", "TB/s") else ""))
     return out
 
 
@@ -108,9 +111,9 @@ def bundle_values(bundle: EvidenceBundle) -> list[Value]:
                  Value(v.modelled, "modelled", f"modelled {v.model} {v.setting}"),
                  Value(abs(v.error_pct), "modelled", f"error % {v.model} {v.setting}", "%")]
     for f in bundle.feasibility:
-        vals += [Value(f.weights_gb, "modelled", f"weights GB {f.model}"), Value(f.kv_cache_gb, "modelled", f"KV GB {f.model}"),
-                 Value(f.weights_gb + f.kv_cache_gb, "modelled", f"weights+KV GB {f.model}"),
-                 Value(f.gpu_memory_gb, "published", f"memory GB {f.hardware}"),
+        vals += [Value(f.weights_gb, "modelled", f"weights GB {f.model}", "GB"), Value(f.kv_cache_gb, "modelled", f"KV GB {f.model}", "GB"),
+                 Value(f.weights_gb + f.kv_cache_gb, "modelled", f"weights+KV GB {f.model}", "GB"),
+                 Value(f.gpu_memory_gb, "published", f"memory GB {f.hardware}", "GB"),
                  Value(float(f.gpus_needed), "modelled", f"GPUs needed {f.model} on {f.hardware}")]
     for c in bundle.claims:
         v = c.verdict
@@ -119,9 +122,14 @@ def bundle_values(bundle: EvidenceBundle) -> list[Value]:
         for q in c.claim.numbers:
             for x in (getattr(q, "value", None), getattr(q, "high", None)):
                 if x is not None:
-                    pct = getattr(q, "unit", "") == "%"
+                    unit = getattr(q, "unit", "") or ""
+                    pct = unit == "%"
                     vals.append(Value(float(x) * (100 if pct else 1), "published", f"claim {c.claim.claim_id} number",
                                       "%" if pct else "", source=c.source_id or ""))
+                    if unit in BASE_UNITS:  # a size or a bandwidth in bytes: also in the report's GB or TB/s
+                        scale, shown = BASE_UNITS[unit]
+                        vals.append(Value(float(x) / scale, "published", f"claim {c.claim.claim_id} number ({shown})", shown,
+                                          source=c.source_id or ""))
     vals += _datasheets()
     labels = [c.label for c in bundle.claims]
     counts = [bundle.papers_kept, bundle.papers_retrieved, len(bundle.claims)] + [labels.count(x) for x in set(labels)]
@@ -147,14 +155,17 @@ def trace(printed: float, decimals: int, values: list[Value], rel_tol: float, un
     """The bundle values the printed number may stand for, in its unit.
 
     ``unit``: '%' matches percentages only; 'µs' matches millisecond values x 1000; 'ms' matches times (or unitless
-    values); anything else matches every value that is not a percentage.
+    values); 'GB' and 'TB/s' match memory sizes and bandwidths only; anything else matches every value that is not a
+    percentage.
     """
     if unit == "%":
         pool = [v for v in values if v.unit == "%"]
+    elif unit in ("GB", "TB/s"):
+        pool = [v for v in values if v.unit == unit]
     elif unit == "µs":
         return [v for v in values if v.unit == "ms" and matches(printed, decimals, 1000 * v.value, rel_tol)]
     elif unit == "ms":
-        pool = [v for v in values if v.unit in ("ms", "")]
+        pool = [v for v in values if v.unit in ("ms", "")]  # not a GB or TB/s value
     else:
         pool = [v for v in values if v.unit != "%"]
     return [v for v in pool if matches(printed, decimals, v.value, rel_tol)]
