@@ -94,3 +94,13 @@ def test_a_memory_figure_traces_only_to_memory_values():
     assert run("numbers_traced", b, ok).passed
     bad = "# R\n\n## Abstract\n\nLLaDA2.0-mini needs 45.94 GB [modelled: weights] and fits on one.\n"
     assert "untraced_number" in kinds(run("numbers_traced", b, bad))
+
+
+def test_a_validation_row_credited_to_another_paper_is_misattributed():
+    b = substantive()
+    v = next(v for v in b.validation if not v.used_for_fit)
+    row = ("# R\n\n## Results\n\n### Validation of the routing model\n\n| model | block B | published | modelled | error | "
+           "citation |\n|---|---|---|---|---|---|\n| {m} | {n} | {p:g} | {mo:g} | {e:g}% | {c} |\n")
+    fill = dict(m=v.model, n=v.n_tokens, p=v.published, mo=v.modelled, e=v.error_pct)
+    assert "misattributed" not in kinds(run("tables_match_bundle", b, row.format(c=v.citation, **fill)))
+    assert "misattributed" in kinds(run("tables_match_bundle", b, row.format(c="Fast-dLLM, arXiv 2505.22618", **fill)))

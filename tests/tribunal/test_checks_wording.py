@@ -73,3 +73,35 @@ def test_a_factor_against_the_baseline_must_match_the_run(sentence, kind):
 def test_a_factor_the_run_gives_passes():
     text = "Per committed token LLaDA2.0-mini is about 3.9× faster than Llama-2-70B (3.4× at N=128)."
     assert run("baseline_factor", substantive(), doc("Conclusion", text)).passed
+
+
+@pytest.mark.parametrize("sentence", [
+    "At N=64 these latencies are what each of 64 concurrent users would see.",
+    "The parallel tokens act as independent requests, so the step serves a batch.",
+])
+def test_parallel_tokens_read_as_users_or_requests_are_flagged(sentence):
+    assert "parallel_tokens_as_batch" in kinds(run("tokens_not_batch", substantive(), doc("Discussion", sentence)))
+
+
+def test_parallel_tokens_of_one_sequence_pass():
+    text = "The 64 parallel tokens belong to one sequence; this is not 64 users, and batch size is 1."
+    assert run("tokens_not_batch", substantive(), doc("Limitations", text)).passed
+
+
+@pytest.mark.parametrize("sentence, ok", [
+    ("Offloading streams experts over PCIe 4.0 x16 at about 32 GB/s, far below HBM.", True),
+    ("Offloading streams experts over PCIe 5.0 at roughly 2 TB/s, close to HBM.", False),
+    ("The H100 SXM reads HBM at 3.35 TB/s against 4.8 TB/s on the H200.", True),
+    ("An H100 reads its HBM at 12 TB/s.", False),
+])
+def test_bandwidths_given_to_a_device_agree_with_its_datasheet(sentence, ok):
+    res = run("device_facts", substantive(), doc("Discussion", sentence))
+    assert res.passed is ok, res.findings
+
+
+def test_an_unmeasured_quality_claim_about_a_run_model_is_unsupported():
+    text = "LLaDA2.0-mini answers as accurately as Llama-2-70B, so its quality is the same at a fraction of the cost."
+    assert "unsupported_result" in kinds(run("results_supported", substantive(), doc("Conclusion", text)))
+    cited = ("LLaDA2.0 reports quality close to AR models of its size "
+             "([2512.15745](https://arxiv.org/abs/2512.15745)); LLaDA2.0-mini was not scored here.")
+    assert run("results_supported", substantive(), doc("Discussion", cited)).passed

@@ -168,7 +168,7 @@ def test_literature_only_draft_is_judged_on_its_claims():
                           "references_known", "no_reviewer_instructions", "results_supported", "corroboration_grounded",
                           # wording and completeness checks read any report text
                           "no_overclaim", "scope_of_conclusions", "sections_complete", "published_attribution",
-                          "quotes_faithful", "regime_consistent"}
+                          "quotes_faithful", "regime_consistent", "device_facts"}
     assert all(r.passed for r in results)
     rulings = [rubric_ruling(role, b, S) for role in ("skeptic", "validator", "synthesizer")]
     assert not any(r.failed_critical for r in rulings)

@@ -19,6 +19,7 @@ from tasks.tribunal.checks.lexicon import conf_yaml
 from tasks.tribunal.checks.md_tables import cell_numbers, close, column, tables
 
 PROSE = ("Abstract", "Introduction", "Discussion", "Limitations", "Conclusion")
+ARXIV = re.compile(r"\d{4}\.\d{4,5}")
 WITHIN = re.compile(r"within\s+(\d+(?:\.\d+)?)\s*%", re.I)
 VALIDATED = re.compile(r"\bvalidat\w*", re.I)
 N_AT = re.compile(r"\b(?:N\s*=\s*|blocks?\s+(?:of\s+)?|N\s*≤\s*|N\s*<=\s*)(\d+)((?:\s*(?:,|and|or|/)\s*\d+)*)", re.I)
@@ -51,6 +52,11 @@ def _validation(ctx: CheckContext) -> list[Finding]:
                 out.append(Finding(kind="table_mismatch", where="Validation",
                                    message=f"validation row {model} block {v.n_tokens}: {name} is {nums[0]:g} in the table "
                                            f"but {want:.3g} in the run's validation data"))
+        cited = set(ARXIV.findall(column(row, "citation", "source") or ""))
+        if cited and not cited & set(ARXIV.findall(v.citation)):
+            out.append(Finding(kind="misattributed", where="Validation",
+                               message=f"validation row {model} block {v.n_tokens} credits arXiv {', '.join(sorted(cited))}, "
+                                       f"but the published value comes from {v.citation}"))
     return out
 
 

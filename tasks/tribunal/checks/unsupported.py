@@ -1,7 +1,8 @@
 """Results the draft presents as its own rest on a quantity some run produced; corroboration is claimed only when
 independent evidence exists.
 
-A sentence tagged ``[measured: ...]``, or worded as the draft's own finding ("our runs confirm ..."), that speaks of
+A sentence tagged ``[measured: ...]``, worded as the draft's own finding ("our runs confirm ..."), or of the draft's own
+voice about a model of the run (it names one and cites no paper: "it matches Llama-2-70B's quality"), that speaks of
 a quantity no record of the evidence bundle holds (energy, power, accuracy, perplexity ...; the list maps each word to
 the field-name stems that would hold it, conf/tribunal/quantities.yaml) asserts a result nobody measured. Whether a
 quantity is held is read from the bundle's own schema and its verdict metrics, not from any one report. A sentence
@@ -20,6 +21,8 @@ from tasks.tribunal.checks.base import CheckContext, CheckResult, Finding, not_a
 from tasks.tribunal.checks.bounds import quantities
 from tasks.tribunal.checks.claims import independent
 from tasks.tribunal.checks.lexicon import has_any
+from tasks.tribunal.checks.prose import CITES
+from tasks.tribunal.checks.scope import run_models
 
 PROSE = ("Abstract", "Introduction", "Results", "Discussion", "Limitations", "Conclusion")
 RECORDS = (SweepRow, TokenLatencyRow, SensitivityRow, FeasibilityRow, ValidationRow, GrowthRow)
@@ -55,12 +58,14 @@ def results_supported(ctx: CheckContext) -> CheckResult:
     held = held_stems(ctx)
     own = quantities().get("own_result", [])
     n_indep = sum(independent(c) for c in ctx.bundle.claims)
+    models = [m.lower() for m in run_models(ctx)]
     findings, seen = [], 0
     for sec in PROSE:
         for s in _sentences(ctx.report.section(sec) or ""):
             seen += 1
             tags = [m.group(1) for m in TAG_RE.finditer(s)]
-            mine = "measured" in tags or has_any(s, own)
+            about_run = not CITES.search(s) and any(m in s.lower() for m in models)
+            mine = "measured" in tags or has_any(s, own) or about_run
             word = _unheld(s, held) if mine else None
             if word:
                 findings.append(Finding(kind="unsupported_result", where=sec,
