@@ -57,6 +57,7 @@ from hydra.errors import HydraException  # noqa: E402
 from flows import config as config_module  # noqa: E402
 from flows import engine, store  # noqa: E402
 from flows.config import CONF_DIR, check_credentials, load_settings  # noqa: E402
+from flows.intent import experiment_overrides  # noqa: E402
 from flows.progress import console  # noqa: E402
 from flows.reaper import start_reaper  # noqa: E402
 from flows.safety import DiskFullError, SecretInOverrideError, reject_secret_overrides  # noqa: E402
@@ -175,10 +176,14 @@ def _hydra_argv(args, overrides: list[str]) -> list[str]:
 
 def main(argv: list[str]) -> int:
     try:  # question.text=<free text> / --question <text> become a Hydra-safe override (issue 11)
-        argv = list(config_module.normalise_question_override(list(argv)))
+        raw, argv = list(argv), list(config_module.normalise_question_override(list(argv)))
     except SettingsError as exc:
         console.print(f"[bold red]error:[/] {exc}")
         return 2
+    argv, plan = experiment_overrides(raw, argv)
+    if plan is not None:
+        console.print(f"[bold]experiment:[/] the question names {plan.describe()}; running their parallel-token sweep "
+                      "(+sweep=tokens; run.auto_experiment=false for a literature review only)")
     args = get_args_parser().parse_args(argv)
     overrides = list(args.overrides)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

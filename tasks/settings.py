@@ -133,6 +133,8 @@ class RunSettings(Strict):
     cache_dir: str = "mlruns/cache"
     seed: int = 0
     smoke: bool = False
+    auto_experiment: bool = Field(True, description="a typed question naming an MoE model, N and a dense baseline gets "
+                                                    "their parallel-token sweep (flows/intent.py)")
 
 
 class RoutingSettings(BaseModel):

@@ -318,9 +318,12 @@ def limitations(bundle: EvidenceBundle) -> str:
                      f"{fig(ms, 'ms', Provenance(kind='measured', source=gpu))}, "
                      f"{num(100 * roof / ms, 3)}% of its datasheet roofline "
                      f"{fig(roof, 'ms', Provenance(kind='modelled', source=roof_source(gpu)))}.")
+    ns = sorted(bundle.asked.parallel_tokens)
+    beyond = [n for n in ns if n > 32]
     items.append("Synthetic routing: unique-expert counts come from a router fitted to one published point (block 32); they are "
-                 "modelled, not measured, even where the step time is measured, and N=64/128 extrapolate beyond the validated "
-                 "blocks (8–32); the sensitivity band shows how much that matters.")
+                 "modelled, not measured, even where the step time is measured"
+                 + (f", and N={'/'.join(map(str, beyond))} extrapolate beyond the validated blocks (8–32); the sensitivity "
+                    "band shows how much that matters." if beyond else "; the asked N lie within the validated blocks (8–32)."))
     rules = list(dict.fromkeys(part.strip() for t in bundle.token_latency if t.provenance.startswith("projected")
                                for part in prov(t.provenance).source.split(";")))
     items.append("Projection rule to the target GPU: " + ("; ".join(rules) if rules else "none used")
@@ -328,12 +331,27 @@ def limitations(bundle: EvidenceBundle) -> str:
                  + (" A step measured sharded (e.g. on 2 GPUs) is scaled by measured GPUs / target GPUs: its own collectives "
                     "are scaled with it, and the extra communication of the larger split is not included, so that projection "
                     "is a lower bound." if any(" measured GPUs / " in r for r in rules) else ""))
-    items.append("Tokens committed per step are published at block 32 (LLaDA2.0); holding them fixed at N=64 and 128 is an "
-                 "assumption. Batch size 1 and one prefix length only.")
+    items.append(_tokens_per_step_limit(bundle, ns) + " Batch size 1 and one prefix length only.")
     missing = [mm for mm in bundle.asked.models if not bundle.rows(mm, measured=True)]
     if missing:
         items.append(f"Not measured on a GPU: {', '.join(missing)} (roofline only).")
     return "\n".join(f"- {i}" for i in items)
+
+
+def _tokens_per_step_limit(bundle: EvidenceBundle, ns: list[int]) -> str:
+    """Whose published tokens per step the latency rests on, and the models it is borrowed for."""
+    rows = [t for t in bundle.token_latency if t.model in bundle.asked.models]
+    source = decoding_prov(rows[0]).source if rows else "the decoding setup"
+    owner = re.split(r"\s+(?:tech report|\(|,)", source)[0].strip()
+    flat = re.sub(r"[^a-z0-9]", "", owner.lower())
+    borrowed = [n for m, n in zip(bundle.asked.models, bundle.asked.model_names)
+                if flat and flat not in re.sub(r"[^a-z0-9]", "", n.lower())]
+    text = (f"Tokens committed per step are published by {source}; holding them fixed at N={' and '.join(map(str, ns))} "
+            "is an assumption.")
+    if borrowed:
+        text += (f" They are {owner}'s figures applied to {', '.join(borrowed)}, whose own tokens per step are not "
+                 "published in our sources.")
+    return text
 
 
 def conclusion(bundle: EvidenceBundle) -> str:

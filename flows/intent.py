@@ -1,0 +1,78 @@
+"""The entry point's reading of a typed question: when it names an MoE model, the parallel tokens and a dense
+baseline, the run gets the parallel-token sweep of those models (``+sweep=tokens`` and a structured block), as
+overrides Hydra then composes once with the user's own. ``run.auto_experiment=false``, a ``sweep`` override or a
+``question.structured`` override of the user's own leave the command as typed.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import yaml
+
+from flows.config import CONF_DIR
+from tasks.experiments.intent import ExperimentPlan, ModelName, plan_experiment
+from tasks.retrieval.question import QUESTION_FLAGS, TEXT_KEYS, hydra_quote
+
+
+@lru_cache(maxsize=1)
+def catalogue() -> tuple[list[ModelName], dict[str, str]]:
+    """The models (display name, MoE or dense) and target GPUs the sweep knows, from conf/model and conf/hardware."""
+    models, gpus = [], {}
+    for path in sorted((CONF_DIR / "model").glob("*.yaml")):
+        spec = yaml.safe_load(path.read_text()) or {}
+        if spec.get("display_name"):
+            models.append(ModelName(path.stem, str(spec["display_name"]), bool(spec.get("num_experts"))))
+    for path in sorted((CONF_DIR / "hardware").glob("*.yaml")):
+        spec = yaml.safe_load(path.read_text()) or {}
+        name = str(spec.get("display_name", "")).split("(")[0].strip()
+        if spec.get("hbm_bandwidth_bytes_s") and name[:1].isupper() and not spec.get("measured"):
+            gpus[path.stem] = name
+    return models, gpus
+
+
+def typed_text(argv: list[str]) -> str | None:
+    """The question text as the user typed it (before quoting), or None."""
+    for i, arg in enumerate(argv):
+        flag, _, value = arg.partition("=")
+        if flag in QUESTION_FLAGS:
+            return value or (argv[i + 1] if i + 1 < len(argv) else None)
+        if flag in TEXT_KEYS:
+            return value.strip("'\"")
+    return None
+
+
+def _q(value: str) -> str:
+    return hydra_quote(value)
+
+
+def _structured_override(plan: ExperimentPlan) -> str:
+    block = plan.structured(default_hardware=("h100_sxm", "H100 SXM"))
+    parts = []
+    for key, value in block.items():
+        if isinstance(value, list):
+            parts.append(f"{key}:[{','.join(str(v) if isinstance(v, int) else _q(str(v)) for v in value)}]")
+        else:
+            parts.append(f"{key}:{_q(str(value))}")
+    return "question.structured={" + ",".join(parts) + "}"
+
+
+def experiment_overrides(raw_argv: list[str], normalised: list[str]) -> tuple[list[str], ExperimentPlan | None]:
+    """``normalised`` plus the overrides of the experiment the typed question asks for (or unchanged, and None)."""
+    keys = [a.split("=", 1)[0].lstrip("+~") for a in normalised]
+    if any(k == "sweep" or k.startswith(("sweep.", "question.structured")) for k in keys) or \
+            any(a.replace(" ", "").lower() == "run.auto_experiment=false" for a in normalised):
+        return normalised, None
+    text = typed_text(raw_argv)
+    if not text:
+        return normalised, None
+    models, gpus = catalogue()
+    plan = plan_experiment(text, models, gpus)
+    if plan is None:
+        return normalised, None
+    sweep_tokens = sorted({1, 8, 16, 32, 64, 128, 256} | set(plan.tokens))
+    extra = ["+sweep=tokens", f"sweep.models=[{','.join([m.key for m in plan.models] + [plan.baseline.key])}]",
+             f"sweep.tokens=[{','.join(map(str, sweep_tokens))}]", _structured_override(plan)]
+    if plan.hardware and "hardware" not in keys:
+        extra.append(f"hardware={plan.hardware}")
+    return normalised + extra, plan
