@@ -104,3 +104,26 @@ def test_a_validation_row_credited_to_another_paper_is_misattributed():
     fill = dict(m=v.model, n=v.n_tokens, p=v.published, mo=v.modelled, e=v.error_pct)
     assert "misattributed" not in kinds(run("tables_match_bundle", b, row.format(c=v.citation, **fill)))
     assert "misattributed" in kinds(run("tables_match_bundle", b, row.format(c="Fast-dLLM, arXiv 2505.22618", **fill)))
+
+
+def test_the_quoted_question_is_the_runs_question():
+    b = substantive()
+    intro = "# R\n\n## Introduction\n\n> {}\n\nWe answer it below.\n"
+    assert "question_changed" not in kinds(run("sections_complete", b, intro.format(b.question.text)))
+    changed = b.question.text.replace("H100", "B200") if "H100" in b.question.text else b.question.text + " On B200?"
+    assert "question_changed" in kinds(run("sections_complete", b, intro.format(changed)))
+
+
+def test_more_distinct_experts_than_the_layer_has_is_impossible():
+    b = substantive()
+    text = "# R\n\n## Discussion\n\nWith top-4 routing over 32 experts, 64 tokens can touch up to 128 distinct experts.\n"
+    assert "impossible_value" in kinds(run("physical_bounds", b, text))
+    fine = "# R\n\n## Discussion\n\nWith top-4 routing over 32 experts, 64 tokens touch at most 32 distinct experts.\n"
+    assert "impossible_value" not in kinds(run("physical_bounds", b, fine))
+
+
+def test_a_discussion_number_tagged_with_the_wrong_class_is_flagged():
+    b = substantive()
+    t = next(t for t in b.token_latency if t.model == "llada2_mini")
+    text = f"# R\n\n## Discussion\n\nA step costs {t.per_token_ms:.4g} ms per token [measured: NVIDIA H200].\n"
+    assert "provenance_mismatch" in kinds(run("provenance_labels", b, text))

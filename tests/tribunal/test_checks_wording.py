@@ -105,3 +105,12 @@ def test_an_unmeasured_quality_claim_about_a_run_model_is_unsupported():
     cited = ("LLaDA2.0 reports quality close to AR models of its size "
              "([2512.15745](https://arxiv.org/abs/2512.15745)); LLaDA2.0-mini was not scored here.")
     assert run("results_supported", substantive(), doc("Discussion", cited)).passed
+
+
+@pytest.mark.parametrize("sentence, ok", [
+    ("The H200 has more memory bandwidth than the H100 SXM, so the projection scales times up.", True),
+    ("The H100 SXM's HBM3 is faster than the H200's HBM3e, so projected times are upper bounds.", False),
+    ("LLaDA2.0-mini on H100 is faster than Llama-2-70B on H200 per committed token.", True),
+])
+def test_which_gpu_has_more_bandwidth_follows_the_datasheets(sentence, ok):
+    assert run("device_facts", substantive(), doc("Limitations", sentence)).passed is ok

@@ -149,11 +149,31 @@ def _unit_family(ctx: CheckContext, base: str, times: list[Value], scale: dict, 
     return out
 
 
+LAYER_E = re.compile(r"\b(?:over|of|among|from|with)\s+(\d+)\s+(?:routed\s+)?experts\b", re.I)
+DISTINCT = re.compile(r"\b(\d+)\s+(?:distinct|unique|different)\s+(?:routed\s+)?experts\b", re.I)
+
+
+def _stated_expert_bounds(ctx: CheckContext) -> list[Finding]:
+    """A sentence that gives a layer's expert count E cannot have more distinct experts than E ('top-8 over 64
+    experts ... 256 distinct experts')."""
+    out = []
+    for sec in PROSE:
+        for s in re.split(r"(?<=[.!?])\s+", ctx.report.section(sec) or ""):
+            layer = [int(m.group(1)) for m in LAYER_E.finditer(s)]
+            over = [int(m.group(1)) for m in DISTINCT.finditer(s) if layer and int(m.group(1)) > max(layer)]
+            if over:
+                out.append(Finding(kind="impossible_value", where=sec,
+                                   message=f"{over[0]} distinct experts in a layer of {max(layer)}: \"{s.strip()[:120]}\""))
+    return out
+
+
 @register("physical_bounds", "skeptic", "do shares of a ceiling stay at or under 100% and do the time units agree with the run?")
 def physical_bounds(ctx: CheckContext) -> CheckResult:
     if not ctx.experimental:
-        return not_applicable("physical_bounds", "no experimental results")
+        if ctx.report is None or not (found := _stated_expert_bounds(ctx)):
+            return not_applicable("physical_bounds", "no experimental results")
+        return result("physical_bounds", found, "expert counts stated against their layer checked")
     findings = _bundle_bounds(ctx)
     if ctx.report is not None:
-        findings += _percent_bounds(ctx) + _time_units(ctx) + _expert_bounds(ctx)
+        findings += _percent_bounds(ctx) + _time_units(ctx) + _expert_bounds(ctx) + _stated_expert_bounds(ctx)
     return result("physical_bounds", findings, "percent shares, expert counts and time units checked")

@@ -18,6 +18,9 @@ from tasks.tribunal.checks.lexicon import CONF, conf_yaml
 from tasks.tribunal.checks.prose import sentences
 
 SECTIONS = ("Abstract", "Introduction", "Results", "Discussion", "Limitations", "Conclusion")
+MORE = re.compile(r"\b(more|higher|greater|larger|less|lower|smaller)\s+(?:memory\s+|HBM\s+)?bandwidth\s+than\b"
+                  r"|\b(faster|slower)\s+than\b", re.I)
+MEMORY = re.compile(r"\bHBM|\bmemory\b|bandwidth", re.I)
 RATE = re.compile(r"(\d+(?:\.\d+)?)\s*(TB/s|GB/s|MB/s)\b")
 TO_GB = {"TB/s": 1000.0, "GB/s": 1.0, "MB/s": 0.001}
 
@@ -55,4 +58,26 @@ def device_facts(ctx: CheckContext) -> CheckResult:
                 findings.append(Finding(kind="device_fact_wrong", where=section,
                                         message=f"'{m.group(0)}' for {name}, whose datasheet gives about {gbs:g} GB/s: "
                                                 f"\"{s[:130]}\""))
+        findings += _ordering(section, s)
     return result("device_facts", findings[:4], f"{checked} bandwidth figures read against datasheets")
+
+
+def _ordering(section: str, s: str) -> list[Finding]:
+    """'A has more bandwidth than B': the datasheets of the GPUs named before and after the comparison agree."""
+    gpus = [(name, pat, gbs) for name, pat, gbs in devices() if not name.startswith(("PCIe", "NVLink"))]
+    out = []
+    for m in MORE.finditer(s):
+        before = [(d.end(), name, gbs) for name, pat, gbs in gpus for d in pat.finditer(s[:m.start()])]
+        after = [(d.start(), name, gbs) for name, pat, gbs in gpus for d in pat.finditer(s, m.end())]
+        if not before or not after:
+            continue
+        (_e, a, ga), (_s, b, gb) = max(before), min(after)
+        word = (m.group(1) or m.group(2)).lower()
+        if m.group(2) and not MEMORY.search(s):  # 'faster' compares bandwidth only in a sentence about memory
+            continue
+        more = word in ("more", "higher", "greater", "larger", "faster")
+        if a != b and (ga > gb) != more:
+            out.append(Finding(kind="device_fact_wrong", where=section,
+                               message=f"says {a} has {word} memory bandwidth than {b}, but the datasheets give "
+                                       f"{ga:g} and {gb:g} GB/s: \"{s[:130]}\""))
+    return out

@@ -8,7 +8,7 @@ from tasks.tribunal.checks.lexicon import has_any, lexicon
 from tasks.tribunal.checks.report_text import Number, numbers
 from tasks.tribunal.checks.values import COMPATIBLE, Value, bundle_values, trace
 
-SECTIONS = ("Abstract", "Conclusion")
+SECTIONS = ("Abstract", "Discussion", "Conclusion")
 
 
 def _reported(ctx: CheckContext) -> list[tuple[str, Number, list[Value]]]:

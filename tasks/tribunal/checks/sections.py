@@ -4,7 +4,7 @@ A reader looks for the limitations, the uncertainties, the claims table and the 
 the evidence cannot carry. Which sections a report must keep, given what its run holds (experiments, claims, papers,
 recorded uncertainties), is data (conf/tribunal/lexicon.yaml ``required_sections``). Each uncertainty in the bundle (recorded by the flow or
 by a revision round) must still be stated in the Uncertainties or Limitations section: most of its content words
-present (an owner may reword it, not drop it).
+present (an owner may reword it, not drop it). The question the introduction quotes must be the run's own.
 """
 
 from __future__ import annotations
@@ -30,6 +30,20 @@ def stated(uncertainty: str, text: str) -> bool:
     return not want or len(want & _words(text)) / len(want) >= KEPT
 
 
+def _flat(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def _question_kept(ctx: CheckContext) -> list[Finding]:
+    """The question the introduction quotes is the run's question (a changed model, GPU or N answers another one)."""
+    intro = ctx.report.section("Introduction") or ""
+    quoted = " ".join(ln.lstrip()[1:].strip() for ln in intro.splitlines() if ln.lstrip().startswith(">"))
+    if not quoted or _flat(quoted) == _flat(ctx.bundle.question.text):
+        return []
+    return [Finding(kind="question_changed", where="Introduction",
+                    message=f"the introduction quotes \"{quoted[:110]}\" but the run answered \"{ctx.bundle.question.text[:110]}\"")]
+
+
 @register("sections_complete", "validator", "does the report keep its sections and state every uncertainty the run recorded?")
 def sections_complete(ctx: CheckContext) -> CheckResult:
     if ctx.report is None:
@@ -40,6 +54,7 @@ def sections_complete(ctx: CheckContext) -> CheckResult:
     wanted = [name for when, names in need.items() if has.get(when) for name in names]
     findings = [Finding(kind="missing_section", where="report", message=f"the report has no '{name}' section")
                 for name in wanted if not ctx.report.has(name)]
+    findings += _question_kept(ctx)
     told = " ".join(ctx.report.section(n) or "" for n in ("Uncertainties", "Limitations"))
     for u in ctx.bundle.uncertainties:
         if not stated(u.text, told):

@@ -137,6 +137,8 @@ def bundle_values(bundle: EvidenceBundle) -> list[Value]:
 
     corroborated = sum(independent(c) for c in bundle.claims)
     counts += [corroborated, labels.count("SUPPORTED") - corroborated]
+    counts += [len({c.source_id for c in bundle.claims if c.label == lab}) for lab in set(labels)]  # "from 16 papers"
+    counts.append(len({c.source_id for c in bundle.claims}))
     vals += [Value(float(n), "count", "count") for n in counts]
     asked = getattr(bundle.question, "structured", None)
     vals += [Value(float(n), "count", "asked N") for n in (getattr(asked, "parallel_tokens", None) or [])]
