@@ -1,4 +1,4 @@
-"""The entry point's reading of a typed question: when it names an MoE model, the parallel tokens and a dense
+"""The entry point's reading of a typed question: when it names an MoE diffusion model, the parallel tokens and a dense
 baseline, the run gets the parallel-token sweep of those models (``+sweep=tokens`` and a structured block), as
 overrides Hydra then composes once with the user's own. ``run.auto_experiment=false``, a ``sweep`` override or a
 ``question.structured`` override of the user's own leave the command as typed.
@@ -22,7 +22,8 @@ def catalogue() -> tuple[list[ModelName], dict[str, str]]:
     for path in sorted((CONF_DIR / "model").glob("*.yaml")):
         spec = yaml.safe_load(path.read_text()) or {}
         if spec.get("display_name"):
-            models.append(ModelName(path.stem, str(spec["display_name"]), bool(spec.get("num_experts"))))
+            models.append(ModelName(path.stem, str(spec["display_name"]), bool(spec.get("num_experts")),
+                                    str(spec.get("decoding", "autoregressive")) != "autoregressive"))
     for path in sorted((CONF_DIR / "hardware").glob("*.yaml")):
         spec = yaml.safe_load(path.read_text()) or {}
         name = str(spec.get("display_name", "")).split("(")[0].strip()

@@ -1,6 +1,6 @@
 """Does a typed question call for the parallel-token experiment, and which one?
 
-A question that names a Mixture-of-Experts model we can model (conf/model), the tokens decoded in parallel ("32 vs 64
+A question that names a Mixture-of-Experts diffusion model we can model (conf/model), the tokens decoded in parallel ("32 vs 64
 tokens", "N=64 and 128") and a dense baseline to compare with ("against Llama-2-7B") asks for the flagship's kind of
 experiment on its own models. ``plan_experiment`` reads those from the text and returns the structured block and the
 sweep it implies, or None (then the run stays a literature review). Names are matched without case, spaces or
@@ -22,6 +22,7 @@ class ModelName:
     key: str
     display: str
     moe: bool
+    diffusion: bool = False  # decodes a block of tokens in parallel (its conf decoding is not autoregressive)
 
 
 @dataclass(frozen=True)
@@ -71,10 +72,12 @@ def asked_tokens(text: str) -> list[int]:
 
 
 def plan_experiment(text: str, models: list[ModelName], hardware: dict[str, str]) -> ExperimentPlan | None:
-    """The experiment the question asks for, or None when it names no MoE model, no N or no dense baseline."""
+    """The experiment the question asks for, or None when it names no MoE diffusion model, no N or no dense baseline
+    (tokens decoded in parallel are a diffusion model's block; for an autoregressive MoE the sweep's N means
+    something else, so its question stays a literature review)."""
     found = sorted(((_named(text, m.display), m) for m in models), key=lambda p: p[0])
     found = [m for pos, m in found if pos >= 0]
-    moe = [m for m in found if m.moe]
+    moe = [m for m in found if m.moe and m.diffusion]
     dense = [m for m in found if not m.moe]
     tokens = asked_tokens(text)
     if not moe or not dense or not tokens:
