@@ -294,21 +294,24 @@ def discussion(bundle: EvidenceBundle) -> str:
     return "\n\n".join(paras) or "No measured or modelled numbers to discuss."
 
 
-def _worst_per_token(bundle: EvidenceBundle, model: str, measured_gpu: bool) -> float | None:
+def _worst_per_token(bundle: EvidenceBundle, model: str, measured_gpu: bool) -> tuple[float, int] | None:
+    """The top of the routing band's per-token latency over the asked N (not every N of the sweep), and its N."""
     fam = hardware_family(bundle.asked.hardware)
-    vals = [s.per_token_ms_high for s in bundle.sensitivity if s.model == model and s.per_token_ms_high
-            and (hardware_family(s.hardware) != fam) == measured_gpu]
+    asked = set(bundle.asked.parallel_tokens)
+    vals = [(s.per_token_ms_high, s.n_tokens) for s in bundle.sensitivity if s.model == model and s.per_token_ms_high
+            and s.n_tokens in asked and (hardware_family(s.hardware) != fam) == measured_gpu]
     return max(vals) if vals else None
 
 
 def _gap_words(bundle: EvidenceBundle, model: str, base: TokenLatencyRow) -> str:
-    worst = _worst_per_token(bundle, model, measured_gpu=not hardware_family(base.hardware) == hardware_family(bundle.asked.hardware))
-    if worst is None:
+    found = _worst_per_token(bundle, model, measured_gpu=not hardware_family(base.hardware) == hardware_family(bundle.asked.hardware))
+    if found is None:
         return "how far expert explosion narrows that gap is not bounded here (no sensitivity band)"
+    worst, n = found
     w = fig(worst, "ms", Provenance(kind="modelled", source="routing band, blocks of 32"))
     if worst < base.per_token_ms:
-        return f"even at the top of the routing band ({w} per token) expert explosion narrows but does not close that gap"
-    return f"at the top of the routing band ({w} per token) expert explosion closes that gap"
+        return f"even at the top of the routing band at N={n} ({w} per token) expert explosion narrows but does not close that gap"
+    return f"at the top of the routing band at N={n} ({w} per token) expert explosion closes that gap"
 
 
 def limitations(bundle: EvidenceBundle) -> str:
@@ -372,8 +375,8 @@ def conclusion(bundle: EvidenceBundle) -> str:
     mt = [t for t in target if t.model == m and t.n_tokens in ns]
     bt = next((t for t in target if t.model == q.baseline), None)
     if mt and bt:
-        worst = _worst_per_token(bundle, m, measured_gpu=False)
-        worst = max([t.per_token_ms_high or t.per_token_ms for t in mt] + ([worst] if worst else []))
+        top = _worst_per_token(bundle, m, measured_gpu=False)
+        worst = max([t.per_token_ms_high or t.per_token_ms for t in mt] + ([top[0]] if top else []))
         verdict = (f"so across the routing band {_name(bundle, m)} has lower latency per committed token than {q.baseline_name}"
                    if worst < bt.per_token_ms else
                    f"so at the top of the routing band {_name(bundle, m)} loses to {q.baseline_name} per committed token")
