@@ -127,3 +127,16 @@ def test_a_discussion_number_tagged_with_the_wrong_class_is_flagged():
     t = next(t for t in b.token_latency if t.model == "llada2_mini")
     text = f"# R\n\n## Discussion\n\nA step costs {t.per_token_ms:.4g} ms per token [measured: NVIDIA H200].\n"
     assert "provenance_mismatch" in kinds(run("provenance_labels", b, text))
+
+
+def test_statements_about_the_runs_models_follow_its_records():
+    b = substantive()  # llama2_70b has modelled rows only; the validation rows are llada2_mini's
+    rf = "run_facts"
+    assert "run_fact_wrong" in kinds(run(rf, b, "# R\n\n## Discussion\n\nLlama-2-70B was measured on the same GPU.\n"))
+    assert run(rf, b, "# R\n\n## Discussion\n\nLlama-2-70B was not measured; its time is a roofline estimate.\n").passed
+    assert "run_fact_wrong" in kinds(run(rf, b, "# R\n\n## Results\n\nThe router was calibrated on LLaDA-MoE-7B-A1B's "
+                                                "traces and LLaDA-MoE-7B-A1B validates it.\n"))
+    assert "run_fact_wrong" in kinds(run(rf, b, "# R\n\n## Introduction\n\nLLaDA2.0-mini (30 layers, top-2 of 64 experts) "
+                                                "is the main model.\n"))
+    assert run(rf, b, "# R\n\n## Introduction\n\nLLaDA2.0-mini routes each token to the top-8 of 256 experts.\n").passed
+    assert "run_fact_wrong" in kinds(run(rf, b, "# R\n\n## Abstract\n\nLlama-2-70B needs 138 GB and fits on one H100.\n"))

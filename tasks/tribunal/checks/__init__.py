@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from tasks.tribunal.checks import citations, claims, conclusion, extrapolation, feasibility, numbers, units  # noqa: F401  (registers)
 from tasks.tribunal.checks import bounds, comparisons, injection, limitations, references, tables, unsupported, verdicts  # noqa: F401
-from tasks.tribunal.checks import attribution, batch, device_facts, growth_shape, overclaim, quotes, ratios, regime, scope, sections, sweep_tables  # noqa: F401
+from tasks.tribunal.checks import attribution, batch, device_facts, growth_shape, overclaim, quotes, ratios, regime, run_facts, scope, sections, sweep_tables  # noqa: F401
 from tasks.tribunal.checks.base import REGISTRY, CheckContext, CheckResult, Finding
 from tasks.tribunal.checks.report_text import ReportText
 
