@@ -73,6 +73,22 @@ def _datasheets() -> list[Value]:
     return out
 
 
+def _split_rooflines(bundle: EvidenceBundle) -> list[Value]:
+    """A step measured on k GPUs is set against the one-GPU datasheet roofline / k (ideal split; the report's harness
+    efficiency): those derived times are modelled values of the run too."""
+    from tasks.gpu.results import gpus_in_name
+    from tasks.tribunal.bundle import hardware_family
+
+    out = []
+    for r in bundle.rows(measured=True):
+        if (k := gpus_in_name(r.hardware)) > 1:
+            fam = hardware_family(r.hardware)
+            out += [Value(x.step_ms / k, "modelled", f"roofline / {k} GPUs {x.label} on {x.hardware}", "ms", "roofline_split",
+                          x.model, x.n_tokens)
+                    for x in bundle.rows(r.model, r.n_tokens, measured=False) if hardware_family(x.hardware) == fam and x.step_ms]
+    return out
+
+
 def bundle_values(bundle: EvidenceBundle) -> list[Value]:
     """All numbers of ``bundle`` with their class (see module docstring)."""
     from tasks.tribunal.checks.lexicon import conf_yaml
@@ -80,6 +96,7 @@ def bundle_values(bundle: EvidenceBundle) -> list[Value]:
     vals: list[Value] = []
     for r in bundle.rows():
         vals += _row_values(r)
+    vals += _split_rooflines(bundle)
     for g in bundle.growth:
         for name in ("n0", "r2", "p", "slope_small_n", "mix_n0", "mix_beta", "mix_r2"):
             if getattr(g, name, None) is not None:
