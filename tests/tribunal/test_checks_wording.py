@@ -114,3 +114,28 @@ def test_an_unmeasured_quality_claim_about_a_run_model_is_unsupported():
 ])
 def test_which_gpu_has_more_bandwidth_follows_the_datasheets(sentence, ok):
     assert run("device_facts", substantive(), doc("Limitations", sentence)).passed is ok
+
+
+def test_a_factor_must_be_the_ratio_of_the_two_latencies_its_sentence_gives():
+    b = substantive()
+    ok = "LLaDA2.0-mini needs 10.65 ms per committed token, about 3.9× below the baseline's decode (41.27 ms)."
+    assert run("baseline_factor", b, doc("Discussion", ok)).passed
+    bad = ok.replace("3.9×", "5×")  # 41.27 / 10.65 is 3.9
+    assert "factor_untraced" in kinds(run("baseline_factor", b, doc("Discussion", bad)))
+
+
+def test_a_growth_factor_of_the_experts_must_be_one_the_run_gives():
+    b = substantive()
+    assert "growth_ratio_untraced" in kinds(run("growth_shape_consistent", b,
+                                                doc("Discussion", "Unique experts grow ×2.9 from N=64 to N=128.")))
+
+
+@pytest.mark.parametrize("sentence", ["Per committed token (step time ÷ N, since every token commits) the cost is low.",
+                                      "Because all 64 parallel tokens are committed each step, a token costs a 64th."])
+def test_committing_all_n_tokens_per_step_is_flagged(sentence):
+    assert "parallel_tokens_as_batch" in kinds(run("tokens_not_batch", substantive(), doc("Abstract", sentence)))
+
+
+def test_an_uncited_significance_claim_is_unsupported():
+    text = "The growth is statistically significant (p < 0.001 over 30 seeds)."
+    assert "unsupported_result" in kinds(run("results_supported", substantive(), doc("Results", text)))

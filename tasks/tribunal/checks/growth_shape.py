@@ -20,6 +20,7 @@ from tasks.tribunal.checks.prose import negated_before, phrase_patterns, sentenc
 SECTIONS = ("Abstract", "Introduction", "Results", "Discussion", "Limitations", "Conclusion")
 EXPERTS = re.compile(r"\bexperts?\b|expert explosion", re.I)
 LINEAR_BAND = (0.75, 1.0 / 0.75)
+COMPARATIVE = re.compile(r"\s*[×x]?\s*(?:below|above|faster|slower|lower|higher|less|more|smaller|larger|than)\b", re.I)
 
 
 @lru_cache(maxsize=1)
@@ -53,6 +54,47 @@ def said_shape(sentence: str) -> tuple[str, str] | None:
     return None
 
 
+def growth_ratios(ctx: CheckContext) -> list[float]:
+    """Every ratio of unique experts between two asked N the run gives: per question model, per routing hypothesis
+    (central, band edges, each named hypothesis) and per sweep row."""
+    b = ctx.bundle
+    asked = getattr(b.question, "structured", None)
+    tokens = sorted(set(getattr(asked, "parallel_tokens", None) or []))
+    out = []
+    for lo_n, hi_n in ((a, c) for i, a in enumerate(tokens) for c in tokens[i + 1:]):
+        for model in {s.model for s in b.sensitivity}:
+            lo = next((s for s in b.sensitivity if s.model == model and s.n_tokens == lo_n), None)
+            hi = next((s for s in b.sensitivity if s.model == model and s.n_tokens == hi_n), None)
+            if lo and hi:
+                pairs = [(lo.experts_central, hi.experts_central), (lo.experts_low, hi.experts_low),
+                         (lo.experts_high, hi.experts_high)]
+                pairs += [(lo.hypotheses[h], hi.hypotheses[h]) for h in lo.hypotheses if h in hi.hypotheses]
+                out += [h / lw for lw, h in pairs if lw]
+        for r_lo in b.rows(n_tokens=lo_n):
+            out += [r_hi.unique_experts_mean / r_lo.unique_experts_mean for r_hi in b.rows(r_lo.model, hi_n)
+                    if r_hi.routing == r_lo.routing and r_lo.unique_experts_mean and r_hi.unique_experts_mean]
+    return out
+
+
+def _ratio_findings(ctx: CheckContext, section: str, s: str, ratios: list[float]) -> list[Finding]:
+    """'×r' growth figures of a sentence about experts that no ratio of the run's expert counts gives."""
+    from tasks.tribunal.checks.report_text import numbers
+    from tasks.tribunal.checks.values import matches
+
+    out = []
+    nums = numbers(s)
+    if any(n.unit == "ms" for n in nums):  # a sentence about latency: its factors are baseline_factor's to judge
+        return out
+    for n in nums:
+        if COMPARATIVE.match(n.unit_after):
+            continue
+        if n.ratio and n.value > 1 and not any(matches(n.value, n.decimals, r, 0.01) for r in ratios):
+            out.append(Finding(kind="growth_ratio_untraced", where=section,
+                               message=f"'×{n.text}' is no ratio of the run's unique experts between the asked N "
+                                       f"(nearest ×{min(ratios, key=lambda r: abs(r - n.value)):.3g}): \"{s[:120]}\""))
+    return out
+
+
 @register("growth_shape_consistent", "skeptic", "do the words for how experts grow with N (sub-linear, linear, "
           "super-linear) agree with the run's growth exponent?")
 def growth_shape_consistent(ctx: CheckContext) -> CheckResult:
@@ -63,7 +105,10 @@ def growth_shape_consistent(ctx: CheckContext) -> CheckResult:
     wrong = {"superlinear": hi < 1.0, "sublinear": lo > 1.0,
              "linear": hi < LINEAR_BAND[0] or lo > LINEAR_BAND[1]}
     findings = []
+    ratios = growth_ratios(ctx)
     for section, s in sentences(ctx.report, SECTIONS, cited=False):
+        if EXPERTS.search(s) and ratios and re.search(r"\bgrow|\bfrom N\s*=|×", s):
+            findings += _ratio_findings(ctx, section, s, ratios)
         if not EXPERTS.search(s) or (said := said_shape(s)) is None:
             continue
         kind, phrase = said

@@ -4,7 +4,8 @@ the run's latencies per committed token, in direction and in size.
 The run holds the question models' and the baseline's per-token latencies (with their routing bands). A factor "k×"
 followed by a direction word and then the baseline (by name or as "the baseline") must point the way the latencies do
 (lower latency / faster / below when the model's per-token latency is under the baseline's), and k must be one of the
-ratios of those latencies, within 15%. Throughput words ("tokens per second") turn the direction round.
+ratios of those latencies, within 15% (of the two latencies the sentence itself states, when it states two).
+Throughput words ("tokens per second") turn the direction round.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 
 from tasks.tribunal.checks.base import CheckContext, CheckResult, Finding, not_applicable, register, result
 from tasks.tribunal.checks.prose import sentences
+from tasks.tribunal.checks.report_text import numbers
 
 SECTIONS = ("Abstract", "Introduction", "Results", "Discussion", "Conclusion")
 FACTOR = re.compile(r"(\d+(?:\.\d+)?)\s*(?:×|x\b|-fold\b|times\b)\s*(?:(?:the|a|an)\s+)?"
@@ -32,6 +34,12 @@ def _latencies(ctx: CheckContext) -> tuple[list[float], list[float]]:
         (ref if t.model == base else moe).extend(vals)
     moe += [v for s in b.sensitivity for v in (s.per_token_ms_low, s.per_token_ms_high) if v]
     return moe, ref
+
+
+def _sentence_ratios(s: str) -> list[float]:
+    """Ratios of the millisecond figures a sentence itself states (its factor must be one of them, when it gives two)."""
+    ms = sorted({n.value for n in numbers(s) if n.unit == "ms" and n.value > 0})
+    return [b / a for i, a in enumerate(ms) for b in ms[i + 1:]] if len(ms) >= 2 else []
 
 
 @register("baseline_factor", "skeptic", "do the factors stated against the baseline match the run's per-token latencies "
@@ -55,6 +63,10 @@ def baseline_factor(ctx: CheckContext) -> CheckResult:
                 findings.append(Finding(kind="factor_direction", where=section,
                                         message=f"'{m.group(0).strip()}' against the baseline, but per committed token the run "
                                                 f"is {'faster' if faster else 'slower'}: \"{s[:130]}\""))
+            elif k > 1 and (own := _sentence_ratios(s)) and not any(abs(k - r) <= TOLERANCE * r for r in own):
+                findings.append(Finding(kind="factor_untraced", where=section,
+                                        message=f"'{m.group(0).strip()}', but the latencies the sentence itself gives differ by "
+                                                f"{min(own, key=lambda r: abs(k - r)):.3g}× at the nearest: \"{s[:130]}\""))
             elif k > 1 and not any(abs(k - r) <= TOLERANCE * r for r in ratios):
                 near = min(ratios, key=lambda r: abs(k - r))
                 findings.append(Finding(kind="factor_untraced", where=section,

@@ -59,12 +59,14 @@ def results_supported(ctx: CheckContext) -> CheckResult:
     own = quantities().get("own_result", [])
     n_indep = sum(independent(c) for c in ctx.bundle.claims)
     models = [m.lower() for m in run_models(ctx)]
+    stats = quantities().get("statistics_words", [])
     findings, seen = [], 0
     for sec in PROSE:
         for s in _sentences(ctx.report.section(sec) or ""):
             seen += 1
             tags = [m.group(1) for m in TAG_RE.finditer(s)]
-            about_run = not CITES.search(s) and any(m in s.lower() for m in models)
+            uncited = not CITES.search(s)
+            about_run = uncited and (any(m in s.lower() for m in models) or has_any(s, stats))
             mine = "measured" in tags or has_any(s, own) or about_run
             word = _unheld(s, held) if mine else None
             if word:
