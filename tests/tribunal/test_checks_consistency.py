@@ -140,3 +140,12 @@ def test_statements_about_the_runs_models_follow_its_records():
                                                 "is the main model.\n"))
     assert run(rf, b, "# R\n\n## Introduction\n\nLLaDA2.0-mini routes each token to the top-8 of 256 experts.\n").passed
     assert "run_fact_wrong" in kinds(run(rf, b, "# R\n\n## Abstract\n\nLlama-2-70B needs 138 GB and fits on one H100.\n"))
+
+
+def test_validation_said_to_reach_beyond_its_blocks_is_overstated():
+    b = substantive()
+    top = max(v.n_tokens for v in b.validation)
+    text = f"# R\n\n## Limitations\n\n- The router is validated against published counts up to block {4 * top}.\n"
+    assert "validation_overstated" in kinds(run("tables_match_bundle", b, text))
+    ok = f"# R\n\n## Limitations\n\n- The router is validated only up to block {top}; larger N extrapolate.\n"
+    assert "validation_overstated" not in kinds(run("tables_match_bundle", b, ok))

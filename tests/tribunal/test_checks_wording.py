@@ -139,3 +139,15 @@ def test_committing_all_n_tokens_per_step_is_flagged(sentence):
 def test_an_uncited_significance_claim_is_unsupported():
     text = "The growth is statistically significant (p < 0.001 over 30 seeds)."
     assert "unsupported_result" in kinds(run("results_supported", substantive(), doc("Results", text)))
+
+
+@pytest.mark.parametrize("sentence", ["From N=64 to N=128 the distinct experts per step fall by a fifth.",
+                                      "Unique experts shrink as the block grows (×0.8 from N=64 to N=128)."])
+def test_experts_said_to_fall_against_a_growing_run_are_flagged(sentence):
+    res = run("growth_shape_consistent", substantive(), doc("Conclusion", sentence))
+    assert {"growth_shape_contradicts_results", "growth_ratio_untraced"} & kinds(res)
+
+
+def test_a_free_lunch_is_an_overclaim():
+    text = "Stacking the two caches gives a 1,300× speed-up with no accuracy cost."
+    assert "overclaim" in kinds(run("no_overclaim", substantive(), doc("Abstract", text)))

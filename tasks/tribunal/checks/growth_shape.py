@@ -46,7 +46,7 @@ def exponents(ctx: CheckContext) -> dict[str, float]:
 
 def said_shape(sentence: str) -> tuple[str, str] | None:
     """(shape, phrase) the sentence gives the growth, sub-linear words first ('does not double' is not 'doubles')."""
-    for kind in ("sublinear", "superlinear", "linear"):
+    for kind in ("decreasing", "sublinear", "superlinear", "linear"):
         for p in _patterns().get(kind, []):
             for m in p.finditer(sentence):
                 if not negated_before(sentence, m.start()):
@@ -88,7 +88,7 @@ def _ratio_findings(ctx: CheckContext, section: str, s: str, ratios: list[float]
     for n in nums:
         if COMPARATIVE.match(n.unit_after):
             continue
-        if n.ratio and n.value > 1 and not any(matches(n.value, n.decimals, r, 0.01) for r in ratios):
+        if n.ratio and n.value > 0 and not any(matches(n.value, n.decimals, r, 0.01) for r in ratios):
             out.append(Finding(kind="growth_ratio_untraced", where=section,
                                message=f"'×{n.text}' is no ratio of the run's unique experts between the asked N "
                                        f"(nearest ×{min(ratios, key=lambda r: abs(r - n.value)):.3g}): \"{s[:120]}\""))
@@ -102,7 +102,7 @@ def growth_shape_consistent(ctx: CheckContext) -> CheckResult:
     if ctx.report is None or not p:
         return not_applicable("growth_shape_consistent", "no report text" if ctx.report is None else "no growth between asked N")
     lo, hi = min(p.values()), max(p.values())
-    wrong = {"superlinear": hi < 1.0, "sublinear": lo > 1.0,
+    wrong = {"decreasing": lo > 0.0, "superlinear": hi < 1.0, "sublinear": lo > 1.0,
              "linear": hi < LINEAR_BAND[0] or lo > LINEAR_BAND[1]}
     findings = []
     ratios = growth_ratios(ctx)

@@ -22,6 +22,7 @@ PROSE = ("Abstract", "Introduction", "Discussion", "Limitations", "Conclusion")
 ARXIV = re.compile(r"\d{4}\.\d{4,5}")
 WITHIN = re.compile(r"within\s+(\d+(?:\.\d+)?)\s*%", re.I)
 VALIDATED = re.compile(r"\bvalidat\w*", re.I)
+VALID_UPTO = re.compile(r"\bvalidat\w*(?:\s+[\w-]+){0,5}?\s+(?:only\s+)?(?:up\s+to|to|through|until)\s+(?:blocks?\s+(?:size\s+)?(?:of\s+)?|N\s*=\s*|B\s*=\s*)(\d+)", re.I)
 N_AT = re.compile(r"\b(?:N\s*=\s*|blocks?\s+(?:of\s+)?|N\s*≤\s*|N\s*<=\s*)(\d+)((?:\s*(?:,|and|or|/)\s*\d+)*)", re.I)
 SCOPE_HEDGE = re.compile(r"\b(?:only|beyond|extrapolat\w*|not|outside|above|up to|until|never)\b", re.I)
 FITS = re.compile(r"\bfits?\s+(?:on|in(?:to)?)\s+(?:one|a single|1)\b", re.I)
@@ -171,6 +172,11 @@ def _validation_prose(ctx: CheckContext) -> list[Finding]:
                         out.append(Finding(kind="validation_overstated", where=sec,
                                            message=f"says within {m.group(1)}% but the worst out-of-sample validation error "
                                                    f"is {worst:.1f}%: \"{s.strip()[:120]}\""))
+            for m in VALID_UPTO.finditer(s):  # "validated (only) up to block X": the hedge states the reach, so X is checked
+                if int(m.group(1)) > top:
+                    out.append(Finding(kind="validation_overstated", where=sec,
+                                       message=f"says the routing model is validated up to {m.group(1)}, but validation runs "
+                                               f"only to {top}: \"{s.strip()[:120]}\""))
             if VALIDATED.search(s) and not SCOPE_HEDGE.search(s):
                 for m in N_AT.finditer(s):
                     ns = [int(x) for x in re.findall(r"\d+", m.group(0))]
