@@ -149,3 +149,9 @@ def test_validation_said_to_reach_beyond_its_blocks_is_overstated():
     assert "validation_overstated" in kinds(run("tables_match_bundle", b, text))
     ok = f"# R\n\n## Limitations\n\n- The router is validated only up to block {top}; larger N extrapolate.\n"
     assert "validation_overstated" not in kinds(run("tables_match_bundle", b, ok))
+
+
+def test_a_papers_own_unit_inside_a_quotation_is_not_a_unit_error():
+    b = substantive()  # LLaDA2.0-mini's weights are 32 GB in the run; a paper may quote 32 GiB of something else
+    text = '# R\n\n## Results\n\n- [2501.00001](https://arxiv.org/abs/2501.00001): "Our system fits in 32 GiB of memory."\n'
+    assert "unit_mismatch" not in kinds(run("physical_bounds", b, text))

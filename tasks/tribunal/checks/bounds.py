@@ -15,6 +15,7 @@ import re
 from tasks.tribunal.checks.base import CheckContext, CheckResult, Finding, not_applicable, register, result
 from tasks.tribunal.checks.lexicon import has_any, tribunal_data
 from tasks.tribunal.checks.md_tables import cell_numbers, tables
+from tasks.tribunal.checks.prose import QUOTED
 from tasks.tribunal.checks.report_text import numbers
 from tasks.tribunal.checks.values import Value, bundle_values, matches
 
@@ -134,10 +135,12 @@ def _unit_family(ctx: CheckContext, base: str, times: list[Value], scale: dict, 
         return []
     out = []
     for sec in PROSE:
-        for n in numbers(ctx.report.section(sec) or ""):
+        body = ctx.report.section(sec) or ""
+        quoted = [m.span() for m in QUOTED.finditer(body)]
+        for n in numbers(body):
             unit = unit_of(n.unit_after)
-            if not unit or unit == base or unit not in scale:
-                continue
+            if not unit or unit == base or unit not in scale or any(a <= n.start < b for a, b in quoted):
+                continue  # a quotation gives the paper's own unit (quotes_faithful checks the quote)
             same_digits = [v for v in times if matches(n.value, n.decimals, v.value, ctx.rel_tol)]
             in_ms = n.value * float(scale[unit])
             converted = [v for v in times if abs(v.value - in_ms) <= max(0.02 * abs(v.value), 1e-9)]
