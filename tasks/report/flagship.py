@@ -47,7 +47,14 @@ def _name(bundle: EvidenceBundle, model: str) -> str:
     q = bundle.asked
     if model in q.models and len(q.model_names) == len(q.models):
         return q.model_names[q.models.index(model)]
-    return q.baseline_name if model == q.baseline else model
+    if model == q.baseline:
+        return q.baseline_name
+    from tasks.moe.specs import load_model_spec  # a model outside the question (the validation's LLaDA2.0-mini)
+
+    try:
+        return load_model_spec(model).display_name
+    except (OSError, ValueError, KeyError):
+        return model
 
 
 def _target_rows(rows: list, bundle: EvidenceBundle) -> list:
@@ -115,10 +122,13 @@ def abstract(bundle: EvidenceBundle) -> str:
     val = [v for v in bundle.validation if not v.used_for_fit]
     if val:
         worst = max(val, key=lambda v: abs(v.error_pct))
-        out.append(f"Fitted at B=32, the routing model reproduces the published counts "
+        on = sorted({v.model for v in val})
+        whose = "" if on == [m] else f" of {', '.join(_name(bundle, x) for x in on)}"
+        out.append(f"Fitted at B=32, the routing model reproduces the published counts{whose} "
                    f"{Provenance(kind='published', source=worst.citation).tag()} at "
                    f"{', '.join(f'B={v.n_tokens}' for v in val)} within "
-                   f"{num(abs(worst.error_pct), 2)}% {Provenance(kind='modelled', source=ROUTING_SOURCE + ' vs published').tag()}.")
+                   f"{num(abs(worst.error_pct), 2)}% {Provenance(kind='modelled', source=ROUTING_SOURCE + ' vs published').tag()}"
+                   + (f"; no published counts validate it for {_name(bundle, m)}." if m not in on else "."))
     meas = _measured_rows([t for t in bundle.token_latency if t.model == m])
     base_meas = _measured_rows([t for t in bundle.token_latency if t.model == q.baseline])
     if meas:
