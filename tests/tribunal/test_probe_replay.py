@@ -18,7 +18,7 @@ probe = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(probe)
 
 
-@pytest.mark.parametrize("name, at_least", [("defect-probe-2", 20), ("defect-probe-3", 23), ("defect-probe-4", 21), ("defect-probe-5", 23), ("defect-probe-6", 24), ("defect-probe-7", 23)])
+@pytest.mark.parametrize("name, at_least", [("defect-probe-2", 20), ("defect-probe-3", 23), ("defect-probe-4", 21), ("defect-probe-5", 23), ("defect-probe-6", 24), ("defect-probe-7", 23), ("defect-probe-8", 18)])
 def test_probe_replays_without_loss(name, at_least):
     res = probe.replay(Path(__file__).parent / "data" / name)
     hit, n, false_alarms, _benign = probe.summary(res)
