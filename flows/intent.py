@@ -15,21 +15,37 @@ from tasks.experiments.intent import ExperimentPlan, ModelName, plan_experiment
 from tasks.retrieval.question import QUESTION_FLAGS, TEXT_KEYS, hydra_quote
 
 
+def _yaml(path) -> dict:
+    """A conf file as a dict; an unreadable one counts as empty (the composed config reports it with its fix)."""
+    try:
+        return yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return {}
+
+
 @lru_cache(maxsize=1)
 def catalogue() -> tuple[list[ModelName], dict[str, str]]:
     """The models (display name, MoE or dense) and target GPUs the sweep knows, from conf/model and conf/hardware."""
     models, gpus = [], {}
     for path in sorted((CONF_DIR / "model").glob("*.yaml")):
-        spec = yaml.safe_load(path.read_text()) or {}
+        spec = _yaml(path)
         if spec.get("display_name"):
             models.append(ModelName(path.stem, str(spec["display_name"]), bool(spec.get("num_experts")),
                                     str(spec.get("decoding", "autoregressive")) != "autoregressive"))
     for path in sorted((CONF_DIR / "hardware").glob("*.yaml")):
-        spec = yaml.safe_load(path.read_text()) or {}
+        spec = _yaml(path)
         name = str(spec.get("display_name", "")).split("(")[0].strip()
         if spec.get("hbm_bandwidth_bytes_s") and name[:1].isupper() and not spec.get("measured"):
             gpus[path.stem] = name
     return models, gpus
+
+
+def _defaults() -> tuple[str, list[int]]:
+    """The hardware group conf/config.yaml selects and the N of conf/sweep/tokens.yaml (the sweep adds the asked N)."""
+    listed = _yaml(CONF_DIR / "config.yaml").get("defaults") or []
+    hardware = next((d["hardware"] for d in listed if isinstance(d, dict) and "hardware" in d), "h100_sxm")
+    tokens = _yaml(CONF_DIR / "sweep" / "tokens.yaml").get("tokens") or []
+    return str(hardware), [int(n) for n in tokens if isinstance(n, int)]
 
 
 def typed_text(argv: list[str]) -> str | None:
@@ -43,18 +59,13 @@ def typed_text(argv: list[str]) -> str | None:
     return None
 
 
-def _q(value: str) -> str:
-    return hydra_quote(value)
-
-
-def _structured_override(plan: ExperimentPlan) -> str:
-    block = plan.structured(default_hardware=("h100_sxm", "H100 SXM"))
+def _structured_override(plan: ExperimentPlan, hardware: str, hardware_name: str) -> str:
     parts = []
-    for key, value in block.items():
+    for key, value in plan.structured(hardware, hardware_name).items():
         if isinstance(value, list):
-            parts.append(f"{key}:[{','.join(str(v) if isinstance(v, int) else _q(str(v)) for v in value)}]")
+            parts.append(f"{key}:[{','.join(str(v) if isinstance(v, int) else hydra_quote(str(v)) for v in value)}]")
         else:
-            parts.append(f"{key}:{_q(str(value))}")
+            parts.append(f"{key}:{hydra_quote(str(value))}")
     return "question.structured={" + ",".join(parts) + "}"
 
 
@@ -71,9 +82,13 @@ def experiment_overrides(raw_argv: list[str], normalised: list[str]) -> tuple[li
     plan = plan_experiment(text, models, gpus)
     if plan is None:
         return normalised, None
-    sweep_tokens = sorted({1, 8, 16, 32, 64, 128, 256} | set(plan.tokens))
+    default_hw, default_tokens = _defaults()
+    chosen = next((a.split("=", 1)[1] for a in normalised if a.split("=", 1)[0].lstrip("+~") == "hardware"), None)
+    hardware = chosen or plan.hardware or default_hw  # the user's hardware= wins, then the GPU the question names
     extra = ["+sweep=tokens", f"sweep.models=[{','.join([m.key for m in plan.models] + [plan.baseline.key])}]",
-             f"sweep.tokens=[{','.join(map(str, sweep_tokens))}]", _structured_override(plan)]
-    if plan.hardware and "hardware" not in keys:
-        extra.append(f"hardware={plan.hardware}")
+             _structured_override(plan, hardware, gpus.get(hardware, hardware))]
+    if not set(plan.tokens) <= set(default_tokens):
+        extra.append(f"sweep.tokens=[{','.join(map(str, sorted(set(default_tokens) | set(plan.tokens))))}]")
+    if chosen is None and hardware != default_hw:
+        extra.append(f"hardware={hardware}")
     return normalised + extra, plan

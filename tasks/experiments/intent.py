@@ -35,8 +35,9 @@ class ExperimentPlan:
     metrics: list[str] = field(default_factory=list)
     phenomenon: str = "unique experts per step"
 
-    def structured(self, default_hardware: tuple[str, str]) -> dict:
-        hw, hw_name = (self.hardware, self.hardware_name) if self.hardware else default_hardware
+    def structured(self, hardware: str, hardware_name: str) -> dict:
+        """The question's structured block, for the target GPU the run will use (conf/hardware key and name)."""
+        hw, hw_name = hardware, hardware_name
         return {"phenomenon": self.phenomenon, "models": [m.key for m in self.models],
                 "model_names": [m.display for m in self.models], "parallel_tokens": self.tokens, "hardware": hw,
                 "hardware_name": hw_name, "baseline": self.baseline.key, "baseline_name": self.baseline.display,

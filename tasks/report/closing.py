@@ -88,7 +88,8 @@ def limitations(bundle: EvidenceBundle) -> str:
                      f"{num(100 * roof / ms, 3)}% of its datasheet roofline "
                      f"{fig(roof, 'ms', Provenance(kind='modelled', source=roof_source(gpu)))}.")
     ns = sorted(bundle.asked.parallel_tokens)
-    beyond = [n for n in ns if n > 32]
+    validated = max((v.n_tokens for v in bundle.validation), default=32)  # the largest published block it is checked at
+    beyond = [n for n in ns if n > validated]
     items.append("Synthetic routing: unique-expert counts come from a router fitted to one published point (block 32); they are "
                  "modelled, not measured, even where the step time is measured"
                  + (f", and N={'/'.join(map(str, beyond))} extrapolate beyond the validated blocks (8–32); the sensitivity "

@@ -47,3 +47,15 @@ def test_the_overrides_compose_and_the_users_own_choice_wins():
     for opt_out in (["run.auto_experiment=false"], ["+sweep=tokens", "sweep.models=[llada2_mini]"]):
         argv2, plan2 = experiment_overrides(raw + opt_out, normalise_question_override(raw + opt_out))
         assert plan2 is None and argv2.count("+sweep=tokens") <= 1
+
+
+def test_the_users_hardware_choice_is_the_questions_target_too():
+    """hardware=h200 typed with a question that names no GPU: the structured block targets the H200 as well."""
+    from flows.config import load_settings, normalise_question_override
+
+    raw = ["question.text=How do LLaDA2.0-mini's experts grow at 64 vs 128 parallel tokens against Llama-2-70B?",
+           "hardware=h200", "retrieval=snapshot"]
+    argv, plan = experiment_overrides(raw, normalise_question_override(raw))
+    settings, _ = load_settings(argv)
+    assert plan is not None and settings.hardware.name == "h200" and settings.question.structured.hardware == "h200"
+    assert not any(a.startswith("sweep.tokens") for a in argv)  # 64 and 128 are already in conf/sweep/tokens.yaml

@@ -15,7 +15,7 @@ import re
 from tasks.tribunal.checks.base import CheckContext, CheckResult, Finding, not_applicable, register, result
 from tasks.tribunal.checks.lexicon import has_any, tribunal_data
 from tasks.tribunal.checks.md_tables import cell_numbers, tables
-from tasks.tribunal.checks.prose import QUOTED
+from tasks.tribunal.checks.prose import QUOTED, sentences
 from tasks.tribunal.checks.report_text import numbers
 from tasks.tribunal.checks.values import Value, bundle_values, matches
 
@@ -160,13 +160,12 @@ def _stated_expert_bounds(ctx: CheckContext) -> list[Finding]:
     """A sentence that gives a layer's expert count E cannot have more distinct experts than E ('top-8 over 64
     experts ... 256 distinct experts')."""
     out = []
-    for sec in PROSE:
-        for s in re.split(r"(?<=[.!?])\s+", ctx.report.section(sec) or ""):
-            layer = [int(m.group(1)) for m in LAYER_E.finditer(s)]
-            over = [int(m.group(1)) for m in DISTINCT.finditer(s) if layer and int(m.group(1)) > max(layer)]
-            if over:
-                out.append(Finding(kind="impossible_value", where=sec,
-                                   message=f"{over[0]} distinct experts in a layer of {max(layer)}: \"{s.strip()[:120]}\""))
+    for sec, s in sentences(ctx.report, PROSE):  # the draft's own sentences: a quoted paper speaks of its own layers
+        layer = [int(m.group(1)) for m in LAYER_E.finditer(s)]
+        over = [int(m.group(1)) for m in DISTINCT.finditer(s) if layer and int(m.group(1)) > max(layer)]
+        if over:
+            out.append(Finding(kind="impossible_value", where=sec,
+                               message=f"{over[0]} distinct experts in a layer of {max(layer)}: \"{s[:120]}\""))
     return out
 
 

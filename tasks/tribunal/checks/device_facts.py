@@ -71,7 +71,7 @@ def _ordering(section: str, s: str) -> list[Finding]:
         after = [(d.start(), name, gbs) for name, pat, gbs in gpus for d in pat.finditer(s, m.end())]
         if not before or not after:
             continue
-        (_e, a, ga), (_s, b, gb) = max(before), min(after)
+        (_, a, ga), (_, b, gb) = max(before), min(after)
         word = (m.group(1) or m.group(2)).lower()
         if m.group(2) and not MEMORY.search(s):  # 'faster' compares bandwidth only in a sentence about memory
             continue

@@ -16,6 +16,8 @@ from functools import lru_cache
 from tasks.tribunal.checks.base import CheckContext, CheckResult, Finding, not_applicable, register, result
 from tasks.tribunal.checks.lexicon import lexicon
 from tasks.tribunal.checks.prose import negated_before, phrase_patterns, sentences
+from tasks.tribunal.checks.report_text import numbers
+from tasks.tribunal.checks.values import matches
 
 SECTIONS = ("Abstract", "Introduction", "Results", "Discussion", "Limitations", "Conclusion")
 EXPERTS = re.compile(r"\bexperts?\b|expert explosion", re.I)
@@ -78,9 +80,6 @@ def growth_ratios(ctx: CheckContext) -> list[float]:
 
 def _ratio_findings(ctx: CheckContext, section: str, s: str, ratios: list[float]) -> list[Finding]:
     """'×r' growth figures of a sentence about experts that no ratio of the run's expert counts gives."""
-    from tasks.tribunal.checks.report_text import numbers
-    from tasks.tribunal.checks.values import matches
-
     out = []
     nums = numbers(s)
     if any(n.unit == "ms" for n in nums):  # a sentence about latency: its factors are baseline_factor's to judge
