@@ -90,7 +90,13 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.probe / "edits.json").is_file():
         print(f"error: {args.probe}/edits.json not found; pass a probe folder (tests/tribunal/data/defect-probe-*)", file=sys.stderr)
         return 2
-    text = render(args.probe, replay(args.probe)) + ("\n" + ablation(args.probe) if args.ablate else "")
+    try:
+        text = render(args.probe, replay(args.probe)) + ("\n" + ablation(args.probe) if args.ablate else "")
+    except (ValueError, KeyError, TypeError, OSError) as exc:  # a malformed edits.json or a base run missing a file
+        print(f"error: cannot replay {args.probe}: {type(exc).__name__}: {exc}; each edit needs id, base, kind, benign and "
+              "ops ([first line, end line, new text]) and each base needs report/report.md and tribunal/bundle.json",
+              file=sys.stderr)
+        return 2
     print(text)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
